@@ -1,0 +1,86 @@
+# peerflow — build, run, test.
+#
+#   make            build/peerflow (optimised, warnings as errors)
+#   make deps       install missing Debian packages (as root), else nothing
+#   make run        private PostgreSQL under var/, migrate, demo data, serve
+#   make stop       stop what make run started
+#   make test       unit + integration suites under ASan+UBSan, own services
+#   make clean
+
+PKGS      := libpq libmicrohttpd jansson libsodium libcurl
+CC        ?= cc
+CSTD      := -std=c11 -D_GNU_SOURCE -DPF_MIGRATIONS_DIR=\"$(CURDIR)/migrations\"
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = $(CSTD) $(WARN) -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lpthread -lm
+
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_CFLAGS = $(CSTD) $(WARN) -I. $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -O1 -g $(SAN) -MMD -MP
+
+LIB_DIRS  := common db workflow provisioner web
+LIB_SRC   := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+CMD_SRC   := $(wildcard cmd/*.c)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+TESTLIB_SRC := $(wildcard tests/support/*.c)
+
+OBJ       := $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(CMD_SRC))
+ASAN_LIB  := $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
+ASAN_CMD  := $(patsubst %.c,build/asan/%.o,$(CMD_SRC))
+ASAN_TLIB := $(patsubst %.c,build/asan/%.o,$(TESTLIB_SRC))
+UNIT_BIN  := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+INTEG_BIN := $(patsubst tests/integration/%.c,build/asan/tests/%,$(INTEG_SRC))
+
+.PHONY: all deps run stop test test-unit test-integration clean check-deps
+
+all: build/peerflow
+
+deps:
+	@bash scripts/deps.sh
+
+build/peerflow: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+
+build/asan/peerflow: $(ASAN_LIB) $(ASAN_CMD)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+build/asan/tests/%: build/asan/tests/unit/%.o $(ASAN_LIB) $(ASAN_TLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+build/asan/tests/%: build/asan/tests/integration/%.o $(ASAN_LIB) $(ASAN_TLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+.PRECIOUS: build/asan/tests/unit/%.o build/asan/tests/integration/%.o
+
+test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@bash tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build/peerflow
+	@bash scripts/run.sh
+
+stop:
+	@bash scripts/stop.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

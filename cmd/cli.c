@@ -1,0 +1,145 @@
+/* cli: see cli.h. */
+#include "cmd/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name, size_t len)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+pf_kind cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, cli_args *out,
+                  pf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->cmd = cmd;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (out->npos == CLI_MAX_ARGS)
+                return pf_fail(err, PF_EINVALID, "too_many_arguments", NULL,
+                               "too many arguments for '%s'", cmd);
+            out->pos[out->npos++] = arg;
+            continue;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_opt *o = find_opt(opts, name, len);
+        if (o == NULL)
+            return pf_fail(err, PF_EINVALID, "unknown_option", NULL,
+                           "unknown option --%.*s for '%s' (see: peerflow help)", (int)len, name,
+                           cmd);
+        const char *value = NULL;
+        if (o->has_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return pf_fail(err, PF_EINVALID, "missing_value", o->name,
+                               "--%s needs a value", o->name);
+        } else if (eq) {
+            return pf_fail(err, PF_EINVALID, "unexpected_value", o->name,
+                           "--%s takes no value", o->name);
+        }
+        if (!o->multi && cli_has(out, o->name))
+            return pf_fail(err, PF_EINVALID, "repeated_option", o->name,
+                           "--%s is given twice", o->name);
+        if (out->n == CLI_MAX_ARGS)
+            return pf_fail(err, PF_EINVALID, "too_many_arguments", NULL,
+                           "too many options for '%s'", cmd);
+        out->names[out->n] = o->name;
+        out->values[out->n++] = value;
+    }
+    return PF_OK;
+}
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return a->values[i];
+    return NULL;
+}
+
+bool cli_has(const cli_args *a, const char *name)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+int cli_all(const cli_args *a, const char *name, const char **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < a->n && n < max; i++)
+        if (strcmp(a->names[i], name) == 0)
+            out[n++] = a->values[i];
+    return n;
+}
+
+pf_kind cli_require(const cli_args *a, const char *name, pf_err *err)
+{
+    const char *v = cli_get(a, name);
+    if (v == NULL || *v == '\0')
+        return pf_fail(err, PF_EINVALID, "missing_option", name, "--%s is required for '%s'",
+                       name, a->cmd);
+    return PF_OK;
+}
+
+int cli_fail(const pf_err *err)
+{
+    fprintf(stderr, "peerflow: %s\n", err->message);
+    return pf_kind_exit_status(err->kind);
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+#ifndef PF_MIGRATIONS_DIR
+#define PF_MIGRATIONS_DIR "migrations"
+#endif
+
+void cli_config_load(cli_config *cfg)
+{
+    cfg->database_url = env_or("PEERFLOW_DATABASE_URL", NULL);
+    cfg->migrate_database_url = env_or("PEERFLOW_MIGRATE_DATABASE_URL", cfg->database_url);
+    cfg->migrations_dir = env_or("PEERFLOW_MIGRATIONS_DIR", PF_MIGRATIONS_DIR);
+    cfg->listen = env_or("PEERFLOW_LISTEN", "127.0.0.1:8080");
+    cfg->base_url = env_or("PEERFLOW_BASE_URL", NULL);
+    cfg->mail_from = env_or("PEERFLOW_MAIL_FROM", "peerflow@localhost");
+    cfg->smtp_url = env_or("PEERFLOW_SMTP_URL", NULL);
+    cfg->key_dir = env_or("PEERFLOW_KEY_DIR", NULL);
+    cfg->openflow_listen = env_or("PEERFLOW_OPENFLOW_LISTEN", NULL);
+}
+
+db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)
+{
+    memset(env, 0, sizeof *env);
+    db_conn *c = db_connect(url ? url : cfg->database_url, err);
+    if (c == NULL)
+        return NULL;
+    static char base[512];
+    if (cfg->base_url)
+        snprintf(base, sizeof base, "%s", cfg->base_url);
+    else
+        snprintf(base, sizeof base, "http://%s", cfg->listen);
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        base[--n] = '\0';
+    const char *at = strrchr(cfg->mail_from, '@');
+    env->db = c;
+    env->base_url = base;
+    env->mail_domain = at && at[1] ? at + 1 : "localhost";
+    env->request_ttl_seconds = WF_DEFAULT_TTL_SECONDS;
+    return c;
+}

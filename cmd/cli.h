@@ -1,0 +1,75 @@
+/* cli: option parsing and output shared by the subcommands of cmd/.
+ * Options are --name VALUE or --name=VALUE; a flag has no value. */
+#ifndef CMD_CLI_H
+#define CMD_CLI_H
+
+#include <stdbool.h>
+
+#include "common/pf_err.h"
+#include "workflow/context.h"
+
+typedef struct {
+    const char *name; /* without the leading "--" */
+    bool has_value;
+    bool multi;       /* may be given more than once */
+} cli_opt;
+
+#define CLI_MAX_ARGS 64
+
+typedef struct {
+    const char *cmd; /* "network add", for messages */
+    int n;
+    const char *names[CLI_MAX_ARGS];
+    const char *values[CLI_MAX_ARGS]; /* NULL for flags */
+    int npos;
+    const char *pos[CLI_MAX_ARGS];   /* positional arguments */
+} cli_args;
+
+/* Parses argv against opts (terminated by {NULL}). Unknown options,
+ * missing values and repeats of single options are errors. */
+pf_kind cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, cli_args *out,
+                  pf_err *err);
+const char *cli_get(const cli_args *a, const char *name);
+bool cli_has(const cli_args *a, const char *name);
+int cli_all(const cli_args *a, const char *name, const char **out, int max);
+/* Fails with "--NAME is required for CMD" when name is missing. */
+pf_kind cli_require(const cli_args *a, const char *name, pf_err *err);
+
+/* Prints "peerflow: <message>" to stderr and returns the exit status of
+ * err's kind. */
+int cli_fail(const pf_err *err);
+
+/* Global configuration from the environment (flags override it). */
+typedef struct {
+    const char *database_url;
+    const char *migrate_database_url;
+    const char *migrations_dir;
+    const char *listen;
+    const char *base_url;
+    const char *mail_from;
+    const char *smtp_url;
+    const char *key_dir;
+    const char *openflow_listen;
+} cli_config;
+
+void cli_config_load(cli_config *cfg);
+
+/* Connects to the database and fills env for a workflow call. Returns
+ * NULL on failure with err filled. Caller db_close()s env->db. */
+db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err);
+
+/* Subcommands: argc/argv start after the command words. */
+int cmd_migrate(const cli_config *cfg, int argc, char **argv);
+int cmd_network(const cli_config *cfg, int argc, char **argv);
+int cmd_user(const cli_config *cfg, int argc, char **argv);
+int cmd_switch(const cli_config *cfg, int argc, char **argv);
+int cmd_link(const cli_config *cfg, int argc, char **argv);
+int cmd_port(const cli_config *cfg, int argc, char **argv);
+int cmd_request(const cli_config *cfg, int argc, char **argv);
+int cmd_report(const cli_config *cfg, int argc, char **argv);
+int cmd_audit(const cli_config *cfg, int argc, char **argv);
+int cmd_token(const cli_config *cfg, int argc, char **argv);
+int cmd_serve(const cli_config *cfg, int argc, char **argv);
+int cmd_expire(const cli_config *cfg, int argc, char **argv);
+
+#endif

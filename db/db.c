@@ -1,0 +1,290 @@
+/* db: connections, transactions and statement execution. See db.h. */
+#include "db/db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+db_scope db_scope_system(void)
+{
+    return (db_scope){.operator = true};
+}
+
+db_scope db_scope_network(long long network_id, long long user_id)
+{
+    return (db_scope){.network_id = network_id, .user_id = user_id};
+}
+
+/* libpq prints notices (e.g. from RAISE NOTICE) to stderr by default;
+ * library code must stay quiet. */
+static void quiet_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+db_conn *db_connect(const char *conninfo, pf_err *err)
+{
+    if (conninfo == NULL || *conninfo == '\0') {
+        pf_fail(err, PF_EINVALID, "no_database_url", "database_url",
+                "no database given: set PEERFLOW_DATABASE_URL or pass --database-url");
+        return NULL;
+    }
+    PGconn *pg = PQconnectdb(conninfo);
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+        const char *m = pg ? PQerrorMessage(pg) : "out of memory";
+        char line[300];
+        snprintf(line, sizeof line, "%s", m);
+        line[strcspn(line, "\n")] = '\0';
+        pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+                "cannot connect to PostgreSQL (%s): check PEERFLOW_DATABASE_URL and that the server runs",
+                line);
+        PQfinish(pg);
+        return NULL;
+    }
+    PQsetNoticeProcessor(pg, quiet_notice, NULL);
+    db_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        PQfinish(pg);
+        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        return NULL;
+    }
+    c->pg = pg;
+    return c;
+}
+
+void db_close(db_conn *c)
+{
+    if (c == NULL)
+        return;
+    PQfinish(c->pg);
+    free(c->prepared);
+    free(c);
+}
+
+static bool is_prepared(const db_conn *c, const db_stmt *s)
+{
+    for (size_t i = 0; i < c->n_prepared; i++)
+        if (c->prepared[i] == s)
+            return true;
+    return false;
+}
+
+static pf_kind prepare(db_conn *c, const db_stmt *s, pf_err *err)
+{
+    if (c->n_prepared == c->cap_prepared) {
+        size_t cap = c->cap_prepared ? c->cap_prepared * 2 : 32;
+        const db_stmt **p = realloc(c->prepared, cap * sizeof *p);
+        if (p == NULL)
+            return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        c->prepared = p;
+        c->cap_prepared = cap;
+    }
+    PGresult *r = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pf_kind k = db_error_from_result(r, err);
+        PQclear(r);
+        return k;
+    }
+    PQclear(r);
+    c->prepared[c->n_prepared++] = s;
+    return PF_OK;
+}
+
+static pf_kind lost_connection(db_conn *c, pf_err *err)
+{
+    /* After a reset the server has forgotten our prepared statements. */
+    c->n_prepared = 0;
+    c->in_tx = false;
+    PQreset(c->pg);
+    return pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+                   "lost the connection to PostgreSQL; try again");
+}
+
+PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        lost_connection(c, err);
+        return NULL;
+    }
+    if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            lost_connection(c, err);
+        return NULL;
+    }
+    PGresult *r = PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        lost_connection(c, err);
+    else
+        db_error_from_result(r, err);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *db_exec_one(db_conn *c, const db_stmt *s, const char *const *params,
+                      const char *nf_code, const char *nf_msg, pf_err *err)
+{
+    PGresult *r = db_exec(c, s, params, err);
+    if (r == NULL)
+        return NULL;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        pf_fail(err, PF_ENOTFOUND, nf_code, NULL, "%s", nf_msg);
+        return NULL;
+    }
+    return r;
+}
+
+static pf_kind simple(db_conn *c, const char *sql, pf_err *err)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    pf_kind k = PF_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            k = lost_connection(c, err);
+        else
+            k = db_error_from_result(r, err);
+    }
+    PQclear(r);
+    return k;
+}
+
+static const db_stmt set_scope = {
+    "pf_set_scope",
+    "SELECT set_config('peerflow.operator', $1, true),"
+    "       set_config('peerflow.network_id', $2, true),"
+    "       set_config('peerflow.user_id', $3, true)",
+    3};
+
+pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
+{
+    if (c->in_tx)
+        return pf_fail(err, PF_EINTERNAL, "nested_transaction", NULL,
+                       "internal error: a transaction is already open on this connection");
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        PQreset(c->pg), c->n_prepared = 0;
+    if (simple(c, "BEGIN", err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
+    c->in_tx = true;
+    char nb[24], ub[24];
+    const char *p[3] = {scope->operator ? "on" : "off",
+                        scope->network_id ? db_fmt_ll(nb, scope->network_id) : "",
+                        scope->user_id ? db_fmt_ll(ub, scope->user_id) : ""};
+    PGresult *r = db_exec(c, &set_scope, p, err);
+    if (r == NULL) {
+        db_rollback(c);
+        return err ? err->kind : PF_EUNAVAIL;
+    }
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_commit(db_conn *c, pf_err *err)
+{
+    if (!c->in_tx)
+        return pf_fail(err, PF_EINTERNAL, "no_transaction", NULL,
+                       "internal error: commit without a transaction");
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    pf_kind k = PF_OK;
+    /* COMMIT of an aborted transaction answers ROLLBACK with status OK;
+     * PQcmdStatus tells the two apart. */
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        k = PQstatus(c->pg) != CONNECTION_OK ? lost_connection(c, err)
+                                             : db_error_from_result(r, err);
+    } else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        k = pf_fail(err, PF_EINTERNAL, "transaction_aborted", NULL,
+                    "the transaction failed earlier and was rolled back");
+    }
+    PQclear(r);
+    c->in_tx = false;
+    return k;
+}
+
+void db_rollback(db_conn *c)
+{
+    if (c == NULL || !c->in_tx)
+        return;
+    PGresult *r = PQexec(c->pg, "ROLLBACK");
+    PQclear(r);
+    c->in_tx = false;
+}
+
+bool db_in_tx(const db_conn *c)
+{
+    return c->in_tx;
+}
+
+static bool retryable(const pf_err *e)
+{
+    return strcmp(e->code, "serialization_failure") == 0 ||
+           strcmp(e->code, "deadlock") == 0;
+}
+
+pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
+                  pf_err *err)
+{
+    pf_err local;
+    pf_err *e = err ? err : &local;
+    for (int attempt = 0;; attempt++) {
+        pf_err_clear(e);
+        pf_kind k = db_begin(c, scope, e);
+        if (k == PF_OK)
+            k = fn(c, ctx, e);
+        if (k == PF_OK)
+            k = db_commit(c, e);
+        else
+            db_rollback(c);
+        if (k == PF_OK || !retryable(e) || attempt >= 2)
+            return k;
+    }
+}
+
+pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    pf_kind k = PF_OK;
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        k = db_error_from_result(r, err);
+    PQclear(r);
+    return k;
+}
+
+pf_kind db_ping(db_conn *c, pf_err *err)
+{
+    static const db_stmt ping = {"pf_ping", "SELECT 1", 0};
+    PGresult *r = db_exec(c, &ping, NULL, err);
+    if (r == NULL)
+        return err ? err->kind : PF_EUNAVAIL;
+    PQclear(r);
+    return PF_OK;
+}
+
+const char *db_val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+long long db_ll(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+bool db_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+const char *db_fmt_ll(char buf[24], long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}
+
+const char *db_fmt_id(char buf[24], long long v)
+{
+    return v ? db_fmt_ll(buf, v) : NULL;
+}

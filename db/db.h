@@ -1,0 +1,61 @@
+/* db: connections, transactions, prepared statements, error mapping.
+ *
+ * The only module that includes libpq-fe.h (the files of db/). Everything above it
+ * sees db_conn, domain structs and pf_err. One db_conn is used by one
+ * thread at a time (libpq connections are not thread-safe); servers keep
+ * one per thread.
+ *
+ * Every transaction runs for an acting party (db_scope). db_begin() sets
+ * it with set_config(..., is_local = true), so it ends with the
+ * transaction, and row-level security (migrations/0001_core.sql) limits
+ * what that party's queries can see.
+ */
+#ifndef DB_DB_H
+#define DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/pf_err.h"
+
+typedef struct db_conn db_conn;
+
+/* Who a transaction acts for. */
+typedef struct {
+    bool operator;        /* operators, workers, the CLI: see everything */
+    long long network_id; /* acting user's network, 0 for none */
+    long long user_id;    /* acting user, 0 for none */
+} db_scope;
+
+/* The scope of the system itself (CLI, workers). */
+db_scope db_scope_system(void);
+db_scope db_scope_network(long long network_id, long long user_id);
+
+/* Connects with a libpq conninfo string or URL. Returns NULL and fills err
+ * (PF_EUNAVAIL) when the server cannot be reached. Caller closes. */
+db_conn *db_connect(const char *conninfo, pf_err *err);
+void db_close(db_conn *c);
+
+/* Transactions. db_begin starts one for scope; db_commit commits it (a
+ * failed commit is rolled back and reported); db_rollback is safe to call
+ * in any state, also after a failed statement. */
+pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err);
+pf_kind db_commit(db_conn *c, pf_err *err);
+void db_rollback(db_conn *c);
+bool db_in_tx(const db_conn *c);
+
+/* Runs fn inside a transaction for scope: commits when fn returns PF_OK,
+ * rolls back otherwise, and retries up to 3 times on a serialization
+ * failure or deadlock (fn must be safe to re-run). */
+typedef pf_kind (*db_tx_fn)(db_conn *c, void *ctx, pf_err *err);
+pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
+                  pf_err *err);
+
+/* Runs one SQL script (several statements, no parameters) - for
+ * migrations only. */
+pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err);
+
+/* Health check: SELECT 1. */
+pf_kind db_ping(db_conn *c, pf_err *err);
+
+#endif

@@ -1,0 +1,288 @@
+/* db_requests: see requests.h. */
+#include "db/requests.h"
+#include "db/db_internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static const db_stmt ins_request = {
+    "pf_request_insert",
+    "INSERT INTO peering_requests (requester_network_id, requester_port_id, requester_vlan,"
+    " peer_network_id, peer_port_id, peer_vlan, bandwidth_mbps, message, created_by,"
+    " expires_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))"
+    " RETURNING id",
+    10};
+
+static const db_stmt lock_request = {
+    "pf_request_lock",
+    "SELECT r.id, r.requester_network_id, r.requester_port_id, r.requester_vlan,"
+    " r.peer_network_id, r.peer_port_id, r.peer_vlan, r.bandwidth_mbps, r.state, r.version,"
+    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'requester'),"
+    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'peer'),"
+    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'requester'"
+    "         AND a.decision = 'approve'),"
+    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'peer'"
+    "         AND a.decision = 'approve'),"
+    " r.expires_at < now()"
+    " FROM peering_requests r WHERE r.id = $1 FOR UPDATE OF r",
+    1};
+
+static const db_stmt set_state = {
+    "pf_request_set_state",
+    "UPDATE peering_requests SET state = $2 WHERE id = $1 RETURNING version", 2};
+
+static const db_stmt set_peer_endpoint = {
+    "pf_request_set_peer",
+    "UPDATE peering_requests SET peer_port_id = $2, peer_vlan = $3 WHERE id = $1", 3};
+
+static const db_stmt ins_approval = {
+    "pf_approval_insert",
+    "INSERT INTO approvals (request_id, network_id, side, decision, user_id, via, contact,"
+    " token_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9)",
+    9};
+
+static const db_stmt summary = {
+    "pf_request_summary",
+    "SELECT r.id, r.state, rn.id, pn.id, rn.asn, pn.asn, rn.name, pn.name, rp.name, pp.name,"
+    " r.requester_vlan, r.peer_vlan, array_to_json(rn.contacts), array_to_json(pn.contacts),"
+    " r.message"
+    " FROM peering_requests r"
+    " JOIN networks rn ON rn.id = r.requester_network_id"
+    " JOIN ports rp ON rp.id = r.requester_port_id"
+    " JOIN networks pn ON pn.id = r.peer_network_id"
+    " LEFT JOIN ports pp ON pp.id = r.peer_port_id"
+    " WHERE r.id = $1",
+    1};
+
+static const db_stmt next_expired = {
+    "pf_request_next_expired",
+    "SELECT id FROM peering_requests WHERE state = 'pending' AND expires_at < now()"
+    " ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+    0};
+
+/* One endpoint of a request as JSON. */
+#define ENDPOINT_JSON(net, port, vlan)                                                   \
+    "json_build_object('asn', " net ".asn, 'name', " net ".name, 'port', " port ".name,"  \
+    " 'switch', (SELECT s.name FROM switches s WHERE s.id = " port ".switch_id),"        \
+    " 'mode', " port ".mode, 'vlan', " vlan ")"
+
+static const db_stmt get_request = {
+    "pf_request_get",
+    "SELECT json_build_object("
+    " 'id', r.id, 'state', r.state, 'version', r.version,"
+    " 'requester', " ENDPOINT_JSON("rn", "rp", "r.requester_vlan") ","
+    " 'peer', " ENDPOINT_JSON("pn", "pp", "r.peer_vlan") ","
+    " 'bandwidth_mbps', r.bandwidth_mbps, 'message', r.message,"
+    " 'created_at', r.created_at, 'updated_at', r.updated_at, 'expires_at', r.expires_at,"
+    " 'approved_at', r.approved_at, 'active_at', r.active_at, 'closed_at', r.closed_at,"
+    " 'approvals', coalesce((SELECT json_agg(json_build_object("
+    "     'side', a.side, 'asn', n.asn, 'decision', a.decision, 'via', a.via,"
+    "     'user', u.email, 'contact', a.contact, 'reason', a.reason, 'at', a.at)"
+    "     ORDER BY a.at)"
+    "   FROM approvals a JOIN networks n ON n.id = a.network_id"
+    "   LEFT JOIN users u ON u.id = a.user_id WHERE a.request_id = r.id), '[]'::json),"
+    " 'circuit', (SELECT json_build_object('id', c.id, 'state', c.state, 'path', c.path,"
+    "     'error', c.error, 'cookie', '0x' || to_hex(c.id))"
+    "   FROM circuits c WHERE c.request_id = r.id),"
+    " 'history', coalesce((SELECT json_agg(json_build_object("
+    "     'seq', e.seq, 'at', e.at, 'actor', e.actor_label, 'actor_kind', e.actor_kind,"
+    "     'action', e.action, 'before', e.before, 'after', e.after) ORDER BY e.seq)"
+    "   FROM audit_events e WHERE e.request_id = r.id), '[]'::json))"
+    " FROM peering_requests r"
+    " JOIN networks rn ON rn.id = r.requester_network_id"
+    " JOIN ports rp ON rp.id = r.requester_port_id"
+    " JOIN networks pn ON pn.id = r.peer_network_id"
+    " LEFT JOIN ports pp ON pp.id = r.peer_port_id"
+    " WHERE r.id = $1",
+    1};
+
+static const db_stmt list_requests = {
+    "pf_request_list",
+    "SELECT json_build_object('requests', coalesce(json_agg(x ORDER BY x.id DESC), '[]'::json))"
+    " FROM (SELECT r.id, r.state, r.version, r.created_at, r.updated_at, r.expires_at,"
+    "   json_build_object('asn', rn.asn, 'name', rn.name, 'port', rp.name,"
+    "     'vlan', r.requester_vlan) AS requester,"
+    "   json_build_object('asn', pn.asn, 'name', pn.name, 'port', pp.name,"
+    "     'vlan', r.peer_vlan) AS peer"
+    "  FROM peering_requests r"
+    "  JOIN networks rn ON rn.id = r.requester_network_id"
+    "  JOIN ports rp ON rp.id = r.requester_port_id"
+    "  JOIN networks pn ON pn.id = r.peer_network_id"
+    "  LEFT JOIN ports pp ON pp.id = r.peer_port_id"
+    "  WHERE ($1::text IS NULL OR r.state = $1)"
+    "  ORDER BY r.id DESC LIMIT $2) x",
+    2};
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
+                               pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, id)};
+    PGresult *r = db_exec_one(c, &summary, p, "unknown_request", "no such request", err);
+    if (r == NULL)
+        return err->kind;
+    memset(out, 0, sizeof *out);
+    out->id = db_ll(r, 0, 0);
+    copy(out->state, sizeof out->state, db_val(r, 0, 1));
+    out->requester_network_id = db_ll(r, 0, 2);
+    out->peer_network_id = db_ll(r, 0, 3);
+    out->requester_asn = db_ll(r, 0, 4);
+    out->peer_asn = db_ll(r, 0, 5);
+    copy(out->requester_name, sizeof out->requester_name, db_val(r, 0, 6));
+    copy(out->peer_name, sizeof out->peer_name, db_val(r, 0, 7));
+    copy(out->requester_port, sizeof out->requester_port, db_val(r, 0, 8));
+    copy(out->peer_port, sizeof out->peer_port, db_val(r, 0, 9));
+    out->requester_vlan = (int)db_ll(r, 0, 10);
+    out->peer_vlan = (int)db_ll(r, 0, 11);
+    copy(out->requester_contacts, sizeof out->requester_contacts, db_val(r, 0, 12));
+    copy(out->peer_contacts, sizeof out->peer_contacts, db_val(r, 0, 13));
+    copy(out->message, sizeof out->message, db_val(r, 0, 14));
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
+                          long long created_by, int expiry_seconds, long long *id, pf_err *err)
+{
+    char b[9][24];
+    const char *p[10] = {
+        db_fmt_ll(b[0], r->requester_network_id), db_fmt_ll(b[1], r->requester_port_id),
+        db_fmt_id(b[2], r->requester_vlan),       db_fmt_ll(b[3], r->peer_network_id),
+        db_fmt_id(b[4], r->peer_port_id),         db_fmt_id(b[5], r->peer_vlan),
+        db_fmt_id(b[6], r->bandwidth_mbps),       message && *message ? message : NULL,
+        db_fmt_id(b[7], created_by),              db_fmt_ll(b[8], expiry_seconds),
+    };
+    PGresult *res = db_exec(c, &ins_request, p, err);
+    if (res == NULL)
+        return err->kind;
+    *id = db_ll(res, 0, 0);
+    PQclear(res);
+    return PF_OK;
+}
+
+pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, id)};
+    PGresult *r = db_exec(c, &lock_request, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", id);
+    }
+    memset(out, 0, sizeof *out);
+    out->id = db_ll(r, 0, 0);
+    out->requester_network_id = db_ll(r, 0, 1);
+    out->requester_port_id = db_ll(r, 0, 2);
+    out->requester_vlan = (int)db_ll(r, 0, 3);
+    out->peer_network_id = db_ll(r, 0, 4);
+    out->peer_port_id = db_ll(r, 0, 5);
+    out->peer_vlan = (int)db_ll(r, 0, 6);
+    out->bandwidth_mbps = (int)db_ll(r, 0, 7);
+    snprintf(out->state, sizeof out->state, "%s", db_val(r, 0, 8));
+    out->version = (int)db_ll(r, 0, 9);
+    out->requester_decided = db_bool(r, 0, 10);
+    out->peer_decided = db_bool(r, 0, 11);
+    out->requester_approved = db_bool(r, 0, 12);
+    out->peer_approved = db_bool(r, 0, 13);
+    out->past_expiry = db_bool(r, 0, 14);
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *new_version,
+                             pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, id), state};
+    PGresult *r = db_exec_one(c, &set_state, p, "unknown_request", "no such request", err);
+    if (r == NULL)
+        return err->kind;
+    if (new_version)
+        *new_version = (int)db_ll(r, 0, 0);
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
+                                     pf_err *err)
+{
+    char b[3][24];
+    const char *p[3] = {db_fmt_ll(b[0], id), db_fmt_ll(b[1], port_id), db_fmt_id(b[2], vlan)};
+    PGresult *r = db_exec(c, &set_peer_endpoint, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err)
+{
+    char b[3][24], tok[33];
+    if (a->token_id)
+        sodium_bin2hex(tok, sizeof tok, a->token_id, 16);
+    const char *p[9] = {db_fmt_ll(b[0], a->request_id), db_fmt_ll(b[1], a->network_id),
+                        a->side, a->decision, db_fmt_id(b[2], a->user_id), a->via,
+                        a->contact, a->token_id ? tok : NULL, a->reason};
+    PGresult *r = db_exec(c, &ins_approval, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_request_next_expired(db_conn *c, long long *id, pf_err *err)
+{
+    PGresult *r = db_exec(c, &next_expired, NULL, err);
+    if (r == NULL)
+        return err->kind;
+    *id = PQntuples(r) == 1 ? db_ll(r, 0, 0) : 0;
+    PQclear(r);
+    return PF_OK;
+}
+
+static pf_kind json_result(PGresult *r, json_t **out, pf_err *err)
+{
+    json_error_t je;
+    *out = json_loads(db_val(r, 0, 0), 0, &je);
+    PQclear(r);
+    if (*out == NULL)
+        return pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL,
+                       "internal error: the database returned invalid JSON (%s)", je.text);
+    return PF_OK;
+}
+
+pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, id)};
+    PGresult *r = db_exec(c, &get_request, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", id);
+    }
+    return json_result(r, out, err);
+}
+
+pf_kind db_request_list_json(db_conn *c, const char *state, int limit, json_t **out,
+                             pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {state, db_fmt_ll(b, limit)};
+    PGresult *r = db_exec(c, &list_requests, p, err);
+    if (r == NULL)
+        return err->kind;
+    return json_result(r, out, err);
+}

@@ -1,0 +1,94 @@
+/* db_requests: peering requests and their approvals.
+ * All functions run inside the caller's transaction; row-level security
+ * hides requests the acting network is not a party of (they are "not
+ * found", never "forbidden", so their existence does not leak). */
+#ifndef DB_REQUESTS_H
+#define DB_REQUESTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "db/db.h"
+
+typedef struct {
+    long long id;
+    long long requester_network_id;
+    long long requester_port_id;
+    int requester_vlan; /* 0 = untagged */
+    long long peer_network_id;
+    long long peer_port_id; /* 0 until the peer picks one */
+    int peer_vlan;
+    int bandwidth_mbps; /* 0 = no cap */
+    char state[20];
+    int version;
+    bool requester_decided; /* an approval row exists for that side */
+    bool peer_decided;
+    bool requester_approved;
+    bool peer_approved;
+    bool past_expiry;
+} db_request;
+
+typedef struct {
+    long long request_id;
+    long long network_id;
+    const char *side;     /* "requester" | "peer" */
+    const char *decision; /* "approve" | "reject" */
+    long long user_id;    /* 0 for email links and auto-policy */
+    const char *via;      /* "web" | "email" | "api" | "auto-policy" */
+    const char *contact;  /* email the link was sent to, or NULL */
+    const unsigned char *token_id; /* 16 bytes for "email", else NULL */
+    const char *reason;   /* or NULL */
+} db_approval;
+
+/* What a notification tells about a request. */
+typedef struct {
+    long long id;
+    char state[20];
+    long long requester_network_id, peer_network_id;
+    long long requester_asn, peer_asn;
+    char requester_name[101], peer_name[101];
+    char requester_port[64], peer_port[64]; /* peer_port "" until chosen */
+    int requester_vlan, peer_vlan;
+    char requester_contacts[2048]; /* JSON arrays of addresses */
+    char peer_contacts[2048];
+    char message[2001];
+} db_request_summary;
+
+pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
+                               pf_err *err);
+
+/* Inserts a pending request from r's requester/peer/bandwidth fields.
+ * expiry_seconds from now. Sets *id. */
+pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
+                          long long created_by, int expiry_seconds, long long *id,
+                          pf_err *err);
+
+/* Reads and row-locks request id (FOR UPDATE) until the transaction ends.
+ * PF_ENOTFOUND "unknown_request" when it does not exist or is not visible. */
+pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err);
+
+/* Sets the state (the database checks the transition and bumps version);
+ * *new_version may be NULL. */
+pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *new_version,
+                             pf_err *err);
+
+/* Records the peer's port (and VLAN, 0 = none). */
+pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
+                                     pf_err *err);
+
+pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err);
+
+/* Locks the oldest pending request past its expiry that no other worker
+ * holds (FOR UPDATE SKIP LOCKED). *id = 0 when there is none. */
+pf_kind db_request_next_expired(db_conn *c, long long *id, pf_err *err);
+
+/* The request as the API shows it: id, state, version, requester, peer,
+ * approvals, circuit, history (see docs/api.md). *out is a new reference. */
+pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err);
+
+/* Requests visible to the acting party, newest first, optionally in one
+ * state (NULL for all). {"requests": [...]} as a new reference. */
+pf_kind db_request_list_json(db_conn *c, const char *state, int limit, json_t **out,
+                             pf_err *err);
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages peerflow needs to build, run and test, and
+# only those that are missing. Does nothing when everything is there.
+# Not root and something missing: says what to install and fails.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config clang
+  libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
+  libcurl4-openssl-dev
+  postgresql postgresql-contrib
+  openvswitch-switch iproute2 iputils-ping
+  python3-aiosmtpd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "peerflow: missing Debian packages: ${missing[*]}" >&2
+  echo "peerflow: run 'sudo make deps' or 'sudo apt-get install ${missing[*]}'" >&2
+  exit 1
+fi
+
+echo "peerflow: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

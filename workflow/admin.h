@@ -1,0 +1,68 @@
+/* wf_admin: the operator's set-up of the exchange - networks, users,
+ * switches, links, ports and API tokens. Each call validates its input,
+ * then writes the change and its audit event in one transaction. Only
+ * operators may call them (actor->role == WF_ROLE_OPERATOR), except
+ * wf_api_token_create, which a user may do for themself. */
+#ifndef WF_ADMIN_H
+#define WF_ADMIN_H
+
+#include <stdbool.h>
+
+#include "workflow/context.h"
+
+typedef struct {
+    const char *asn; /* as typed: "64500" or "AS64500" */
+    const char *name;
+    const char *policy; /* NULL = selective */
+    const char *const *contacts;
+    int n_contacts;
+    bool auto_approve;
+} wf_network_input;
+
+typedef struct {
+    const char *email;
+    const char *network_asn; /* NULL for operators */
+    const char *role;        /* admin|engineer|viewer|operator */
+    const char *password;    /* NULL: no password (API tokens only) */
+} wf_user_input;
+
+typedef struct {
+    const char *name;
+    const char *dpid;
+    const char *endpoint; /* NULL: the switch connects to us */
+} wf_switch_input;
+
+typedef struct {
+    const char *network_asn;
+    const char *switch_name;
+    const char *ofport;
+    const char *name;
+    const char *mode;  /* NULL = access */
+    const char *speed; /* Mbit/s or NULL */
+} wf_port_input;
+
+pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_input *in,
+                       long long *id, pf_err *err);
+pf_kind wf_user_add(const wf_env *env, const wf_actor *who, const wf_user_input *in,
+                    long long *id, pf_err *err);
+pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
+                      long long *id, pf_err *err);
+/* a and b are "SWITCH:PORT". */
+pf_kind wf_link_add(const wf_env *env, const wf_actor *who, const char *a, const char *b,
+                    long long *id, pf_err *err);
+pf_kind wf_port_add(const wf_env *env, const wf_actor *who, const wf_port_input *in,
+                    long long *id, pf_err *err);
+
+/* Creates an API token for the user with email; writes the secret, shown
+ * once, into token (NUL-terminated). Only its hash is stored. */
+#define WF_API_TOKEN_LEN 64
+pf_kind wf_api_token_create(const wf_env *env, const wf_actor *who, const char *email,
+                            const char *name, char token[WF_API_TOKEN_LEN], pf_err *err);
+
+/* The stored form of an API token: BLAKE2b-256 of its text. */
+void wf_api_token_hash(const char *token, unsigned char out[32]);
+
+/* Argon2id hash of a password in libsodium's string format. */
+pf_kind wf_password_hash(const char *password, char out[128], pf_err *err);
+
+#endif

@@ -1,0 +1,39 @@
+/* wf_env and wf_actor: what every workflow operation is given - where it
+ * runs (database connection, configuration) and who asks. */
+#ifndef WF_CONTEXT_H
+#define WF_CONTEXT_H
+
+#include "db/audit.h"
+#include "db/db.h"
+#include "workflow/state_machine.h"
+
+typedef struct {
+    db_conn *db;             /* borrowed; one operation at a time */
+    const char *base_url;    /* public URL for links in mail, no trailing '/' */
+    const char *mail_domain; /* right-hand side of Message-IDs */
+    int request_ttl_seconds; /* a pending request expires after this */
+} wf_env;
+
+#define WF_DEFAULT_TTL_SECONDS (14 * 24 * 3600)
+
+typedef struct {
+    wf_role role;
+    long long user_id;    /* 0 unless a logged-in user or API token */
+    long long network_id; /* 0 for operators and the system */
+    char label[256];      /* user email, link recipient, "provisioner", "cli:root" */
+    const char *via;      /* "web", "api", "email", "cli" or "system" */
+    /* For decisions made through an emailed link (role WF_ROLE_CONTACT). */
+    const unsigned char *token_id; /* 16 bytes */
+} wf_actor;
+
+/* Actors the system uses for itself. */
+wf_actor wf_actor_system(const char *what); /* "provisioner", "expiry", ... */
+wf_actor wf_actor_cli(void);                /* operator at the shell */
+
+/* The database scope an actor's transactions run in. */
+db_scope wf_actor_scope(const wf_actor *a);
+
+/* Fills the actor part of an audit event. */
+void wf_actor_audit(const wf_actor *a, db_audit_event *ev);
+
+#endif

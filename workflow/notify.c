@@ -1,0 +1,135 @@
+/* wf_notify: see notify.h. */
+#include "workflow/notify.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/queue.h"
+#include "db/requests.h"
+
+struct kind_text {
+    const char *kind;
+    const char *verb;  /* subject: "Peering request #N <verb>" */
+    const char *lead;  /* first line of the body */
+};
+
+static const struct kind_text kinds[] = {
+    {"approval_needed", "needs your decision",
+     "Your network's decision is needed on this peering request."},
+    {"auto_approved", "was approved by your open policy",
+     "Your network approves every request automatically (open policy), so this one is "
+     "approved on your side."},
+    {"request_approved", "was approved by both sides",
+     "Both networks approved. The exchange is now building the cross-connect."},
+    {"request_active", "is active", "The cross-connect is up: traffic flows between the ports."},
+    {"request_failed", "failed to provision",
+     "Building the cross-connect failed. The exchange operators have been told and can retry."},
+    {"request_rejected", "was rejected", "The request was rejected. Nothing will be built."},
+    {"request_cancelled", "was cancelled", "The requester cancelled the request."},
+    {"request_expired", "expired", "Nobody decided before the request's expiry, so it expired."},
+    {"request_decommissioning", "is being torn down",
+     "Teardown was requested; the cross-connect is being removed."},
+    {"request_decommissioned", "was torn down",
+     "The cross-connect was removed and its VLANs released."},
+};
+
+static const struct kind_text *find_kind(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].kind, kind) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+const char *wf_notify_subject_verb(const char *kind)
+{
+    const struct kind_text *k = find_kind(kind);
+    return k ? k->verb : NULL;
+}
+
+static void endpoint_text(char *out, size_t n, long long asn, const char *name,
+                          const char *port, int vlan)
+{
+    char v[24];
+    if (vlan)
+        snprintf(v, sizeof v, "VLAN %d", vlan);
+    else
+        snprintf(v, sizeof v, "untagged");
+    if (port[0])
+        snprintf(out, n, "AS%lld %s, port %s (%s)", asn, name, port, v);
+    else
+        snprintf(out, n, "AS%lld %s, port to be chosen by the peer", asn, name);
+}
+
+static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const struct kind_text *k,
+                       long long network_id, const char *contacts, const char *detail,
+                       pf_err *err)
+{
+    json_t *arr = json_loads(contacts, 0, NULL);
+    size_t n = json_array_size(arr);
+    json_decref(arr);
+    if (n == 0)
+        return PF_OK; /* a network without contacts gets no mail; the UI shows it */
+
+    char subject[200], req[300], peer[300], mid[160];
+    snprintf(subject, sizeof subject, "Peering request #%lld AS%lld -> AS%lld %s", s->id,
+             s->requester_asn, s->peer_asn, k->verb);
+    endpoint_text(req, sizeof req, s->requester_asn, s->requester_name, s->requester_port,
+                  s->requester_vlan);
+    endpoint_text(peer, sizeof peer, s->peer_asn, s->peer_name, s->peer_port, s->peer_vlan);
+    const char *tail = strcmp(k->kind, "approval_needed") == 0
+                           ? "Approve or reject it (admins of your network) at"
+                           : "See the request at";
+    char *body = NULL;
+    size_t blen = 0;
+    FILE *f = open_memstream(&body, &blen);
+    if (f == NULL)
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    fprintf(f, "%s\n", k->lead);
+    if (detail && *detail)
+        fprintf(f, "\n%s\n", detail);
+    fprintf(f, "\nRequest:   #%lld, now %s\nRequester: %s\nPeer:      %s\n", s->id, s->state, req,
+            peer);
+    if (s->message[0])
+        fprintf(f, "Message:   %s\n", s->message);
+    fprintf(f, "\n%s:\n%s/requests/%lld\n\n-- \npeerflow\n", tail, env->base_url, s->id);
+    fclose(f);
+
+    unsigned char rnd[12];
+    char rhex[25];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(rhex, sizeof rhex, rnd, sizeof rnd);
+    snprintf(mid, sizeof mid, "<pf.%lld.%s.%s@%s>", s->id, k->kind, rhex, env->mail_domain);
+    db_outbox_msg m = {.kind = k->kind,
+                       .request_id = s->id,
+                       .network_id = network_id,
+                       .recipients = contacts,
+                       .subject = subject,
+                       .body = body,
+                       .message_id = mid};
+    pf_kind rc = db_outbox_insert(env->db, &m, err);
+    free(body);
+    return rc;
+}
+
+pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
+                  const char *detail, pf_err *err)
+{
+    const struct kind_text *k = find_kind(kind);
+    if (k == NULL)
+        return pf_fail(err, PF_EINTERNAL, "unknown_notification", NULL,
+                       "internal error: no notification named %s", kind);
+    db_request_summary s;
+    if (db_request_summary_get(env->db, request_id, &s, err) != PF_OK)
+        return err->kind;
+    if ((sides & WF_NOTIFY_REQUESTER) &&
+        enqueue(env, &s, k, s.requester_network_id, s.requester_contacts, detail, err))
+        return err->kind;
+    if ((sides & WF_NOTIFY_PEER) &&
+        enqueue(env, &s, k, s.peer_network_id, s.peer_contacts, detail, err))
+        return err->kind;
+    return PF_OK;
+}

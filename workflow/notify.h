@@ -1,0 +1,26 @@
+/* wf_notify: composes the email of a request event and puts it in the
+ * outbox, inside the caller's transaction (the mailer delivers it later,
+ * see issue "mail that is never lost"). One message per network concerned
+ * with at least one peering contact. */
+#ifndef WF_NOTIFY_H
+#define WF_NOTIFY_H
+
+#include "workflow/context.h"
+
+enum {
+    WF_NOTIFY_REQUESTER = 1,
+    WF_NOTIFY_PEER = 2,
+    WF_NOTIFY_BOTH = 3,
+};
+
+/* kind: "approval_needed", "auto_approved", "request_approved",
+ * "request_active", "request_failed", "request_rejected",
+ * "request_cancelled", "request_expired", "request_decommissioned".
+ * detail: an extra sentence (a reason, an error) or NULL. */
+pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
+                  const char *detail, pf_err *err);
+
+/* The subject line for kind (pure; exposed for tests). */
+const char *wf_notify_subject_verb(const char *kind);
+
+#endif

@@ -1,0 +1,34 @@
+/* wf_queries: read-only views for an actor - requests, reports, the audit
+ * verdict. Each runs in a transaction of the actor's scope, so row-level
+ * security shows a network only its own requests. Results are new
+ * references / allocations the caller frees. */
+#ifndef WF_QUERIES_H
+#define WF_QUERIES_H
+
+#include <jansson.h>
+
+#include "common/pf_table.h"
+#include "db/audit.h"
+#include "workflow/context.h"
+
+/* The request as docs/api.md describes it; PF_ENOTFOUND when it does not
+ * exist or the actor's network is not a party. */
+pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, json_t **out,
+                       pf_err *err);
+/* {"requests": [...]}, newest first; state NULL for all. */
+pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *state, int limit,
+                        json_t **out, pf_err *err);
+
+pf_kind wf_report_list(const wf_env *env, const wf_actor *who, pf_table **out, pf_err *err);
+pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
+                      long long request_id, pf_table **out, pf_err *err);
+
+/* Operators only. */
+pf_kind wf_audit_verify(const wf_env *env, const wf_actor *who, db_audit_verdict *v,
+                        pf_err *err);
+
+/* Looks up a user by email and makes the actor that acts as them. */
+pf_kind wf_actor_for_user(const wf_env *env, const char *email, const char *via, wf_actor *out,
+                          pf_err *err);
+
+#endif

@@ -1,0 +1,558 @@
+/* wf_requests: see requests.h and docs/lifecycle.md. */
+#include "workflow/requests.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/directory.h"
+#include "db/fabric.h"
+#include "db/queue.h"
+#include "db/requests.h"
+#include "workflow/notify.h"
+#include "workflow/validate.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *article(wf_role r)
+{
+    return (r == WF_ROLE_ADMIN || r == WF_ROLE_ENGINEER || r == WF_ROLE_OPERATOR) ? "an" : "a";
+}
+
+pf_kind wf_sm_error(wf_sm_result r, wf_event ev, const char *state, const wf_actor *who,
+                    pf_err *err)
+{
+    const char *what = wf_event_name(ev);
+    switch (r) {
+    case WF_SM_OK:
+        return PF_OK;
+    case WF_SM_E_ROLE:
+        return pf_fail(err, PF_EFORBIDDEN, "role_not_allowed", NULL,
+                       "%s %s may not %s requests%s", article(who->role), wf_role_name(who->role),
+                       what,
+                       (ev == WF_EV_APPROVE || ev == WF_EV_REJECT || ev == WF_EV_APPROVE_FINAL)
+                           ? ": ask an admin of your network"
+                           : "");
+    case WF_SM_E_SIDE:
+        return pf_fail(err, PF_EFORBIDDEN, "wrong_side", NULL,
+                       ev == WF_EV_CANCEL ? "only the requesting network may cancel a request"
+                                          : "your network may not %s this request",
+                       what);
+    case WF_SM_E_TERMINAL:
+        return pf_fail(err, PF_ECONFLICT, "request_closed", NULL,
+                       "the request is %s and closed: it cannot %s any more", state, what);
+    case WF_SM_E_WRONG_STATE:
+        return pf_fail(err, PF_ECONFLICT, "illegal_transition", NULL,
+                       "cannot %s a request that is %s", what, state);
+    case WF_SM_E_INVALID:
+        break;
+    }
+    return pf_fail(err, PF_EINTERNAL, "invalid_argument", NULL, "internal error in the state machine");
+}
+
+static wf_side side_of(const wf_actor *who, const db_request *r)
+{
+    if (who->role == WF_ROLE_OPERATOR || who->role == WF_ROLE_SYSTEM)
+        return WF_SIDE_NONE;
+    if (who->network_id == r->requester_network_id)
+        return WF_SIDE_REQUESTER;
+    if (who->network_id == r->peer_network_id)
+        return WF_SIDE_PEER;
+    return WF_SIDE_NONE;
+}
+
+/* Appends "request.<action>" with before/after (stolen JSON objects). */
+static pf_kind audit_request(const wf_env *env, const wf_actor *who, long long id,
+                             const char *action, json_t *before, json_t *after, pf_err *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(before);
+    json_decref(after);
+    db_audit_event ev = {.action = action,
+                         .object_type = "request",
+                         .object_id = ids,
+                         .request_id = id,
+                         .before = b,
+                         .after = a};
+    wf_actor_audit(who, &ev);
+    pf_kind k = db_audit_append(env->db, &ev, err);
+    free(b);
+    free(a);
+    return k;
+}
+
+static json_t *state_json(const char *state, int version)
+{
+    return json_pack("{ss,si}", "state", state, "version", version);
+}
+
+static pf_kind check_vlan_for_port(const db_port *p, int vlan, const char *field, pf_err *err)
+{
+    if (strcmp(p->mode, "trunk") == 0 && vlan == 0)
+        return pf_fail(err, PF_EINVALID, "vlan_required", field,
+                       "port %s is a trunk (802.1Q): give the VLAN to use on it (1..4094)",
+                       p->name);
+    if (strcmp(p->mode, "access") == 0 && vlan != 0)
+        return pf_fail(err, PF_EINVALID, "vlan_not_allowed", field,
+                       "port %s is an access port (untagged): it takes no VLAN", p->name);
+    if (vlan != 0)
+        return wf_check_vlan(vlan, field, err);
+    return PF_OK;
+}
+
+/* The peer's port: the one named, else the one already on the request,
+ * else the network's only port. */
+static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *name,
+                                 long long current, int vlan, const char *port_field,
+                                 const char *vlan_field, db_port *out, pf_err *err)
+{
+    if (name != NULL && *name) {
+        if (db_port_by_name(c, network_id, name, out, err))
+            return pf_fail(err, PF_EINVALID, "unknown_port", port_field,
+                           "the peer network has no port named '%s'", name);
+    } else if (current) {
+        if (db_port_by_id(c, current, out, err))
+            return err->kind;
+    } else {
+        db_port ports[8];
+        int n;
+        if (db_ports_of_network(c, network_id, ports, 8, &n, err))
+            return err->kind;
+        if (n == 0)
+            return pf_fail(err, PF_EINVALID, "peer_has_no_port", port_field,
+                           "the peer network has no port on the fabric yet: the exchange "
+                           "operators must add one before it can peer");
+        if (n > 1) {
+            char list[400] = "";
+            for (int i = 0; i < n; i++) {
+                strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, ports[i].name, sizeof list - strlen(list) - 1);
+            }
+            return pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
+                           "the peer network has several ports (%s): choose one", list);
+        }
+        *out = ports[0];
+    }
+    return check_vlan_for_port(out, vlan, vlan_field, err);
+}
+
+/* Moves the request to its approved state: job and mail in this tx. */
+static pf_kind become_approved(const wf_env *env, long long id, int *version, pf_err *err)
+{
+    if (db_request_set_state(env->db, id, "approved", version, err) ||
+        db_job_enqueue(env->db, "provision", id, err) ||
+        wf_notify(env, id, "request_approved", WF_NOTIFY_BOTH, NULL, err))
+        return err->kind;
+    return PF_OK;
+}
+
+/* ------------------------------------------------------------- submit */
+
+struct submit_ctx {
+    const wf_env *env;
+    const wf_actor *who;
+    const wf_submit_input *in;
+    long long id;
+};
+
+static pf_kind submit_validate(const wf_submit_input *in, pf_err *err)
+{
+    if (in->port == NULL || in->port[0] == '\0')
+        return pf_fail(err, PF_EINVALID, "missing", "port",
+                       "port is required: the name of your port on the fabric");
+    if (in->vlan != 0 && wf_check_vlan(in->vlan, "vlan", err))
+        return err->kind;
+    if (in->peer_vlan != 0 && wf_check_vlan(in->peer_vlan, "peer_vlan", err))
+        return err->kind;
+    if (in->peer_vlan != 0 && (in->peer_port == NULL || in->peer_port[0] == '\0'))
+        return pf_fail(err, PF_EINVALID, "peer_vlan_needs_port", "peer_vlan",
+                       "peer_vlan needs peer_port: name the peer's trunk port too");
+    if (wf_check_asn(in->peer_asn, "peer_asn", err))
+        return err->kind;
+    if (in->bandwidth_mbps < 0)
+        return pf_fail(err, PF_EINVALID, "bad_bandwidth", "bandwidth_mbps",
+                       "bandwidth_mbps must be a positive number of Mbit/s");
+    if (in->message != NULL && strlen(in->message) > WF_MESSAGE_MAX)
+        return pf_fail(err, PF_EINVALID, "message_too_long", "message",
+                       "the message is at most %d characters", WF_MESSAGE_MAX);
+    return PF_OK;
+}
+
+static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct submit_ctx *x = vctx;
+    const wf_env *env = x->env;
+    const wf_actor *who = x->who;
+    const wf_submit_input *in = x->in;
+    db_port mine, theirs = {0};
+    db_network self, peer;
+
+    if (db_network_by_id(c, who->network_id, &self, err))
+        return err->kind;
+    if (db_port_by_name(c, who->network_id, in->port, &mine, err))
+        return pf_fail(err, PF_EINVALID, "unknown_port", "port",
+                       "your network has no port named '%s'", in->port);
+    if (check_vlan_for_port(&mine, in->vlan, "vlan", err))
+        return err->kind;
+    if (db_network_by_asn(c, in->peer_asn, &peer, err))
+        return pf_fail(err, PF_EINVALID, "unknown_asn", "peer_asn",
+                       "no network with ASN %lld is on this exchange", in->peer_asn);
+    if (peer.id == who->network_id)
+        return pf_fail(err, PF_EINVALID, "peer_is_self", "peer_asn",
+                       "AS%lld is your own network: pick another network to peer with",
+                       peer.asn);
+    /* An auto-approving peer decides now, so its port must be known now. */
+    if ((in->peer_port && *in->peer_port) || peer.auto_approve) {
+        if (resolve_peer_port(c, peer.id, in->peer_port, 0, in->peer_vlan, "peer_port",
+                              "peer_vlan", &theirs, err))
+            return err->kind;
+    }
+
+    db_request r = {.requester_network_id = who->network_id,
+                    .requester_port_id = mine.id,
+                    .requester_vlan = in->vlan,
+                    .peer_network_id = peer.id,
+                    .peer_port_id = theirs.id,
+                    .peer_vlan = theirs.id ? in->peer_vlan : 0,
+                    .bandwidth_mbps = in->bandwidth_mbps};
+    int ttl = env->request_ttl_seconds > 0 ? env->request_ttl_seconds : WF_DEFAULT_TTL_SECONDS;
+    if (db_request_insert(c, &r, in->message, who->user_id, ttl, &x->id, err))
+        return err->kind;
+    long long id = x->id;
+    if (audit_request(env, who, id, "request.submitted", NULL,
+                      json_pack("{ss,si,s{sI,ss,si},s{sI,ss?,si},si,ss?}", "state", "pending",
+                                "version", 1, "requester", "asn", (json_int_t)self.asn, "port",
+                                mine.name, "vlan", in->vlan, "peer", "asn",
+                                (json_int_t)peer.asn, "port", theirs.id ? theirs.name : NULL,
+                                "vlan", r.peer_vlan, "bandwidth_mbps", in->bandwidth_mbps,
+                                "message", in->message),
+                      err))
+        return err->kind;
+
+    /* The requester's side: an admin's submission is its approval. */
+    bool req_ok = who->role == WF_ROLE_ADMIN;
+    if (req_ok) {
+        db_approval a = {.request_id = id, .network_id = who->network_id, .side = "requester",
+                         .decision = "approve", .user_id = who->user_id, .via = who->via};
+        if (db_approval_insert(c, &a, err) ||
+            audit_request(env, who, id, "request.approved", NULL,
+                          json_pack("{ss,ss,ss}", "side", "requester", "via", who->via, "state",
+                                    "pending"),
+                          err))
+            return err->kind;
+    } else if (wf_notify(env, id, "approval_needed", WF_NOTIFY_REQUESTER, NULL, err)) {
+        return err->kind;
+    }
+
+    /* The peer's side: its policy may approve at once. */
+    if (peer.auto_approve) {
+        wf_actor policy = wf_actor_system("auto-policy");
+        policy.network_id = peer.id;
+        db_approval a = {.request_id = id, .network_id = peer.id, .side = "peer",
+                         .decision = "approve", .via = "auto-policy"};
+        if (db_approval_insert(c, &a, err) ||
+            audit_request(env, &policy, id, "request.approved", NULL,
+                          json_pack("{ss,ss,ss}", "side", "peer", "via", "auto-policy", "state",
+                                    "pending"),
+                          err) ||
+            wf_notify(env, id, "auto_approved", WF_NOTIFY_PEER, NULL, err))
+            return err->kind;
+    } else if (wf_notify(env, id, "approval_needed", WF_NOTIFY_PEER, NULL, err)) {
+        return err->kind;
+    }
+
+    if (req_ok && peer.auto_approve) {
+        int v;
+        if (become_approved(env, id, &v, err) ||
+            audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
+                          state_json("approved", v), err))
+            return err->kind;
+    }
+    return PF_OK;
+}
+
+pf_kind wf_request_submit(const wf_env *env, const wf_actor *who, const wf_submit_input *in,
+                          long long *id, pf_err *err)
+{
+    wf_state to;
+    wf_sm_result r = wf_sm_step(WF_S_NONE, WF_EV_SUBMIT, who->role,
+                                who->network_id ? WF_SIDE_REQUESTER : WF_SIDE_NONE, &to);
+    if (r != WF_SM_OK)
+        return wf_sm_error(r, WF_EV_SUBMIT, "new", who, err);
+    if (submit_validate(in, err))
+        return err->kind;
+    struct submit_ctx x = {.env = env, .who = who, .in = in};
+    db_scope scope = wf_actor_scope(who);
+    pf_kind k = db_run_tx(env->db, &scope, submit_tx, &x, err);
+    if (k == PF_OK)
+        *id = x.id;
+    return k;
+}
+
+/* ----------------------------------------------------------- decisions */
+
+enum decision_kind { D_APPROVE, D_REJECT, D_CANCEL, D_DECOMMISSION };
+
+struct decide_ctx {
+    const wf_env *env;
+    const wf_actor *who;
+    long long id;
+    enum decision_kind kind;
+    const wf_decision_input *in;
+};
+
+/* Locks the request and runs the checks every decision shares. */
+static pf_kind lock_and_check(struct decide_ctx *x, db_request *r, wf_side *side, pf_err *err)
+{
+    if (db_request_lock(x->env->db, x->id, r, err))
+        return err->kind;
+    *side = side_of(x->who, r);
+    if (*side == WF_SIDE_NONE && x->who->role != WF_ROLE_OPERATOR &&
+        x->who->role != WF_ROLE_SYSTEM)
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", x->id);
+    if (x->in && x->in->version != 0 && x->in->version != r->version)
+        return pf_fail(err, PF_ECONFLICT, "stale_version", "version",
+                       "request %lld changed since you loaded it (version %d, you sent %d): "
+                       "reload it and decide again",
+                       x->id, r->version, x->in->version);
+    return PF_OK;
+}
+
+static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct decide_ctx *x = vctx;
+    const wf_env *env = x->env;
+    const wf_actor *who = x->who;
+    db_request r;
+    wf_side side = WF_SIDE_NONE;
+    if (lock_and_check(x, &r, &side, err))
+        return err->kind;
+    wf_state from, to;
+    if (!wf_state_parse(r.state, &from))
+        return pf_fail(err, PF_EINTERNAL, "bad_state", NULL, "unknown state %s", r.state);
+
+    bool approve = x->kind == D_APPROVE;
+    bool mine_decided = side == WF_SIDE_REQUESTER ? r.requester_decided : r.peer_decided;
+    bool other_approved = side == WF_SIDE_REQUESTER ? r.peer_approved : r.requester_approved;
+    wf_event ev = approve                ? wf_sm_approve_event(other_approved)
+                  : x->kind == D_REJECT  ? WF_EV_REJECT
+                  : x->kind == D_CANCEL  ? WF_EV_CANCEL
+                                         : WF_EV_DECOMMISSION;
+    wf_sm_result sr = wf_sm_step(from, ev, who->role, side, &to);
+    if (sr != WF_SM_OK)
+        return wf_sm_error(sr, ev, r.state, who, err);
+    if (from == WF_S_PENDING && r.past_expiry)
+        return pf_fail(err, PF_ECONFLICT, "request_expired", NULL,
+                       "request %lld has passed its expiry and is closing: submit a new one",
+                       x->id);
+    if ((approve || x->kind == D_REJECT) && mine_decided)
+        return pf_fail(err, PF_ECONFLICT, "already_decided", NULL,
+                       "your network has already decided on request %lld", x->id);
+    const char *reason = x->in ? x->in->reason : NULL;
+    if (reason != NULL && strlen(reason) > WF_MESSAGE_MAX)
+        return pf_fail(err, PF_EINVALID, "reason_too_long", "reason",
+                       "the reason is at most %d characters", WF_MESSAGE_MAX);
+
+    json_t *after = json_object();
+    if (approve || x->kind == D_REJECT) {
+        if (approve && side == WF_SIDE_PEER) {
+            db_port p;
+            if (resolve_peer_port(c, r.peer_network_id, x->in ? x->in->port : NULL,
+                                  r.peer_port_id, x->in ? x->in->vlan : 0, "port", "vlan", &p,
+                                  err)) {
+                json_decref(after);
+                return err->kind;
+            }
+            int vlan = x->in ? x->in->vlan : 0;
+            if ((p.id != r.peer_port_id || vlan != r.peer_vlan) &&
+                db_request_set_peer_endpoint(c, r.id, p.id, vlan, err)) {
+                json_decref(after);
+                return err->kind;
+            }
+            json_object_set_new(after, "port", json_string(p.name));
+            json_object_set_new(after, "vlan", json_integer(vlan));
+        }
+        db_approval a = {.request_id = r.id,
+                         .network_id = side == WF_SIDE_REQUESTER ? r.requester_network_id
+                                                                 : r.peer_network_id,
+                         .side = wf_side_name(side),
+                         .decision = approve ? "approve" : "reject",
+                         .user_id = who->user_id,
+                         .via = who->via,
+                         .contact = who->role == WF_ROLE_CONTACT ? who->label : NULL,
+                         .token_id = who->token_id,
+                         .reason = reason};
+        if (db_approval_insert(c, &a, err)) {
+            json_decref(after);
+            return err->kind;
+        }
+        json_object_set_new(after, "side", json_string(wf_side_name(side)));
+        json_object_set_new(after, "via", json_string(who->via));
+    }
+
+    int version = r.version;
+    const char *mail = NULL;
+    if (to != from) {
+        if (to == WF_S_APPROVED) {
+            if (become_approved(env, r.id, &version, err)) {
+                json_decref(after);
+                return err->kind;
+            }
+        } else {
+            if (db_request_set_state(c, r.id, wf_state_name(to), &version, err)) {
+                json_decref(after);
+                return err->kind;
+            }
+            if (to == WF_S_DECOMMISSIONING && db_job_enqueue(c, "teardown", r.id, err)) {
+                json_decref(after);
+                return err->kind;
+            }
+            mail = to == WF_S_REJECTED          ? "request_rejected"
+                   : to == WF_S_CANCELLED       ? "request_cancelled"
+                   : to == WF_S_DECOMMISSIONING ? "request_decommissioning"
+                                                : NULL;
+        }
+    }
+    json_object_set_new(after, "state", json_string(wf_state_name(to)));
+    json_object_set_new(after, "version", json_integer(version));
+    if (reason)
+        json_object_set_new(after, "reason", json_string(reason));
+    static const char *const actions[] = {"request.approved", "request.rejected",
+                                          "request.cancelled", "request.decommission_requested"};
+    if (audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version), after,
+                      err))
+        return err->kind;
+    if (mail && wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err))
+        return err->kind;
+    return PF_OK;
+}
+
+static pf_kind decide(const wf_env *env, const wf_actor *who, long long id,
+                      enum decision_kind kind, const wf_decision_input *in, pf_err *err)
+{
+    if (in != NULL && in->vlan != 0 && wf_check_vlan(in->vlan, "vlan", err))
+        return err->kind;
+    struct decide_ctx x = {.env = env, .who = who, .id = id, .kind = kind, .in = in};
+    db_scope scope = wf_actor_scope(who);
+    return db_run_tx(env->db, &scope, decide_tx, &x, err);
+}
+
+pf_kind wf_request_approve(const wf_env *env, const wf_actor *who, long long id,
+                           const wf_decision_input *in, pf_err *err)
+{
+    return decide(env, who, id, D_APPROVE, in, err);
+}
+
+pf_kind wf_request_reject(const wf_env *env, const wf_actor *who, long long id,
+                          const wf_decision_input *in, pf_err *err)
+{
+    return decide(env, who, id, D_REJECT, in, err);
+}
+
+pf_kind wf_request_cancel(const wf_env *env, const wf_actor *who, long long id,
+                          const wf_decision_input *in, pf_err *err)
+{
+    return decide(env, who, id, D_CANCEL, in, err);
+}
+
+pf_kind wf_request_decommission(const wf_env *env, const wf_actor *who, long long id,
+                                const wf_decision_input *in, pf_err *err)
+{
+    return decide(env, who, id, D_DECOMMISSION, in, err);
+}
+
+/* ---------------------------------------------------- provisioner side */
+
+struct prov_ctx {
+    const wf_env *env;
+    const wf_actor *who;
+    long long id;
+    wf_event ev;
+    const char *detail;
+};
+
+static pf_kind provision_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct prov_ctx *x = vctx;
+    db_request r;
+    if (db_request_lock(c, x->id, &r, err))
+        return err->kind;
+    wf_state from, to;
+    if (!wf_state_parse(r.state, &from))
+        return pf_fail(err, PF_EINTERNAL, "bad_state", NULL, "unknown state %s", r.state);
+    wf_sm_result sr = wf_sm_step(from, x->ev, x->who->role, WF_SIDE_NONE, &to);
+    if (sr != WF_SM_OK)
+        return wf_sm_error(sr, x->ev, r.state, x->who, err);
+    int version;
+    if (db_request_set_state(c, r.id, wf_state_name(to), &version, err))
+        return err->kind;
+    if (x->ev == WF_EV_RETRY && db_job_enqueue(c, "provision", r.id, err))
+        return err->kind;
+    json_t *after = state_json(wf_state_name(to), version);
+    if (x->detail)
+        json_object_set_new(after, "detail", json_string(x->detail));
+    if (audit_request(x->env, x->who, r.id,
+                      x->ev == WF_EV_RETRY ? "request.retried" : "request.state_changed",
+                      state_json(r.state, r.version), after, err))
+        return err->kind;
+    const char *mail = to == WF_S_ACTIVE           ? "request_active"
+                       : to == WF_S_FAILED         ? "request_failed"
+                       : to == WF_S_DECOMMISSIONED ? "request_decommissioned"
+                                                   : NULL;
+    if (mail && wf_notify(x->env, r.id, mail, WF_NOTIFY_BOTH, x->detail, err))
+        return err->kind;
+    return PF_OK;
+}
+
+pf_kind wf_request_provision_event(const wf_env *env, const wf_actor *who, long long id,
+                                   wf_event ev, const char *detail, pf_err *err)
+{
+    struct prov_ctx x = {.env = env, .who = who, .id = id, .ev = ev, .detail = detail};
+    db_scope scope = wf_actor_scope(who);
+    return db_run_tx(env->db, &scope, provision_tx, &x, err);
+}
+
+/* -------------------------------------------------------------- expiry */
+
+struct expire_ctx {
+    const wf_env *env;
+    const wf_actor *who;
+    bool found;
+};
+
+static pf_kind expire_one_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct expire_ctx *x = vctx;
+    long long id;
+    x->found = false;
+    if (db_request_next_expired(c, &id, err))
+        return err->kind;
+    if (id == 0)
+        return PF_OK;
+    x->found = true;
+    struct prov_ctx p = {.env = x->env, .who = x->who, .id = id, .ev = WF_EV_EXPIRE};
+    if (provision_tx(c, &p, err))
+        return err->kind;
+    return wf_notify(x->env, id, "request_expired", WF_NOTIFY_BOTH, NULL, err);
+}
+
+pf_kind wf_request_expire_due(const wf_env *env, int *n, pf_err *err)
+{
+    wf_actor sys = wf_actor_system("expiry");
+    struct expire_ctx x = {.env = env, .who = &sys};
+    db_scope scope = db_scope_system();
+    *n = 0;
+    for (;;) {
+        pf_kind k = db_run_tx(env->db, &scope, expire_one_tx, &x, err);
+        if (k != PF_OK)
+            return k;
+        if (!x.found)
+            return PF_OK;
+        (*n)++;
+    }
+}

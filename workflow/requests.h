@@ -1,0 +1,59 @@
+/* wf_requests: the request service. Every operation is one transaction:
+ * lock the request row, check the version and the transition
+ * (state_machine.h), write the change, append its audit event, and
+ * enqueue its mail (outbox) and provisioning job in that same
+ * transaction. A stale version or a decision that lost a race returns
+ * PF_ECONFLICT with a message saying what happened; nothing is written.
+ * Serialization failures and deadlocks are retried (db_run_tx). */
+#ifndef WF_REQUESTS_H
+#define WF_REQUESTS_H
+
+#include "workflow/context.h"
+
+typedef struct {
+    const char *port;      /* requester's port name (in the actor's network) */
+    int vlan;              /* on a trunk port; 0 = none */
+    long long peer_asn;
+    const char *peer_port; /* optional: the peer's port name */
+    int peer_vlan;         /* optional: on the peer's trunk port */
+    int bandwidth_mbps;    /* 0 = no cap */
+    const char *message;   /* optional, at most 2000 characters */
+} wf_submit_input;
+
+/* Submits a request from the actor's network. The requester side is
+ * approved at once when the actor is an admin; an auto-approving peer
+ * approves at once too. Sets *id. */
+pf_kind wf_request_submit(const wf_env *env, const wf_actor *who, const wf_submit_input *in,
+                          long long *id, pf_err *err);
+
+typedef struct {
+    int version;           /* expected version; 0 = do not check */
+    const char *port;      /* approve by the peer: its port (if it has a choice) */
+    int vlan;              /* ... and VLAN on a trunk port */
+    const char *reason;    /* optional, kept with the decision */
+} wf_decision_input;
+
+pf_kind wf_request_approve(const wf_env *env, const wf_actor *who, long long id,
+                           const wf_decision_input *in, pf_err *err);
+pf_kind wf_request_reject(const wf_env *env, const wf_actor *who, long long id,
+                          const wf_decision_input *in, pf_err *err);
+pf_kind wf_request_cancel(const wf_env *env, const wf_actor *who, long long id,
+                          const wf_decision_input *in, pf_err *err);
+pf_kind wf_request_decommission(const wf_env *env, const wf_actor *who, long long id,
+                                const wf_decision_input *in, pf_err *err);
+
+/* The provisioner's (and the operator's retry) events:
+ * WF_EV_PROV_START, WF_EV_PROV_ACTIVE, WF_EV_PROV_FAILED, WF_EV_RETRY,
+ * WF_EV_PROV_REMOVED. detail: the error of a failure, or NULL. */
+pf_kind wf_request_provision_event(const wf_env *env, const wf_actor *who, long long id,
+                                   wf_event ev, const char *detail, pf_err *err);
+
+/* Expires pending requests past their expiry, one transaction each.
+ * *n gets how many. */
+pf_kind wf_request_expire_due(const wf_env *env, int *n, pf_err *err);
+
+/* Maps a state machine refusal to a pf_err for the user. */
+pf_kind wf_sm_error(wf_sm_result r, wf_event ev, const char *state, const wf_actor *who,
+                    pf_err *err);
+
+#endif

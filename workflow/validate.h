@@ -1,0 +1,48 @@
+/* wf_validate: pure checks and parsers of user input. Each fills err with
+ * the field and a message that says what is expected. No I/O. */
+#ifndef WF_VALIDATE_H
+#define WF_VALIDATE_H
+
+#include <stdbool.h>
+
+#include "common/pf_err.h"
+
+#define WF_MESSAGE_MAX 2000
+
+/* ASN 1..4294967294, not 23456 (AS_TRANS) or 65535 (reserved). Accepts
+ * "64500" and "AS64500". */
+pf_kind wf_parse_asn(const char *s, const char *field, long long *out, pf_err *err);
+pf_kind wf_check_asn(long long asn, const char *field, pf_err *err);
+
+/* VLAN 1..4094. */
+pf_kind wf_parse_vlan(const char *s, const char *field, int *out, pf_err *err);
+pf_kind wf_check_vlan(long long vlan, const char *field, pf_err *err);
+
+/* A decimal integer in [min, max]. */
+pf_kind wf_parse_int(const char *s, const char *field, long long min, long long max,
+                     long long *out, pf_err *err);
+
+/* addr-spec without quoting: local@domain.tld, 3..254 characters, no
+ * spaces or control characters. */
+pf_kind wf_check_email(const char *s, const char *field, pf_err *err);
+
+/* Datapath id: 1..16 hex digits, optional 0x and ':' separators
+ * ("00:00:00:00:00:00:00:01"). out gets 16 lowercase hex digits. */
+pf_kind wf_parse_dpid(const char *s, char out[17], pf_err *err);
+
+/* tcp:HOST:PORT (port 1..65535) or unix:/ABSOLUTE/PATH. */
+pf_kind wf_check_endpoint(const char *s, pf_err *err);
+
+/* SWITCH:PORT as in `link add --a s1:3`. name gets the switch name. */
+pf_kind wf_parse_switch_port(const char *s, const char *field, char name[64],
+                             long long *port, pf_err *err);
+
+/* Names of switches and ports: 1..63 of [A-Za-z0-9._-] (ports also ':'
+ * and '/'), starting with a letter or digit. */
+pf_kind wf_check_name(const char *s, const char *field, bool port_chars, pf_err *err);
+
+/* One of a NULL-terminated list. */
+pf_kind wf_check_choice(const char *s, const char *field, const char *const *choices,
+                        pf_err *err);
+
+#endif
