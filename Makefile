@@ -65,7 +65,8 @@ build/asan/tests/%: build/asan/tests/integration/%.o $(ASAN_LIB) $(ASAN_TLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-.PRECIOUS: build/asan/tests/unit/%.o build/asan/tests/integration/%.o
+# keep the test objects make would otherwise delete as intermediates
+.SECONDARY:
 
 test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN)
 

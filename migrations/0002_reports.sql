@@ -109,7 +109,12 @@ COMMENT ON VIEW reports.vlan_use_by_link IS 'transport VLANs used by circuits on
 
 CREATE VIEW reports.failed_provisioning WITH (security_invoker = true) AS
 SELECT r.id AS request_id, rn.asn AS requester_asn, pn.asn AS peer_asn,
-       r.state, c.id AS circuit, c.attempts, c.error, r.updated_at
+       r.state, c.id AS circuit, c.attempts,
+       coalesce(c.error,
+                (SELECT e.after ->> 'detail' FROM audit_events e
+                  WHERE e.request_id = r.id AND e.after ->> 'state' = 'failed'
+                  ORDER BY e.seq DESC LIMIT 1)) AS error,
+       r.updated_at
   FROM peering_requests r
   JOIN networks rn ON rn.id = r.requester_network_id
   JOIN networks pn ON pn.id = r.peer_network_id

@@ -6,7 +6,6 @@
 
 #define R(x) (1u << (x))
 #define SIDE(x) (1u << (x))
-#define ANY_SIDE (SIDE(WF_SIDE_REQUESTER) | SIDE(WF_SIDE_PEER) | SIDE(WF_SIDE_NONE))
 #define MEMBER_SIDES (SIDE(WF_SIDE_REQUESTER) | SIDE(WF_SIDE_PEER))
 
 struct sm_row {
@@ -17,8 +16,9 @@ struct sm_row {
     wf_state to;
 };
 
-/* One row per legal (state, event). The role and side masks say who may
- * take it. Operators act with WF_SIDE_NONE; the system too. */
+/* The legal moves. A (state, event) may have several rows when different
+ * roles take it from different sides. Operators and the system act with
+ * WF_SIDE_NONE. */
 static const struct sm_row table[] = {
     {WF_S_NONE, WF_EV_SUBMIT, R(WF_ROLE_ADMIN) | R(WF_ROLE_ENGINEER),
      SIDE(WF_SIDE_REQUESTER), WF_S_PENDING},
@@ -48,11 +48,13 @@ static const struct sm_row table[] = {
     /* Teardown: either member side, or an operator (a member leaving the
      * exchange). A failed circuit can be torn down too, to clear whatever
      * flows a partial install left. */
-    {WF_S_ACTIVE, WF_EV_DECOMMISSION,
-     R(WF_ROLE_ADMIN) | R(WF_ROLE_ENGINEER) | R(WF_ROLE_OPERATOR), ANY_SIDE,
+    {WF_S_ACTIVE, WF_EV_DECOMMISSION, R(WF_ROLE_ADMIN) | R(WF_ROLE_ENGINEER), MEMBER_SIDES,
      WF_S_DECOMMISSIONING},
-    {WF_S_FAILED, WF_EV_DECOMMISSION,
-     R(WF_ROLE_ADMIN) | R(WF_ROLE_ENGINEER) | R(WF_ROLE_OPERATOR), ANY_SIDE,
+    {WF_S_ACTIVE, WF_EV_DECOMMISSION, R(WF_ROLE_OPERATOR), SIDE(WF_SIDE_NONE),
+     WF_S_DECOMMISSIONING},
+    {WF_S_FAILED, WF_EV_DECOMMISSION, R(WF_ROLE_ADMIN) | R(WF_ROLE_ENGINEER), MEMBER_SIDES,
+     WF_S_DECOMMISSIONING},
+    {WF_S_FAILED, WF_EV_DECOMMISSION, R(WF_ROLE_OPERATOR), SIDE(WF_SIDE_NONE),
      WF_S_DECOMMISSIONING},
     {WF_S_DECOMMISSIONING, WF_EV_PROV_REMOVED, R(WF_ROLE_SYSTEM),
      SIDE(WF_SIDE_NONE), WF_S_DECOMMISSIONED},
@@ -111,18 +113,23 @@ wf_sm_result wf_sm_step(wf_state from, wf_event ev, wf_role role, wf_side side,
     if (!role_ever)
         return WF_SM_E_ROLE;
 
+    bool event_here = false, role_here = false;
     for (size_t i = 0; i < TABLE_LEN; i++) {
         const struct sm_row *row = &table[i];
         if (row->from != from || row->ev != ev)
             continue;
+        event_here = true;
         if (!(row->roles & R(role)))
-            return WF_SM_E_ROLE;
-        if (!(row->sides & SIDE(side)))
-            return WF_SM_E_SIDE;
-        *to = row->to;
-        return WF_SM_OK;
+            continue;
+        role_here = true;
+        if (row->sides & SIDE(side)) {
+            *to = row->to;
+            return WF_SM_OK;
+        }
     }
-    return wf_state_is_terminal(from) ? WF_SM_E_TERMINAL : WF_SM_E_WRONG_STATE;
+    if (!event_here)
+        return wf_state_is_terminal(from) ? WF_SM_E_TERMINAL : WF_SM_E_WRONG_STATE;
+    return role_here ? WF_SM_E_SIDE : WF_SM_E_ROLE;
 }
 
 wf_event wf_sm_approve_event(bool other_side_approved)

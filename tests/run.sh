@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every test suite of peerflow and prints one summary line.
+#
+#   unit          build/asan/tests/test_* built from tests/unit (no services)
+#   integration   build/asan/tests/test_* built from tests/integration, and
+#                 tests/integration/*_test.sh, against a throwaway
+#                 PostgreSQL cluster that is removed afterwards, also on
+#                 failure.
+#
+# Environment given to integration tests:
+#   PEERFLOW_TEST_PG_HOST  socket directory of the cluster
+#   PEERFLOW_TEST_PG_PORT  its port
+#   PEERFLOW_BIN           the sanitizer build of peerflow
+#   PEERFLOW_ROOT          the repository
+# Each test creates its own databases (tests/support/pgtest.c, or
+# tests/integration/lib.sh for scripts).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0
+failed=0
+failures=()
+
+run() {
+  local name=$1; shift
+  local log; log=$(mktemp)
+  local start=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    printf '  ok    %-40s %3ss\n' "$name" $((SECONDS - start))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '  FAIL  %-40s %3ss\n' "$name" $((SECONDS - start))
+    sed 's/^/        | /' "$log" | tail -n 80
+  fi
+  rm -f "$log"
+}
+
+echo "== unit"
+for t in tests/unit/test_*.c; do
+  [ -e "$t" ] || continue
+  name=$(basename "$t" .c)
+  run "$name" "build/asan/tests/$name"
+done
+if [ -x tests/unit/ofp13_oracle.sh ] && command -v ovs-ofctl >/dev/null 2>&1; then
+  run ofp13_oracle bash tests/unit/ofp13_oracle.sh build/asan/tests/test_ofp13
+fi
+
+echo "== integration (throwaway PostgreSQL)"
+pgdir=$(mktemp -d /tmp/peerflow-test-pg.XXXXXX)
+cleanup() { bash scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT INT TERM
+if ! bash scripts/pg.sh start "$pgdir" --fast >/dev/null; then
+  echo "cannot start the test PostgreSQL cluster" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export PEERFLOW_TEST_PG_HOST="$pgdir/run"
+export PEERFLOW_TEST_PG_PORT=$(cat "$pgdir/port")
+export PEERFLOW_BIN="$root/build/asan/peerflow"
+export PEERFLOW_ROOT="$root"
+export PEERFLOW_MIGRATIONS_DIR="$root/migrations"
+unset PEERFLOW_DATABASE_URL PEERFLOW_MIGRATE_DATABASE_URL
+
+for t in tests/integration/test_*.c; do
+  [ -e "$t" ] || continue
+  name=$(basename "$t" .c)
+  run "$name" "build/asan/tests/$name"
+done
+for t in tests/integration/*_test.sh; do
+  [ -e "$t" ] || continue
+  run "$(basename "$t" .sh)" bash "$t"
+done
+
+echo
+if [ "$failed" -ne 0 ]; then
+  echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
