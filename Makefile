@@ -36,7 +36,7 @@ ASAN_TLIB := $(patsubst %.c,build/asan/%.o,$(TESTLIB_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/integration/%.c,build/asan/tests/%,$(INTEG_SRC))
 
-.PHONY: all deps run stop test test-unit test-integration clean check-deps
+.PHONY: all deps run stop test test-build fuzz clean
 
 all: build/peerflow
 
@@ -68,7 +68,18 @@ build/asan/tests/%: build/asan/tests/integration/%.o $(ASAN_LIB) $(ASAN_TLIB)
 # keep the test objects make would otherwise delete as intermediates
 .SECONDARY:
 
-test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+# libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c links the libc-only
+# modules it fuzzes. `make fuzz` builds them; tests/run.sh runs each briefly.
+build/fuzz/fuzz_ofp13: tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c provisioner/ofp13.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c
+
+fuzz: $(FUZZ_BIN)
+
+test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory test-build

@@ -105,7 +105,7 @@ int cmd_user(const cli_config *cfg, int argc, char **argv)
     if (c == NULL)
         return cli_fail(&err);
     wf_user_input in = {.email = cli_get(&a, "email"),
-                        .network_asn = op ? NULL : cli_get(&a, "network"),
+                        .network_asn = cli_get(&a, "network"),
                         .role = op ? "operator" : cli_get(&a, "role"),
                         .password = cli_has(&a, "password-stdin") ? password : NULL};
     wf_actor who = wf_actor_cli();

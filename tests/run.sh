@@ -51,6 +51,16 @@ if [ -x tests/unit/ofp13_oracle.sh ] && command -v ovs-ofctl >/dev/null 2>&1; th
   run ofp13_oracle bash tests/unit/ofp13_oracle.sh build/asan/tests/test_ofp13
 fi
 
+for f in build/fuzz/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  corpus=$(mktemp -d)
+  seeds=tests/unit/${name#fuzz_}_golden
+  [ -d "$seeds" ] && cp "$seeds"/* "$corpus"/ 2>/dev/null
+  run "$name (10 s)" "$f" -max_total_time=10 -print_final_stats=1 "$corpus"
+  rm -rf "$corpus"
+done
+
 echo "== integration (throwaway PostgreSQL)"
 pgdir=$(mktemp -d /tmp/peerflow-test-pg.XXXXXX)
 cleanup() { bash scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true; }

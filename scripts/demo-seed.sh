@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Seeds the demo exchange once (does nothing when networks exist):
+# an operator, three member networks with users, two switches joined by a
+# link, member ports, and a few requests in different states so the
+# reports have something to show. Uses only the peerflow CLI, so every
+# step is validated and audited like an operator's.
+# Needs PEERFLOW_DATABASE_URL; PEERFLOW_BIN defaults to build/peerflow.
+set -euo pipefail
+pf=${PEERFLOW_BIN:-build/peerflow}
+psql_bin=$(pg_config --bindir)/psql
+
+n=$("$psql_bin" "$PEERFLOW_MIGRATE_DATABASE_URL" -qAtc "SELECT count(*) FROM networks")
+if [ "$n" != "0" ]; then
+  echo "demo: already seeded ($n networks)"
+  exit 0
+fi
+
+q() { "$pf" "$@" >/dev/null; }
+q network add --asn 64500 --name "Alpha Networks" --policy selective --contact noc@alpha.example
+q network add --asn 64501 --name "Beta Broadband" --policy open --auto-approve --contact peering@beta.example
+q network add --asn 64502 --name "Gamma Transit" --policy restrictive --contact peering@gamma.example
+q switch add --name s1 --dpid 0000000000000001
+q switch add --name s2 --dpid 0000000000000002
+q link add --a s1:10 --b s2:10
+q port add --network 64500 --switch s1 --ofport 1 --name alpha-1 --speed 10000
+q port add --network 64500 --switch s1 --ofport 2 --name alpha-trunk --mode trunk --speed 100000
+q port add --network 64501 --switch s2 --ofport 1 --name beta-1 --speed 10000
+q port add --network 64502 --switch s2 --ofport 2 --name gamma-1 --speed 10000
+q port add --network 64502 --switch s2 --ofport 3 --name gamma-trunk --mode trunk --speed 100000
+
+pw=peerflow-demo
+for u in "op@ix.example --operator" \
+         "admin@alpha.example --network 64500 --role admin" \
+         "eng@alpha.example --network 64500 --role engineer" \
+         "admin@beta.example --network 64501 --role admin" \
+         "admin@gamma.example --network 64502 --role admin" \
+         "view@gamma.example --network 64502 --role viewer"; do
+  # shellcheck disable=SC2086
+  echo "$pw" | "$pf" user add --email $u --password-stdin >/dev/null
+done
+
+# Requests: approved at once (Beta auto-approves), pending on Gamma,
+# rejected by Gamma, and one waiting on both sides.
+q request submit --as admin@alpha.example --port alpha-1 --peer-asn 64501 --message "Hello Beta, let's peer"
+q request submit --as admin@alpha.example --port alpha-trunk --vlan 100 --peer-asn 64502 --message "Transit trial"
+q request submit --as admin@alpha.example --port alpha-trunk --vlan 200 --peer-asn 64502
+q request reject 3 --as admin@gamma.example --reason "restrictive policy: no new peers this quarter"
+q request submit --as eng@alpha.example --port alpha-trunk --vlan 300 --peer-asn 64502
+echo "demo: seeded 3 networks, 2 switches, 5 ports, 6 users, 4 requests"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# make stop: stops what `make run` started (serve, then PostgreSQL).
+cd "$(dirname "$0")/.."
+if [ -f var/serve.pid ]; then
+  kill "$(cat var/serve.pid)" 2>/dev/null || true
+  rm -f var/serve.pid
+fi
+[ -d var/pg ] && bash scripts/pg.sh stop var/pg
+echo "peerflow: stopped"
