@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang libclang-rt-14-dev
   libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
   libcurl4-openssl-dev
   postgresql postgresql-contrib

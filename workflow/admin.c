@@ -35,23 +35,27 @@ static pf_kind audit_added(db_conn *c, const wf_actor *who, const char *action,
     return k;
 }
 
-/* Runs the body of a change between db_begin and commit/rollback. */
-#define IN_TX(env, who, err, body)                                            \
-    do {                                                                      \
-        db_scope scope_ = wf_actor_scope(who);                                \
-        pf_kind k_ = db_begin((env)->db, &scope_, err);                       \
-        if (k_ == PF_OK)                                                      \
-            k_ = (body);                                                      \
-        if (k_ == PF_OK)                                                      \
-            k_ = db_commit((env)->db, err);                                   \
-        else                                                                  \
-            db_rollback((env)->db);                                           \
-        return k_;                                                            \
-    } while (0)
-
-static pf_kind network_insert(db_conn *c, const wf_actor *who, const db_network *n,
-                              long long *id, pf_err *err)
+/* Runs one change in its own transaction for the actor (db_run_tx
+ * commits on PF_OK, rolls back otherwise). */
+static pf_kind in_tx(const wf_env *env, const wf_actor *who, db_tx_fn fn, void *ctx,
+                     pf_err *err)
 {
+    db_scope scope = wf_actor_scope(who);
+    return db_run_tx(env->db, &scope, fn, ctx, err);
+}
+
+struct network_ctx {
+    const wf_actor *who;
+    db_network n;
+    long long *id;
+};
+
+static pf_kind network_insert(db_conn *c, void *ctx, pf_err *err)
+{
+    struct network_ctx *x = ctx;
+    const db_network *n = &x->n;
+    long long *id = x->id;
+    const wf_actor *who = x->who;
     if (db_network_insert(c, n, id, err) != PF_OK)
         return err->kind;
     json_t *contacts = json_array();
@@ -68,6 +72,7 @@ pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_
                        long long *id, pf_err *err)
 {
     static const char *const policies[] = {"open", "selective", "restrictive", "no", NULL};
+    struct network_ctx x = {.who = who, .id = id};
     db_network n = {0};
     if (need_operator(who, err) || wf_parse_asn(in->asn, "asn", &n.asn, err))
         return err->kind;
@@ -92,7 +97,8 @@ pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_
     snprintf(n.name, sizeof n.name, "%s", in->name);
     snprintf(n.policy, sizeof n.policy, "%s", policy);
     n.auto_approve = in->auto_approve;
-    IN_TX(env, who, err, network_insert(env->db, who, &n, id, err));
+    x.n = n;
+    return in_tx(env, who, network_insert, &x, err);
 }
 
 pf_kind wf_password_hash(const char *password, char out[128], pf_err *err)
@@ -117,8 +123,9 @@ struct user_ctx {
     long long *id;
 };
 
-static pf_kind user_insert(db_conn *c, struct user_ctx *x, pf_err *err)
+static pf_kind user_insert(db_conn *c, void *ctx, pf_err *err)
 {
+    struct user_ctx *x = ctx;
     if (x->asn_text != NULL) {
         long long asn;
         db_network n;
@@ -154,12 +161,21 @@ pf_kind wf_user_add(const wf_env *env, const wf_actor *who, const wf_user_input 
     snprintf(x.u.role, sizeof x.u.role, "%s", in->role);
     if (in->password != NULL && wf_password_hash(in->password, x.u.password_hash, err))
         return err->kind;
-    IN_TX(env, who, err, user_insert(env->db, &x, err));
+    return in_tx(env, who, user_insert, &x, err);
 }
 
-static pf_kind switch_insert(db_conn *c, const wf_actor *who, const db_switch *s, long long *id,
-                             pf_err *err)
+struct switch_ctx {
+    const wf_actor *who;
+    db_switch s;
+    long long *id;
+};
+
+static pf_kind switch_insert(db_conn *c, void *ctx, pf_err *err)
 {
+    struct switch_ctx *x = ctx;
+    const wf_actor *who = x->who;
+    const db_switch *s = &x->s;
+    long long *id = x->id;
     if (db_switch_insert(c, s, id, err) != PF_OK)
         return err->kind;
     return audit_added(c, who, "switch.added", "switch", *id,
@@ -171,15 +187,16 @@ static pf_kind switch_insert(db_conn *c, const wf_actor *who, const db_switch *s
 pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
                       long long *id, pf_err *err)
 {
-    db_switch s = {0};
+    struct switch_ctx x = {.who = who, .id = id};
+    db_switch *s = &x.s;
     if (need_operator(who, err) || wf_check_name(in->name, "name", false, err) ||
-        wf_parse_dpid(in->dpid, s.dpid, err))
+        wf_parse_dpid(in->dpid, s->dpid, err))
         return err->kind;
     if (in->endpoint != NULL && wf_check_endpoint(in->endpoint, err))
         return err->kind;
-    snprintf(s.name, sizeof s.name, "%s", in->name);
-    snprintf(s.endpoint, sizeof s.endpoint, "%s", in->endpoint ? in->endpoint : "");
-    IN_TX(env, who, err, switch_insert(env->db, who, &s, id, err));
+    snprintf(s->name, sizeof s->name, "%s", in->name);
+    snprintf(s->endpoint, sizeof s->endpoint, "%s", in->endpoint ? in->endpoint : "");
+    return in_tx(env, who, switch_insert, &x, err);
 }
 
 struct link_ctx {
@@ -189,8 +206,9 @@ struct link_ctx {
     long long *id;
 };
 
-static pf_kind link_insert(db_conn *c, struct link_ctx *x, pf_err *err)
+static pf_kind link_insert(db_conn *c, void *ctx, pf_err *err)
 {
+    struct link_ctx *x = ctx;
     db_switch a, b;
     if (db_switch_by_name(c, x->a_name, &a, err) || db_switch_by_name(c, x->b_name, &b, err))
         return err->kind;
@@ -213,7 +231,7 @@ pf_kind wf_link_add(const wf_env *env, const wf_actor *who, const char *a, const
     if (need_operator(who, err) || wf_parse_switch_port(a, "a", x.a_name, &x.a_port, err) ||
         wf_parse_switch_port(b, "b", x.b_name, &x.b_port, err))
         return err->kind;
-    IN_TX(env, who, err, link_insert(env->db, &x, err));
+    return in_tx(env, who, link_insert, &x, err);
 }
 
 struct port_ctx {
@@ -224,8 +242,9 @@ struct port_ctx {
     long long *id;
 };
 
-static pf_kind port_insert(db_conn *c, struct port_ctx *x, pf_err *err)
+static pf_kind port_insert(db_conn *c, void *ctx, pf_err *err)
 {
+    struct port_ctx *x = ctx;
     db_network n;
     db_switch s;
     if (db_network_by_asn(c, x->asn, &n, err) || db_switch_by_name(c, x->switch_name, &s, err))
@@ -258,7 +277,7 @@ pf_kind wf_port_add(const wf_env *env, const wf_actor *who, const wf_port_input 
     x.p.speed_mbps = (int)speed;
     snprintf(x.p.name, sizeof x.p.name, "%s", in->name);
     snprintf(x.p.mode, sizeof x.p.mode, "%s", mode);
-    IN_TX(env, who, err, port_insert(env->db, &x, err));
+    return in_tx(env, who, port_insert, &x, err);
 }
 
 void wf_api_token_hash(const char *token, unsigned char out[32])
@@ -272,8 +291,9 @@ struct token_ctx {
     const unsigned char *hash;
 };
 
-static pf_kind token_insert(db_conn *c, struct token_ctx *x, pf_err *err)
+static pf_kind token_insert(db_conn *c, void *ctx, pf_err *err)
 {
+    struct token_ctx *x = ctx;
     db_user u;
     long long id;
     if (db_user_by_email(c, x->email, &u, err))
@@ -305,5 +325,5 @@ pf_kind wf_api_token_create(const wf_env *env, const wf_actor *who, const char *
     unsigned char hash[32];
     wf_api_token_hash(token, hash);
     struct token_ctx x = {.who = who, .email = email, .name = name, .hash = hash};
-    IN_TX(env, who, err, token_insert(env->db, &x, err));
+    return in_tx(env, who, token_insert, &x, err);
 }
