@@ -47,6 +47,15 @@ static int parse_id(const char *s, long long *id, pf_err *err)
     return wf_parse_int(s, "ID", 1, 9223372036854775807LL, id, err);
 }
 
+/* --NAME VLAN, when given: 1..4094 with the range in the message. */
+static int optional_vlan(const cli_args *a, const char *name, int *out, pf_err *err)
+{
+    *out = 0;
+    if (!cli_has(a, name))
+        return PF_OK;
+    return wf_parse_vlan(cli_get(a, name), name, out, err);
+}
+
 static int optional_int(const cli_args *a, const char *name, long long min, long long max,
                         int *out, pf_err *err)
 {
@@ -129,12 +138,9 @@ static int do_submit(const cli_config *cfg, int argc, char **argv)
     if (cli_parse("request submit", argc, argv, opts, &a, &err) || cli_require(&a, "as", &err) ||
         cli_require(&a, "port", &err) || cli_require(&a, "peer-asn", &err) ||
         wf_parse_asn(cli_get(&a, "peer-asn"), "peer-asn", &in.peer_asn, &err) ||
-        optional_int(&a, "vlan", -1000000, 1000000, &in.vlan, &err) ||
-        optional_int(&a, "peer-vlan", -1000000, 1000000, &in.peer_vlan, &err) ||
+        optional_vlan(&a, "vlan", &in.vlan, &err) ||
+        optional_vlan(&a, "peer-vlan", &in.peer_vlan, &err) ||
         optional_int(&a, "bandwidth", 1, 100000000, &in.bandwidth_mbps, &err))
-        return cli_fail(&err);
-    if ((cli_has(&a, "vlan") && wf_check_vlan(in.vlan, "vlan", &err)) ||
-        (cli_has(&a, "peer-vlan") && wf_check_vlan(in.peer_vlan, "peer-vlan", &err)))
         return cli_fail(&err);
     in.port = cli_get(&a, "port");
     in.peer_port = cli_get(&a, "peer-port");
@@ -178,9 +184,7 @@ static int do_decide(const cli_config *cfg, const char *verb, decision_fn fn, in
     }
     if (parse_id(a.pos[0], &id, &err) ||
         optional_int(&a, "version", 1, 2147483647, &in.version, &err) ||
-        optional_int(&a, "vlan", -1000000, 1000000, &in.vlan, &err))
-        return cli_fail(&err);
-    if (cli_has(&a, "vlan") && wf_check_vlan(in.vlan, "vlan", &err))
+        optional_vlan(&a, "vlan", &in.vlan, &err))
         return cli_fail(&err);
     in.port = cli_get(&a, "port");
     in.reason = cli_get(&a, "reason");

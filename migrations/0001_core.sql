@@ -73,7 +73,7 @@ CREATE TABLE switches (
                    CONSTRAINT switches_dpid_format CHECK (dpid ~ '^[0-9a-f]{16}$'),
   endpoint         text
                    CONSTRAINT switches_endpoint_format
-                   CHECK (endpoint ~ '^(tcp:[^:]+:[0-9]{1,5}|unix:/.+)$'),
+                   CHECK (endpoint ~ '^(tcp:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}|unix:/.+)$'),
   conn_state       text NOT NULL DEFAULT 'unknown'
                    CHECK (conn_state IN ('unknown', 'connecting', 'connected', 'disconnected')),
   conn_changed_at  timestamptz,

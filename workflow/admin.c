@@ -76,9 +76,11 @@ pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_
     db_network n = {0};
     if (need_operator(who, err) || wf_parse_asn(in->asn, "asn", &n.asn, err))
         return err->kind;
-    if (in->name == NULL || in->name[0] == '\0' || strlen(in->name) > 100)
-        return pf_fail(err, PF_EINVALID, "bad_name", "name",
-                       "--name is required: the network's name, 1 to 100 characters");
+    if (in->name == NULL || in->name[0] == '\0')
+        return pf_fail(err, PF_EINVALID, "missing", "name",
+                       "the network's name is required (1 to 100 characters)");
+    if (wf_check_display_name(in->name, "name", 100, err))
+        return err->kind;
     const char *policy = in->policy ? in->policy : "selective";
     if (wf_check_choice(policy, "policy", policies, err))
         return err->kind;

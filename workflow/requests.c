@@ -31,7 +31,8 @@ pf_kind wf_sm_error(wf_sm_result r, wf_event ev, const char *state, const wf_act
         return pf_fail(err, PF_EFORBIDDEN, "role_not_allowed", NULL,
                        "%s %s may not %s requests%s", article(who->role), wf_role_name(who->role),
                        what,
-                       (ev == WF_EV_APPROVE || ev == WF_EV_REJECT || ev == WF_EV_APPROVE_FINAL)
+                       (ev == WF_EV_APPROVE || ev == WF_EV_REJECT || ev == WF_EV_APPROVE_FINAL) &&
+                               (who->role == WF_ROLE_ENGINEER || who->role == WF_ROLE_VIEWER)
                            ? ": ask an admin of your network"
                            : "");
     case WF_SM_E_SIDE:
@@ -397,7 +398,15 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
 
     int version = r.version;
     const char *mail = NULL;
-    if (to != from) {
+    if (to == from) {
+        /* a decision that leaves the state (one side approved) is still a
+         * change: touching the row bumps the version, so a client holding
+         * the old version learns that the other side moved */
+        if (db_request_set_state(c, r.id, r.state, &version, err)) {
+            json_decref(after);
+            return err->kind;
+        }
+    } else {
         if (to == WF_S_APPROVED) {
             if (become_approved(env, r.id, &version, err)) {
                 json_decref(after);

@@ -131,12 +131,16 @@ pf_kind wf_check_endpoint(const char *s, pf_err *err)
     if (strncmp(s, "unix:/", 6) == 0 && strlen(s) > 6 && strlen(s) < 108 + 5)
         return PF_OK;
     if (strncmp(s, "tcp:", 4) == 0) {
-        const char *colon = strrchr(s + 4, ':');
+        const char *host = s + 4, *colon = strrchr(host, ':');
         long long port;
         pf_err tmp;
-        if (colon != NULL && colon > s + 4 &&
-            wf_parse_int(colon + 1, "port", 1, 65535, &port, &tmp) == PF_OK &&
-            strlen(s) < 255)
+        bool ok = colon != NULL && colon > host && strlen(s) < 255 &&
+                  wf_parse_int(colon + 1, "port", 1, 65535, &port, &tmp) == PF_OK;
+        /* a host name or IPv4 address, or an IPv6 address in brackets */
+        bool v6 = ok && host[0] == '[' && colon[-1] == ']';
+        for (const char *p = v6 ? host + 1 : host; ok && p < (v6 ? colon - 1 : colon); p++)
+            ok = isalnum((unsigned char)*p) || *p == '.' || *p == '-' || (v6 && *p == ':');
+        if (ok)
             return PF_OK;
     }
     return pf_fail(err, PF_EINVALID, "bad_endpoint", "endpoint", "%s, not '%.80s'", usage, s);
@@ -171,6 +175,22 @@ pf_kind wf_parse_switch_port(const char *s, const char *field, char name[64], lo
     if (wf_parse_int(colon + 1, field, 1, 4294967040LL, port, err) != PF_OK)
         return pf_fail(err, PF_EINVALID, "bad_ofport", field,
                        "the port in --%s must be an OpenFlow port number 1..4294967040", field);
+    return PF_OK;
+}
+
+pf_kind wf_check_display_name(const char *s, const char *field, size_t max, pf_err *err)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len == 0 || len > max)
+        return pf_fail(err, PF_EINVALID, "bad_name", field, "%s must be 1 to %zu characters",
+                       field, max);
+    if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[len - 1]))
+        return pf_fail(err, PF_EINVALID, "bad_name", field,
+                       "%s must not start or end with a space", field);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return pf_fail(err, PF_EINVALID, "bad_name", field,
+                           "%s must not contain control characters (tabs, newlines)", field);
     return PF_OK;
 }
 

@@ -4,6 +4,7 @@
 #define WF_VALIDATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/pf_err.h"
 
@@ -40,6 +41,10 @@ pf_kind wf_parse_switch_port(const char *s, const char *field, char name[64],
 /* Names of switches and ports: 1..63 of [A-Za-z0-9._-] (ports also ':'
  * and '/'), starting with a letter or digit. */
 pf_kind wf_check_name(const char *s, const char *field, bool port_chars, pf_err *err);
+
+/* A name people read (a network's name): 1..max bytes of UTF-8 text
+ * without control characters or leading/trailing spaces. */
+pf_kind wf_check_display_name(const char *s, const char *field, size_t max, pf_err *err);
 
 /* One of a NULL-terminated list. */
 pf_kind wf_check_choice(const char *s, const char *field, const char *const *choices,

@@ -430,6 +430,9 @@ static void concurrent_decisions_one_wins(void **state)
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM approvals WHERE request_id = %lld", id);
         assert_int_equal(count_where(&db, sql), 1);
+        /* the one decision that won bumped the version once */
+        snprintf(sql, sizeof sql, "SELECT version FROM peering_requests WHERE id = %lld", id);
+        assert_int_equal(count_where(&db, sql), 2);
         pf_err err;
         /* the approval holds C's only port: release it for the next round */
         assert_int_equal(decide(&db, "eng@a.example", id, "cancel", NULL, &err), PF_OK);

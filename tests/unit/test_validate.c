@@ -79,6 +79,9 @@ static void dpids_and_endpoints(void **state)
     assert_int_equal(wf_check_endpoint("tcp:h:70000", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("unix:relative", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("ssl:h:1", &e), PF_EINVALID);
+    assert_int_equal(wf_check_endpoint("tcp:[::1]:6653", &e), PF_OK);
+    assert_int_equal(wf_check_endpoint("tcp:ho st:1", &e), PF_EINVALID);
+    assert_int_equal(wf_check_endpoint("tcp:[::1:6653", &e), PF_EINVALID);
 }
 
 static void switch_ports_and_names(void **state)
@@ -98,6 +101,13 @@ static void switch_ports_and_names(void **state)
     assert_int_equal(wf_check_name("et-0/0/1", "name", false, &e), PF_EINVALID);
     assert_int_equal(wf_check_name("-x", "name", false, &e), PF_EINVALID);
     assert_int_equal(wf_check_name("a b", "name", true, &e), PF_EINVALID);
+    assert_int_equal(wf_check_display_name("Alpha Networks GmbH", "name", 100, &e), PF_OK);
+    assert_int_equal(wf_check_display_name("Zürich IX", "name", 100, &e), PF_OK);
+    assert_int_equal(wf_check_display_name(" Alpha", "name", 100, &e), PF_EINVALID);
+    assert_int_equal(wf_check_display_name("Alpha ", "name", 100, &e), PF_EINVALID);
+    assert_int_equal(wf_check_display_name("Al\npha", "name", 100, &e), PF_EINVALID);
+    assert_int_equal(wf_check_display_name("", "name", 100, &e), PF_EINVALID);
+    assert_int_equal(wf_check_display_name("abcd", "name", 3, &e), PF_EINVALID);
     const char *const modes[] = {"access", "trunk", NULL};
     assert_int_equal(wf_check_choice("trunk", "mode", modes, &e), PF_OK);
     assert_int_equal(wf_check_choice("hybrid", "mode", modes, &e), PF_EINVALID);
