@@ -35,7 +35,8 @@ static const db_stmt set_state = {
 
 static const db_stmt set_peer_endpoint = {
     "pf_request_set_peer",
-    "UPDATE peering_requests SET peer_port_id = $2, peer_vlan = $3 WHERE id = $1", 3};
+    "UPDATE peering_requests SET peer_port_id = $2, peer_vlan = $3 WHERE id = $1"
+    " RETURNING version", 3};
 
 static const db_stmt ins_approval = {
     "pf_approval_insert",
@@ -214,13 +215,15 @@ pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *n
 }
 
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
-                                     pf_err *err)
+                                     int *new_version, pf_err *err)
 {
     char b[3][24];
     const char *p[3] = {db_fmt_ll(b[0], id), db_fmt_ll(b[1], port_id), db_fmt_id(b[2], vlan)};
-    PGresult *r = db_exec(c, &set_peer_endpoint, p, err);
+    PGresult *r = db_exec_one(c, &set_peer_endpoint, p, "unknown_request", "no such request", err);
     if (r == NULL)
         return err->kind;
+    if (new_version)
+        *new_version = (int)db_ll(r, 0, 0);
     PQclear(r);
     return PF_OK;
 }

@@ -72,9 +72,9 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err);
 pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *new_version,
                              pf_err *err);
 
-/* Records the peer's port (and VLAN, 0 = none). */
+/* Records the peer's port (and VLAN, 0 = none); *new_version may be NULL. */
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
-                                     pf_err *err);
+                                     int *new_version, pf_err *err);
 
 pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err);
 

@@ -36,7 +36,9 @@ run() {
     failed=$((failed + 1))
     failures+=("$name")
     printf '  FAIL  %-40s %3ss\n' "$name" $((SECONDS - start))
-    sed 's/^/        | /' "$log" | tail -n 80
+    # the failing assertions first (sanitizer reports can bury them), then the tail
+    grep -E 'ERROR|FAIL|Failure|error:|runtime error|AddressSanitizer' "$log" | head -n 20 | sed 's/^/        ! /'
+    sed 's/^/        | /' "$log" | tail -n 60
   fi
   rm -f "$log"
 }

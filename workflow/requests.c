@@ -360,6 +360,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
                        "the reason is at most %d characters", WF_MESSAGE_MAX);
 
     json_t *after = json_object();
+    int version = r.version;
+    bool touched = false; /* the request row was updated (version bumped) */
     if (approve || x->kind == D_REJECT) {
         if (approve && side == WF_SIDE_PEER) {
             db_port p;
@@ -370,10 +372,12 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
                 return err->kind;
             }
             int vlan = x->in ? x->in->vlan : 0;
-            if ((p.id != r.peer_port_id || vlan != r.peer_vlan) &&
-                db_request_set_peer_endpoint(c, r.id, p.id, vlan, err)) {
-                json_decref(after);
-                return err->kind;
+            if (p.id != r.peer_port_id || vlan != r.peer_vlan) {
+                if (db_request_set_peer_endpoint(c, r.id, p.id, vlan, &version, err)) {
+                    json_decref(after);
+                    return err->kind;
+                }
+                touched = true;
             }
             json_object_set_new(after, "port", json_string(p.name));
             json_object_set_new(after, "vlan", json_integer(vlan));
@@ -396,13 +400,12 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         json_object_set_new(after, "via", json_string(who->via));
     }
 
-    int version = r.version;
     const char *mail = NULL;
     if (to == from) {
         /* a decision that leaves the state (one side approved) is still a
          * change: touching the row bumps the version, so a client holding
          * the old version learns that the other side moved */
-        if (db_request_set_state(c, r.id, r.state, &version, err)) {
+        if (!touched && db_request_set_state(c, r.id, r.state, &version, err)) {
             json_decref(after);
             return err->kind;
         }
