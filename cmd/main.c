@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/workers.h"
 
 static const char usage[] =
     "usage: peerflow [--database-url URL] COMMAND ...\n"
     "\n"
     "  migrate [--status]                         apply or list schema migrations\n"
     "  serve [--listen ADDR:PORT] [--no-workers]  web + workers\n"
+    "  worker [--only mailer|provisioner]         workers alone, for scale-out\n"
     "  network add --asn N --name NAME [--policy P] [--contact EMAIL]... [--auto-approve]\n"
     "  user add --email E (--network ASN --role admin|engineer|viewer | --operator)\n"
     "           [--password-stdin]\n"
@@ -43,7 +45,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate}, {"network", cmd_network}, {"user", cmd_user},
     {"switch", cmd_switch},   {"link", cmd_link},       {"port", cmd_port},
     {"request", cmd_request}, {"report", cmd_report},   {"audit", cmd_audit},
-    {"token", cmd_token},     {"serve", cmd_serve},
+    {"token", cmd_token},     {"serve", cmd_serve},     {"worker", cmd_worker},
 };
 
 int main(int argc, char **argv)

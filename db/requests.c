@@ -102,18 +102,10 @@ static const db_stmt get_request = {
 static const db_stmt list_requests = {
     "pf_request_list",
     "SELECT json_build_object('requests', coalesce(json_agg(x ORDER BY x.id DESC), '[]'::json))"
-    " FROM (SELECT r.id, r.state, r.version, r.created_at, r.updated_at, r.expires_at,"
-    "   json_build_object('asn', rn.asn, 'name', rn.name, 'port', rp.name,"
-    "     'vlan', r.requester_vlan) AS requester,"
-    "   json_build_object('asn', pn.asn, 'name', pn.name, 'port', pp.name,"
-    "     'vlan', r.peer_vlan) AS peer"
-    "  FROM peering_requests r"
-    "  JOIN networks rn ON rn.id = r.requester_network_id"
-    "  JOIN ports rp ON rp.id = r.requester_port_id"
-    "  JOIN networks pn ON pn.id = r.peer_network_id"
-    "  LEFT JOIN ports pp ON pp.id = r.peer_port_id"
-    "  WHERE ($1::text IS NULL OR r.state = $1)"
-    "  ORDER BY r.id DESC LIMIT $2) x",
+    " FROM (SELECT c.id, c.state, c.version, c.created_at, c.updated_at, c.expires_at,"
+    "   c.requester, c.peer FROM request_cards c"
+    "  WHERE ($1::text IS NULL OR c.state = $1)"
+    "  ORDER BY c.id DESC LIMIT $2) x",
     2};
 
 static void copy(char *dst, size_t n, const char *src)

@@ -4,32 +4,286 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db.h"
+#include "web/form.h"
+#include "web/http.h"
+#include "web/metrics.h"
+#include "web/routes.h"
+
+#ifndef PF_WEB_DIR
+#define PF_WEB_DIR "web"
+#endif
 
 struct web_server {
     struct MHD_Daemon *daemon;
-    db_conn *db;           /* shared by the polling thread; guarded by lock */
-    pthread_mutex_t lock;
+    web_config cfg;
+    char base_url[512];
+    char mail_domain[128];
+    web_templates *templates;
+    pthread_key_t db_key;   /* this thread's db_conn */
+    pthread_mutex_t lock;   /* guards conns */
+    db_conn **conns;        /* every thread's connection, closed at stop */
+    size_t nconns, capconns;
     int port;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
-                               const char *type, const char *body)
+/* The static directory is process-wide configuration: set once at start. */
+static char static_dir[1024];
+
+const char *web_server_static_dir(void)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    return static_dir;
+}
+
+/* Per-connection state across the calls libmicrohttpd makes. */
+struct conn_state {
+    struct timespec start;
+    char *body;
+    size_t len;
+    bool too_big;
+};
+
+static db_conn *thread_db(web_server *s, pf_err *err)
+{
+    db_conn *c = pthread_getspecific(s->db_key);
+    if (c != NULL)
+        return c;
+    c = db_connect(s->cfg.database_url, err);
+    if (c == NULL)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->nconns == s->capconns) {
+        size_t cap = s->capconns ? s->capconns * 2 : 16;
+        db_conn **v = realloc(s->conns, cap * sizeof *v);
+        if (v != NULL) {
+            s->conns = v;
+            s->capconns = cap;
+        }
+    }
+    if (s->nconns < s->capconns)
+        s->conns[s->nconns++] = c;
+    pthread_mutex_unlock(&s->lock);
+    pthread_setspecific(s->db_key, c);
+    return c;
+}
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    if (key && value)
+        json_object_set_new(cls, key, json_string(value));
+    return MHD_YES;
+}
+
+static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "unknown");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
+                  (socklen_t)n);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static void parse_body(web_ctx *ctx, struct MHD_Connection *conn, struct conn_state *cs)
+{
+    if (cs->len == 0)
+        return;
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (type == NULL)
+        type = "";
+    if (strncmp(type, "application/json", 16) == 0) {
+        json_error_t je;
+        ctx->input = json_loadb(cs->body, cs->len, JSON_REJECT_DUPLICATES, &je);
+        if (ctx->input == NULL || !json_is_object(ctx->input)) {
+            json_decref(ctx->input);
+            ctx->input = NULL;
+            ctx->input_malformed = true;
+        }
+    } else if (strncmp(type, "application/x-www-form-urlencoded", 33) == 0) {
+        ctx->input = web_form_parse(cs->body, cs->len);
+        ctx->input_malformed = ctx->input == NULL;
+    } else {
+        ctx->input_malformed = true;
+    }
+}
+
+/* Sets ctx->session from the cookie or the bearer token as the route asks.
+ * Returns false when the handler must not run (the answer is set). */
+static bool authenticate(web_ctx *ctx)
+{
+    pf_err err = {0};
+    const web_route *r = ctx->route;
+    if (r->flags & WEB_API) {
+        const char *h = ctx->authorization;
+        if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+            pf_fail(&err, PF_EAUTH, "unauthenticated", NULL,
+                    "send 'Authorization: Bearer pft_...' with an API token of yours");
+            web_error(ctx, &err);
+            return false;
+        }
+        if (wf_api_actor(&ctx->env, h + 7, &ctx->session.actor, &err) != PF_OK) {
+            web_error(ctx, &err);
+            return false;
+        }
+        ctx->authenticated = true;
+    } else if (ctx->cookie_session != NULL) {
+        if (wf_session_resume(&ctx->env, ctx->cookie_session, &ctx->session, &err) == PF_OK)
+            ctx->authenticated = true;
+        else if (err.kind != PF_EAUTH) {
+            web_error(ctx, &err);
+            return false;
+        }
+    }
+    if (!ctx->authenticated && !(r->flags & WEB_PUBLIC)) {
+        if (strcmp(ctx->method, "GET") == 0) {
+            web_redirect(ctx, "/login");
+        } else {
+            pf_fail(&err, PF_EAUTH, "session_expired", NULL,
+                    "your session has expired or you logged out: log in again");
+            web_error(ctx, &err);
+        }
+        return false;
+    }
+    if ((r->flags & WEB_OPERATOR) && ctx->session.actor.role != WF_ROLE_OPERATOR) {
+        pf_fail(&err, PF_EFORBIDDEN, "operators_only", NULL, "only exchange operators may see this");
+        web_error(ctx, &err);
+        return false;
+    }
+    /* CSRF: every form POST of a logged-in page carries the session's token. */
+    if ((r->flags & WEB_PAGE) && !(r->flags & WEB_PUBLIC) && strcmp(ctx->method, "POST") == 0) {
+        const char *sent = web_input_str(ctx, "csrf");
+        size_t want = strlen(ctx->session.csrf);
+        if (sent == NULL || strlen(sent) != want || want == 0 ||
+            sodium_memcmp(sent, ctx->session.csrf, want) != 0) {
+            pf_fail(&err, PF_EFORBIDDEN, "csrf_failed", NULL,
+                    "this form is stale or came from another site: reload the page and submit "
+                    "again");
+            web_error(ctx, &err);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void add_security_headers(struct MHD_Response *r, const web_ctx *ctx)
+{
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy",
+                            ctx->referrer_policy ? ctx->referrer_policy : "same-origin");
+    if (ctx->no_store || ctx->authenticated)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, web_ctx *ctx)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        ctx->body_len, ctx->body ? ctx->body : (void *)"", MHD_RESPMEM_MUST_FREE);
     if (r == NULL)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
-    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    ctx->body = NULL; /* owned by the response now */
+    if (ctx->content_type)
+        MHD_add_response_header(r, "Content-Type", ctx->content_type);
+    if (ctx->location[0])
+        MHD_add_response_header(r, "Location", ctx->location);
+    for (int i = 0; i < ctx->n_cookies; i++)
+        MHD_add_response_header(r, "Set-Cookie", ctx->set_cookie[i]);
+    if (ctx->extra_header_name[0])
+        MHD_add_response_header(r, ctx->extra_header_name, ctx->extra_header_value);
+    add_security_headers(r, ctx);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)ctx->status, r);
     MHD_destroy_response(r);
+    return ret;
+}
+
+static double elapsed(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, const char *url,
+                                const char *method, struct conn_state *cs)
+{
+    web_ctx ctx = {.method = method, .path = url, .templates = s->templates, .status = 500};
+    char addr[64], sess[128], login_csrf[128];
+    client_addr(conn, addr, sizeof addr);
+    ctx.client_addr = addr;
+    ctx.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+    ctx.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    const char *cookies = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
+    if (cookies && web_cookie_get(cookies, "pf_session", sess, sizeof sess))
+        ctx.cookie_session = sess;
+    if (cookies && web_cookie_get(cookies, "pf_login_csrf", login_csrf, sizeof login_csrf))
+        ctx.cookie_login_csrf = login_csrf;
+    ctx.https = strncmp(s->base_url, "https:", 6) == 0;
+    ctx.env.base_url = s->base_url;
+    ctx.env.mail_domain = s->mail_domain;
+    ctx.env.request_ttl_seconds = WF_DEFAULT_TTL_SECONDS;
+    ctx.query = json_object();
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, ctx.query);
+
+    bool known = false;
+    size_t route_index = web_route_count();
+    ctx.route = web_route_find(method, url, ctx.params, &ctx.nparams, &known);
+    ctx.is_api = strncmp(url, "/api/", 5) == 0;
+    pf_err err = {0};
+    if (ctx.route == NULL) {
+        if (known)
+            pf_fail(&err, PF_EINVALID, "method_not_allowed", NULL, "%s is not allowed on %s",
+                    method, url);
+        else
+            pf_fail(&err, PF_ENOTFOUND, "not_found", NULL, "there is nothing at %s", url);
+        web_error(&ctx, &err);
+        if (known)
+            ctx.status = 405;
+    } else {
+        for (size_t i = 0; i < web_route_count(); i++)
+            if (web_route_at(i) == ctx.route)
+                route_index = i;
+        ctx.is_api = (ctx.route->flags & WEB_API) != 0;
+        parse_body(&ctx, conn, cs);
+        ctx.env.db = thread_db(s, &err);
+        if (cs->too_big) {
+            pf_fail(&err, PF_EINVALID, "body_too_large", NULL,
+                    "the request body is larger than %d bytes", WEB_MAX_BODY);
+            web_error(&ctx, &err);
+            ctx.status = 413;
+        } else if (ctx.env.db == NULL && ctx.route->fn != web_h_static) {
+            web_error(&ctx, &err);
+        } else if (ctx.route->fn == web_h_static || ctx.route->fn == web_h_healthz ||
+                   ctx.route->fn == web_h_metrics || authenticate(&ctx)) {
+            ctx.route->fn(&ctx);
+        }
+    }
+    enum MHD_Result ret = send_answer(conn, &ctx);
+    double secs = elapsed(&cs->start);
+    web_metrics_record(route_index, ctx.status, secs);
+    if (s->cfg.access_log)
+        printf("web: %s %s %s %d %.1fms %s\n", addr, method, url, ctx.status, secs * 1000,
+               ctx.authenticated ? ctx.session.actor.label : "-");
+    free(ctx.body);
+    json_decref(ctx.query);
+    json_decref(ctx.input);
+    for (int i = 0; i < ctx.nparams; i++)
+        free((void *)ctx.params[i]);
     return ret;
 }
 
@@ -38,35 +292,46 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               size_t *upload_size, void **req_cls)
 {
     (void)version;
-    (void)upload;
     web_server *s = cls;
-    if (*req_cls == NULL) { /* first call: headers only */
-        *req_cls = s;
+    struct conn_state *cs = *req_cls;
+    if (cs == NULL) { /* first call: headers only */
+        cs = calloc(1, sizeof *cs);
+        if (cs == NULL)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &cs->start);
+        *req_cls = cs;
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        *upload_size = 0; /* no handler takes a body yet */
+        if (!cs->too_big && cs->len + *upload_size <= WEB_MAX_BODY) {
+            char *b = realloc(cs->body, cs->len + *upload_size + 1);
+            if (b == NULL)
+                return MHD_NO;
+            memcpy(b + cs->len, upload, *upload_size);
+            cs->body = b;
+            cs->len += *upload_size;
+            cs->body[cs->len] = '\0';
+        } else {
+            cs->too_big = true; /* keep reading to answer 413, store nothing */
+        }
+        *upload_size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-                       "method not allowed\n");
-    if (strcmp(url, "/healthz") == 0) {
-        pf_err err = {0};
-        pthread_mutex_lock(&s->lock);
-        pf_kind k = db_ping(s->db, &err);
-        pthread_mutex_unlock(&s->lock);
-        return k == PF_OK ? respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n")
-                          : respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                    "text/plain; charset=utf-8", "database unavailable\n");
+    return dispatch(s, conn, url, method, cs);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct conn_state *cs = *req_cls;
+    if (cs) {
+        free(cs->body);
+        free(cs);
     }
-    if (strcmp(url, "/") == 0)
-        return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
-                       "<!doctype html><html lang=en><head><meta charset=utf-8>"
-                       "<title>peerflow</title></head><body><h1>peerflow</h1>"
-                       "<p>The peering request engine is running. Operators use the "
-                       "<code>peerflow</code> command; see README.md.</p></body></html>\n");
-    return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
+    *req_cls = NULL;
 }
 
 static bool parse_listen(const char *listen, struct sockaddr_in *sa, pf_err *err)
@@ -103,22 +368,46 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
         pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
         return NULL;
     }
-    s->db = db_connect(cfg->database_url, err);
-    if (s->db == NULL) {
+    s->cfg = *cfg;
+    snprintf(s->base_url, sizeof s->base_url, "%s", cfg->base_url ? cfg->base_url : "");
+    size_t n = strlen(s->base_url);
+    while (n > 0 && s->base_url[n - 1] == '/')
+        s->base_url[--n] = '\0';
+    snprintf(s->mail_domain, sizeof s->mail_domain, "%s",
+             cfg->mail_domain ? cfg->mail_domain : "localhost");
+    const char *tdir = cfg->templates_dir ? cfg->templates_dir : PF_WEB_DIR "/templates";
+    snprintf(static_dir, sizeof static_dir, "%s",
+             cfg->static_dir ? cfg->static_dir : PF_WEB_DIR "/static");
+    s->templates = web_templates_load(tdir, err);
+    if (s->templates == NULL) {
         free(s);
         return NULL;
     }
+    /* Fail early when the database is unreachable, not on the first request. */
+    db_conn *probe = db_connect(cfg->database_url, err);
+    if (probe == NULL) {
+        web_templates_free(s->templates);
+        free(s);
+        return NULL;
+    }
+    db_close(probe);
+    pthread_key_create(&s->db_key, NULL);
     pthread_mutex_init(&s->lock, NULL);
-    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                     MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+    unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
+    unsigned timeout = cfg->timeout_seconds > 0 ? (unsigned)cfg->timeout_seconds : 15;
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
     if (s->daemon == NULL) {
         pf_fail(err, PF_EUNAVAIL, "cannot_listen", "listen",
                 "cannot listen on %s (address in use, or not an address of this host?)",
                 cfg->listen);
-        db_close(s->db);
+        web_templates_free(s->templates);
+        pthread_key_delete(s->db_key);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
@@ -137,8 +426,14 @@ void web_server_stop(web_server *s)
 {
     if (s == NULL)
         return;
+    /* Stop accepting first, then let the pool finish what it is doing. */
+    MHD_quiesce_daemon(s->daemon);
     MHD_stop_daemon(s->daemon);
-    db_close(s->db);
+    for (size_t i = 0; i < s->nconns; i++)
+        db_close(s->conns[i]);
+    free(s->conns);
+    pthread_key_delete(s->db_key);
     pthread_mutex_destroy(&s->lock);
+    web_templates_free(s->templates);
     free(s);
 }

@@ -5,11 +5,14 @@
 #include <string.h>
 
 #include "db/directory.h"
+#include "db/fabric.h"
+#include "db/views.h"
 #include "db/reports.h"
 #include "db/requests.h"
 #include "workflow/state_machine.h"
 
 struct get_ctx {
+    const wf_actor *who;
     long long id;
     const char *state;
     int limit;
@@ -52,6 +55,108 @@ pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, jso
     return k;
 }
 
+/* Which side the actor speaks for, by ASN. */
+static wf_side side_by_asn(json_t *req, long long my_asn)
+{
+    if (my_asn == 0)
+        return WF_SIDE_NONE;
+    if (json_integer_value(json_object_get(json_object_get(req, "requester"), "asn")) == my_asn)
+        return WF_SIDE_REQUESTER;
+    if (json_integer_value(json_object_get(json_object_get(req, "peer"), "asn")) == my_asn)
+        return WF_SIDE_PEER;
+    return WF_SIDE_NONE;
+}
+
+static bool side_decided(json_t *req, const char *side, bool *approved)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(req, "approvals"), i, a) {
+        if (strcmp(json_string_value(json_object_get(a, "side")), side) == 0) {
+            if (approved)
+                *approved = strcmp(json_string_value(json_object_get(a, "decision")), "approve") == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    if (db_request_get_json(c, x->id, &x->json, err))
+        return err->kind;
+    long long my_asn = 0;
+    if (x->who->network_id) {
+        db_network n;
+        if (db_network_by_id(c, x->who->network_id, &n, err))
+            return err->kind;
+        my_asn = n.asn;
+    }
+    wf_side side = side_by_asn(x->json, my_asn);
+    wf_state st;
+    if (!wf_state_parse(json_string_value(json_object_get(x->json, "state")), &st))
+        return pf_fail(err, PF_EINTERNAL, "bad_state", NULL, "unknown request state");
+    bool req_ok = false, peer_ok = false;
+    bool mine_decided = side_decided(x->json, side == WF_SIDE_PEER ? "peer" : "requester", NULL);
+    side_decided(x->json, "requester", &req_ok);
+    side_decided(x->json, "peer", &peer_ok);
+    bool other_ok = side == WF_SIDE_PEER ? req_ok : peer_ok;
+    static const struct {
+        const char *name;
+        wf_event ev;
+    } actions[] = {{"approve", WF_EV_APPROVE}, {"reject", WF_EV_REJECT},
+                   {"cancel", WF_EV_CANCEL},   {"decommission", WF_EV_DECOMMISSION},
+                   {"retry", WF_EV_RETRY}};
+    json_t *can = json_array(), *can_map = json_object();
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        wf_event ev = actions[i].ev == WF_EV_APPROVE ? wf_sm_approve_event(other_ok) : actions[i].ev;
+        wf_state to;
+        bool decision = ev == WF_EV_APPROVE || ev == WF_EV_APPROVE_FINAL || ev == WF_EV_REJECT;
+        if (decision && (side == WF_SIDE_NONE || mine_decided))
+            continue;
+        if (wf_sm_step(st, ev, x->who->role, side, &to) == WF_SM_OK) {
+            json_array_append_new(can, json_string(actions[i].name));
+            json_object_set_new(can_map, actions[i].name, json_true());
+        }
+    }
+    json_object_set_new(x->json, "actions", can);
+    json_object_set_new(x->json, "can", can_map);
+    json_object_set_new(x->json, "my_side",
+                        side == WF_SIDE_NONE ? json_null() : json_string(wf_side_name(side)));
+    /* The peer picks its port when it approves, unless one is set. */
+    bool needs_port = side == WF_SIDE_PEER && st == WF_S_PENDING && !mine_decided &&
+                      json_is_null(json_object_get(json_object_get(x->json, "peer"), "port"));
+    if (needs_port) {
+        db_port ports[64];
+        int n;
+        if (db_ports_of_network(c, x->who->network_id, ports, 64, &n, err))
+            return err->kind;
+        json_t *mine = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(mine, json_pack("{ss,ss,sb}", "name", ports[i].name, "mode",
+                                                  ports[i].mode, "trunk",
+                                                  strcmp(ports[i].mode, "trunk") == 0));
+        json_object_set_new(x->json, "my_ports", mine);
+        json_object_set_new(x->json, "needs_port", json_true());
+    }
+    return PF_OK;
+}
+
+pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, json_t **out,
+                        pf_err *err)
+{
+    struct get_ctx x = {.who = who, .id = id};
+    db_scope s = wf_actor_scope(who);
+    pf_kind k = db_run_tx(env->db, &s, view_tx, &x, err);
+    if (k != PF_OK) {
+        json_decref(x.json);
+        x.json = NULL;
+    }
+    *out = x.json;
+    return k;
+}
+
 pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *state, int limit,
                         json_t **out, pf_err *err)
 {
@@ -85,6 +190,89 @@ pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
     pf_kind k = db_run_tx(env->db, &s, report_run_tx, &x, err);
     *out = k == PF_OK ? x.table : NULL;
     return k;
+}
+
+static pf_kind dashboard_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    return db_dashboard_json(c, x->who->network_id, &x->json, err);
+}
+
+static pf_kind networks_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    return db_networks_json(c, &x->json, err);
+}
+
+static pf_kind fabric_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    return db_fabric_json(c, &x->json, err);
+}
+
+static pf_kind my_ports_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    db_port ports[64];
+    int n;
+    if (db_ports_of_network(c, x->who->network_id, ports, 64, &n, err))
+        return err->kind;
+    x->json = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(x->json, json_pack("{ss,ss,si,sb}", "name", ports[i].name, "mode",
+                                                 ports[i].mode, "speed_mbps",
+                                                 ports[i].speed_mbps, "trunk",
+                                                 strcmp(ports[i].mode, "trunk") == 0));
+    return PF_OK;
+}
+
+static pf_kind run_json(const wf_env *env, const wf_actor *who, db_tx_fn fn, json_t **out,
+                        pf_err *err)
+{
+    struct get_ctx x = {.who = who};
+    db_scope s = wf_actor_scope(who);
+    pf_kind k = db_run_tx(env->db, &s, fn, &x, err);
+    *out = k == PF_OK ? x.json : NULL;
+    return k;
+}
+
+static pf_kind gauges_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    return db_gauges_json(c, &x->json, err);
+}
+
+pf_kind wf_gauges(const wf_env *env, json_t **out, pf_err *err)
+{
+    wf_actor sys = wf_actor_system("metrics");
+    return run_json(env, &sys, gauges_tx, out, err);
+}
+
+pf_kind wf_dashboard(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)
+{
+    return run_json(env, who, dashboard_tx, out, err);
+}
+
+pf_kind wf_networks(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)
+{
+    return run_json(env, who, networks_tx, out, err);
+}
+
+pf_kind wf_fabric(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)
+{
+    if (who->role != WF_ROLE_OPERATOR)
+        return pf_fail(err, PF_EFORBIDDEN, "operators_only", NULL,
+                       "only exchange operators see the fabric");
+    return run_json(env, who, fabric_tx, out, err);
+}
+
+pf_kind wf_my_ports(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)
+{
+    if (who->network_id == 0) {
+        *out = json_array();
+        return PF_OK;
+    }
+    return run_json(env, who, my_ports_tx, out, err);
 }
 
 pf_kind wf_audit_verify(const wf_env *env, const wf_actor *who, db_audit_verdict *v,

@@ -15,6 +15,13 @@
  * exist or the actor's network is not a party. */
 pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, json_t **out,
                        pf_err *err);
+/* wf_request_get plus what the actor may do: "my_side" ("requester",
+ * "peer" or null), "actions" (["approve", "reject", ...] per the state
+ * machine; "can" has the same as {"approve": true, ...} for templates),
+ * and "my_ports" when the actor's side must still pick a port. */
+pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, json_t **out,
+                        pf_err *err);
+
 /* {"requests": [...]}, newest first; state NULL for all. */
 pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *state, int limit,
                         json_t **out, pf_err *err);
@@ -22,6 +29,20 @@ pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *stat
 pf_kind wf_report_list(const wf_env *env, const wf_actor *who, pf_table **out, pf_err *err);
 pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
                       long long request_id, pf_table **out, pf_err *err);
+
+/* The dashboard: {"waiting": what waits on the actor's network's decision
+ * (for operators: failed requests), "open": open requests, "active":
+ * active circuits}. */
+pf_kind wf_dashboard(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+/* The exchange's member directory: networks, policies, ports. */
+pf_kind wf_networks(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+/* Operators only: switches (with connection state), links, ports. */
+pf_kind wf_fabric(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+/* The actor's network's ports: [{"name","mode","switch_id","speed_mbps"}]. */
+pf_kind wf_my_ports(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+
+/* Gauges for /metrics (system scope). */
+pf_kind wf_gauges(const wf_env *env, json_t **out, pf_err *err);
 
 /* Operators only. */
 pf_kind wf_audit_verify(const wf_env *env, const wf_actor *who, db_audit_verdict *v,

@@ -1,0 +1,220 @@
+/* Handlers of peering requests - the same for pages and the JSON API:
+ * list, the new-request form, create, show, and the decisions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web/http.h"
+#include "workflow/queries.h"
+#include "workflow/requests.h"
+#include "workflow/validate.h"
+
+void web_h_request_list(web_ctx *ctx)
+{
+    pf_err err = {0};
+    json_t *state = json_object_get(ctx->query, "state");
+    const char *st = json_is_string(state) && json_string_length(state) ? json_string_value(state)
+                                                                         : NULL;
+    json_t *doc;
+    if (wf_request_list(&ctx->env, &ctx->session.actor, st, 500, &doc, &err)) {
+        web_error(ctx, &err);
+        return;
+    }
+    json_object_set_new(doc, "state", st ? json_string(st) : json_null());
+    web_view(ctx, 200, "requests", doc);
+}
+
+/* The form's view: my ports, the directory, typed values, field errors. */
+static void new_form(web_ctx *ctx, int status, json_t *values, const pf_err *failed)
+{
+    pf_err err = {0};
+    json_t *ports, *networks;
+    if (wf_my_ports(&ctx->env, &ctx->session.actor, &ports, &err) ||
+        wf_networks(&ctx->env, &ctx->session.actor, &networks, &err)) {
+        json_decref(values);
+        web_error(ctx, &err);
+        return;
+    }
+    /* mark the port chosen before, so the form keeps it */
+    const char *chosen = json_string_value(json_object_get(values, "port"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(ports, i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        json_object_set_new(p, "selected", json_boolean(chosen && strcmp(chosen, name) == 0));
+    }
+    json_t *errors = json_object();
+    if (failed) {
+        json_object_set_new(errors, failed->field[0] ? failed->field : "form",
+                            json_string(failed->message));
+        if (failed->field[0] == '\0')
+            json_object_set_new(errors, "any", json_true());
+    }
+    json_t *view = json_pack("{so,so,so,so}", "ports", ports, "networks", networks, "values",
+                             values ? values : json_object(), "errors", errors);
+    web_view(ctx, status, "request_new", view);
+}
+
+void web_h_request_new(web_ctx *ctx)
+{
+    new_form(ctx, 200, NULL, NULL);
+}
+
+/* Reads the submission; false with err on a malformed field. */
+static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
+{
+    long long peer = 0, vlan, peer_vlan, bw;
+    const char *peer_text = NULL;
+    json_t *pv = ctx->input ? json_object_get(ctx->input, "peer_asn") : NULL;
+    if (!web_input_text(ctx, "port", 64, &in->port, err) ||
+        !web_input_text(ctx, "peer_port", 64, &in->peer_port, err) ||
+        !web_input_text(ctx, "message", WF_MESSAGE_MAX, &in->message, err) ||
+        !web_input_int(ctx, "vlan", -100000, 100000, &vlan, err) ||
+        !web_input_int(ctx, "peer_vlan", -100000, 100000, &peer_vlan, err) ||
+        !web_input_int(ctx, "bandwidth_mbps", 1, 100000000, &bw, err))
+        return false;
+    if (json_is_integer(pv)) {
+        peer = json_integer_value(pv);
+        if (wf_check_asn(peer, "peer_asn", err))
+            return false;
+    } else if (json_is_string(pv) && json_string_length(pv) > 0) {
+        peer_text = json_string_value(pv);
+        if (wf_parse_asn(peer_text, "peer_asn", &peer, err))
+            return false;
+    } else if (pv != NULL && !json_is_null(pv) && !json_is_string(pv)) {
+        pf_fail(err, PF_EINVALID, "wrong_type", "peer_asn", "peer_asn must be an AS number");
+        return false;
+    } else {
+        pf_fail(err, PF_EINVALID, "missing", "peer_asn",
+                "peer_asn is required: the AS number of the network to peer with");
+        return false;
+    }
+    if ((vlan && wf_check_vlan(vlan, "vlan", err)) ||
+        (peer_vlan && wf_check_vlan(peer_vlan, "peer_vlan", err)))
+        return false;
+    in->peer_asn = peer;
+    in->vlan = (int)vlan;
+    in->peer_vlan = (int)peer_vlan;
+    in->bandwidth_mbps = (int)bw;
+    return true;
+}
+
+void web_h_request_create(web_ctx *ctx)
+{
+    pf_err err = {0};
+    if (ctx->input == NULL) {
+        pf_fail(&err, PF_EINVALID, ctx->input_malformed ? "malformed_json" : "missing", NULL,
+                ctx->input_malformed ? "the body is not a JSON object (or a form): fix its syntax"
+                                     : "send the request's fields (port, peer_asn, ...)");
+        web_error(ctx, &err);
+        return;
+    }
+    wf_submit_input in = {0};
+    long long id = 0;
+    if (!read_submit(ctx, &in, &err) ||
+        wf_request_submit(&ctx->env, &ctx->session.actor, &in, &id, &err)) {
+        if (ctx->is_api || err.kind == PF_EFORBIDDEN) {
+            web_error(ctx, &err);
+            return;
+        }
+        /* the form again, the typed values kept, the error beside its field */
+        json_t *values = json_deep_copy(ctx->input);
+        json_object_del(values, "csrf");
+        new_form(ctx, web_status_for(&err), values, &err);
+        return;
+    }
+    if (!ctx->is_api) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "/requests/%lld", id);
+        web_redirect(ctx, loc);
+        return;
+    }
+    json_t *view;
+    if (wf_request_view(&ctx->env, &ctx->session.actor, id, &view, &err)) {
+        web_error(ctx, &err);
+        return;
+    }
+    snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Location");
+    snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "/api/v1/requests/%lld", id);
+    web_view(ctx, 201, "request", view);
+}
+
+/* The request page, with an optional error of a refused decision. */
+static void show(web_ctx *ctx, long long id, int status, const pf_err *failed)
+{
+    pf_err err = {0};
+    json_t *view;
+    if (wf_request_view(&ctx->env, &ctx->session.actor, id, &view, &err)) {
+        web_error(ctx, &err);
+        return;
+    }
+    if (failed)
+        json_object_set_new(view, "error", json_string(failed->message));
+    web_view(ctx, status, "request", view);
+}
+
+void web_h_request_show(web_ctx *ctx)
+{
+    long long id;
+    if (web_param_id(ctx, 0, &id))
+        show(ctx, id, 200, NULL);
+}
+
+void web_h_request_decide(web_ctx *ctx)
+{
+    long long id, version = 0, vlan = 0;
+    pf_err err = {0};
+    if (!web_param_id(ctx, 0, &id))
+        return;
+    const char *action = ctx->params[1];
+    if (ctx->input_malformed) {
+        pf_fail(&err, PF_EINVALID, "malformed_json", NULL,
+                "the body is not a JSON object: fix its syntax");
+        web_error(ctx, &err);
+        return;
+    }
+    wf_decision_input in = {0};
+    if (!web_input_int(ctx, "version", 1, 2147483647, &version, &err) ||
+        !web_input_int(ctx, "vlan", -100000, 100000, &vlan, &err) ||
+        !web_input_text(ctx, "port", 64, &in.port, &err) ||
+        !web_input_text(ctx, "reason", WF_MESSAGE_MAX, &in.reason, &err) ||
+        (vlan && wf_check_vlan(vlan, "vlan", &err))) {
+        if (ctx->is_api)
+            web_error(ctx, &err);
+        else
+            show(ctx, id, web_status_for(&err), &err);
+        return;
+    }
+    in.version = (int)version;
+    in.vlan = (int)vlan;
+    pf_kind k;
+    const wf_actor *who = &ctx->session.actor;
+    if (strcmp(action, "approve") == 0)
+        k = wf_request_approve(&ctx->env, who, id, &in, &err);
+    else if (strcmp(action, "reject") == 0)
+        k = wf_request_reject(&ctx->env, who, id, &in, &err);
+    else if (strcmp(action, "cancel") == 0)
+        k = wf_request_cancel(&ctx->env, who, id, &in, &err);
+    else if (strcmp(action, "decommission") == 0)
+        k = wf_request_decommission(&ctx->env, who, id, &in, &err);
+    else if (strcmp(action, "retry") == 0)
+        k = wf_request_provision_event(&ctx->env, who, id, WF_EV_RETRY, NULL, &err);
+    else
+        k = pf_fail(&err, PF_ENOTFOUND, "not_found", NULL,
+                    "there is no action '%.40s': use approve, reject, cancel, decommission or retry",
+                    action);
+    if (k != PF_OK) {
+        if (ctx->is_api || k == PF_ENOTFOUND)
+            web_error(ctx, &err);
+        else
+            show(ctx, id, web_status_for(&err), &err);
+        return;
+    }
+    if (!ctx->is_api) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "/requests/%lld", id);
+        web_redirect(ctx, loc);
+        return;
+    }
+    show(ctx, id, 200, NULL);
+}

@@ -1,0 +1,166 @@
+/* The answer helpers of web_ctx (see http.h): views, errors, redirects,
+ * cookies, and input fields. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web/http.h"
+#include "workflow/validate.h"
+
+bool web_param_id(web_ctx *ctx, int i, long long *id)
+{
+    pf_err err;
+    if (i >= ctx->nparams ||
+        wf_parse_int(ctx->params[i], "id", 1, 9223372036854775807LL, id, &err) != PF_OK) {
+        pf_fail(&err, PF_ENOTFOUND, "not_found", "id", "there is nothing at %s", ctx->path);
+        web_error(ctx, &err);
+        return false;
+    }
+    return true;
+}
+
+const char *web_input_str(web_ctx *ctx, const char *name)
+{
+    json_t *v = ctx->input ? json_object_get(ctx->input, name) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+bool web_input_int(web_ctx *ctx, const char *name, long long min, long long max, long long *out,
+                   pf_err *err)
+{
+    json_t *v = ctx->input ? json_object_get(ctx->input, name) : NULL;
+    *out = 0;
+    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return true;
+    if (json_is_integer(v)) {
+        long long x = json_integer_value(v);
+        if (x < min || x > max) {
+            pf_fail(err, PF_EINVALID, "out_of_range", name, "%s must be %lld..%lld, not %lld",
+                    name, min, max, x);
+            return false;
+        }
+        *out = x;
+        return true;
+    }
+    if (json_is_string(v))
+        return wf_parse_int(json_string_value(v), name, min, max, out, err) == PF_OK;
+    pf_fail(err, PF_EINVALID, "wrong_type", name, "%s must be a whole number", name);
+    return false;
+}
+
+bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out, pf_err *err)
+{
+    json_t *v = ctx->input ? json_object_get(ctx->input, name) : NULL;
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        pf_fail(err, PF_EINVALID, "wrong_type", name, "%s must be a string", name);
+        return false;
+    }
+    if (json_string_length(v) > max) {
+        pf_fail(err, PF_EINVALID, "too_long", name, "%s is longer than %zu characters", name, max);
+        return false;
+    }
+    *out = json_string_length(v) ? json_string_value(v) : NULL;
+    return true;
+}
+
+int web_status_for(const pf_err *err)
+{
+    if (strcmp(err->code, "malformed_json") == 0 || strcmp(err->code, "malformed_body") == 0)
+        return 400;
+    if (strcmp(err->code, "body_too_large") == 0)
+        return 413;
+    if (strcmp(err->code, "method_not_allowed") == 0)
+        return 405;
+    return pf_kind_http_status(err->kind);
+}
+
+static void set_body(web_ctx *ctx, int status, const char *type, char *body)
+{
+    free(ctx->body);
+    ctx->status = status;
+    ctx->content_type = type;
+    ctx->body = body;
+    ctx->body_len = body ? strlen(body) : 0;
+}
+
+/* The data every page's header and footer use. */
+static json_t *page_data(web_ctx *ctx)
+{
+    json_t *p = json_object();
+    if (ctx->authenticated) {
+        const wf_actor *a = &ctx->session.actor;
+        json_object_set_new(p, "user", json_string(a->label));
+        json_object_set_new(p, "role", json_string(wf_role_name(a->role)));
+        json_object_set_new(p, "is_operator", json_boolean(a->role == WF_ROLE_OPERATOR));
+        json_object_set_new(p, "is_admin", json_boolean(a->role == WF_ROLE_ADMIN));
+        json_object_set_new(p, "can_submit",
+                            json_boolean(a->role == WF_ROLE_ADMIN || a->role == WF_ROLE_ENGINEER));
+        json_object_set_new(p, "csrf", json_string(ctx->session.csrf));
+    }
+    return p;
+}
+
+void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
+{
+    if (ctx->is_api) {
+        set_body(ctx, status, "application/json", json_dumps(view, JSON_COMPACT));
+        json_decref(view);
+        return;
+    }
+    json_object_set_new(view, "_page", page_data(ctx));
+    pf_err err = {0};
+    char *html = web_render(ctx->templates, template_name, view, &err);
+    json_decref(view);
+    if (html == NULL) {
+        set_body(ctx, 500, "text/plain; charset=utf-8", strdup("internal error rendering the page\n"));
+        fprintf(stderr, "peerflow: web: %s\n", err.message);
+        return;
+    }
+    set_body(ctx, status, "text/html; charset=utf-8", html);
+}
+
+void web_error(web_ctx *ctx, const pf_err *err)
+{
+    int status = web_status_for(err);
+    if (status >= 500)
+        fprintf(stderr, "peerflow: web: %s %s: %s\n", ctx->method, ctx->path, err->message);
+    json_t *e = json_pack("{ss,ss}", "code", err->code[0] ? err->code : pf_kind_name(err->kind),
+                          "message", err->message);
+    if (err->field[0])
+        json_object_set_new(e, "field", json_string(err->field));
+    if (ctx->is_api || ctx->templates == NULL) {
+        json_t *doc = json_pack("{so}", "error", e);
+        set_body(ctx, status, "application/json", json_dumps(doc, JSON_COMPACT));
+        json_decref(doc);
+        return;
+    }
+    json_t *view = json_pack("{so,si}", "error", e, "status", status);
+    web_view(ctx, status, "error", view);
+}
+
+void web_redirect(web_ctx *ctx, const char *location)
+{
+    set_body(ctx, 303, "text/plain; charset=utf-8", strdup("see other\n"));
+    snprintf(ctx->location, sizeof ctx->location, "%s", location);
+}
+
+void web_text(web_ctx *ctx, int status, const char *content_type, char *body, size_t len)
+{
+    free(ctx->body);
+    ctx->status = status;
+    ctx->content_type = content_type;
+    ctx->body = body;
+    ctx->body_len = len;
+}
+
+void web_add_cookie(web_ctx *ctx, const char *name, const char *value, int max_age)
+{
+    if (ctx->n_cookies == 3)
+        return;
+    snprintf(ctx->set_cookie[ctx->n_cookies++], sizeof ctx->set_cookie[0],
+             "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", name, value, max_age,
+             ctx->https ? "; Secure" : "");
+}

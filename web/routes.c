@@ -1,0 +1,118 @@
+/* web_routes: the route table and its matcher. One line per resource;
+ * pages and the JSON API share handlers where they serve the same thing.
+ * Find a behaviour by its URL here, then read the handler. */
+#include "web/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const web_route routes[] = {
+    /* operations */
+    {"GET", "/healthz", web_h_healthz, WEB_PUBLIC, "healthz"},
+    {"GET", "/metrics", web_h_metrics, WEB_PUBLIC, "metrics"},
+    {"GET", "/static/{file}", web_h_static, WEB_PUBLIC, "static"},
+
+    /* accounts */
+    {"GET", "/login", web_h_login_form, WEB_PUBLIC | WEB_PAGE, "login_form"},
+    {"POST", "/login", web_h_login, WEB_PUBLIC | WEB_PAGE, "login"},
+    {"POST", "/logout", web_h_logout, WEB_PAGE, "logout"},
+    {"GET", "/account", web_h_account, WEB_PAGE, "account"},
+    {"POST", "/account/tokens", web_h_token_create, WEB_PAGE, "token_create"},
+    {"POST", "/account/tokens/{id}/revoke", web_h_token_revoke, WEB_PAGE, "token_revoke"},
+
+    /* pages */
+    {"GET", "/", web_h_dashboard, WEB_PAGE, "dashboard"},
+    {"GET", "/requests", web_h_request_list, WEB_PAGE, "request_list"},
+    {"GET", "/requests/new", web_h_request_new, WEB_PAGE, "request_new"},
+    {"POST", "/requests", web_h_request_create, WEB_PAGE, "request_create"},
+    {"GET", "/requests/{id}", web_h_request_show, WEB_PAGE, "request_show"},
+    {"POST", "/requests/{id}/{action}", web_h_request_decide, WEB_PAGE, "request_decide"},
+    {"GET", "/networks", web_h_networks, WEB_PAGE, "networks"},
+    {"GET", "/reports", web_h_reports, WEB_PAGE, "reports"},
+    {"GET", "/reports/{name}", web_h_report, WEB_PAGE, "report"},
+    {"GET", "/fabric", web_h_fabric, WEB_PAGE | WEB_OPERATOR, "fabric"},
+
+    /* JSON API */
+    {"GET", "/api/v1/me", web_h_me, WEB_API, "api_me"},
+    {"GET", "/api/v1/dashboard", web_h_dashboard, WEB_API, "api_dashboard"},
+    {"GET", "/api/v1/requests", web_h_request_list, WEB_API, "api_request_list"},
+    {"POST", "/api/v1/requests", web_h_request_create, WEB_API, "api_request_create"},
+    {"GET", "/api/v1/requests/{id}", web_h_request_show, WEB_API, "api_request_show"},
+    {"POST", "/api/v1/requests/{id}/{action}", web_h_request_decide, WEB_API,
+     "api_request_decide"},
+    {"GET", "/api/v1/networks", web_h_networks, WEB_API, "api_networks"},
+    {"GET", "/api/v1/reports", web_h_reports, WEB_API, "api_reports"},
+    {"GET", "/api/v1/reports/{name}", web_h_report, WEB_API, "api_report"},
+    {"GET", "/api/v1/fabric", web_h_fabric, WEB_API | WEB_OPERATOR, "api_fabric"},
+};
+
+enum { NROUTES = sizeof routes / sizeof routes[0] };
+
+size_t web_route_count(void)
+{
+    return NROUTES;
+}
+
+const web_route *web_route_at(size_t i)
+{
+    return i < NROUTES ? &routes[i] : NULL;
+}
+
+/* Matches path against pattern; fills params (malloc'd) on success. */
+static bool match(const char *pattern, const char *path, const char **params, int *n)
+{
+    const char *p = pattern, *s = path;
+    *n = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            size_t len = se ? (size_t)(se - s) : strlen(s);
+            if (pe == NULL || len == 0 || *n == WEB_MAX_PARAMS)
+                return false;
+            char *v = strndup(s, len);
+            if (v == NULL)
+                return false;
+            params[(*n)++] = v;
+            p = pe + 1;
+            s += len;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return false;
+        }
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+static void free_params(const char **params, int n)
+{
+    for (int i = 0; i < n; i++)
+        free((void *)params[i]);
+}
+
+const web_route *web_route_find(const char *method, const char *path, const char **params,
+                                int *nparams, bool *path_known)
+{
+    *path_known = false;
+    for (size_t i = 0; i < NROUTES; i++) {
+        int n;
+        const char *tmp[WEB_MAX_PARAMS];
+        if (!match(routes[i].pattern, path, tmp, &n)) {
+            free_params(tmp, n);
+            continue;
+        }
+        *path_known = true;
+        bool head = strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
+        if (strcmp(routes[i].method, method) != 0 && !head) {
+            free_params(tmp, n);
+            continue;
+        }
+        memcpy(params, tmp, sizeof(const char *) * (size_t)n);
+        *nparams = n;
+        return &routes[i];
+    }
+    *nparams = 0;
+    return NULL;
+}

@@ -1,0 +1,48 @@
+/* wf_auth: who is asking - password logins, web sessions, API tokens.
+ *
+ * Passwords are Argon2id (libsodium crypto_pwhash_str). Session ids and
+ * API tokens are 256 random bits; only their BLAKE2b hash is stored.
+ * Failed logins are throttled per account and per client address; every
+ * login, failure and logout is audited. */
+#ifndef WF_AUTH_H
+#define WF_AUTH_H
+
+#include <jansson.h>
+
+#include "workflow/context.h"
+
+#define WF_SESSION_TOKEN_LEN 64 /* buffer size for a session id in text */
+#define WF_SESSION_TTL_SECONDS (12 * 3600)
+#define WF_LOGIN_WINDOW_SECONDS (15 * 60)
+#define WF_LOGIN_MAX_PER_ACCOUNT 5
+#define WF_LOGIN_MAX_PER_ADDR 20
+
+typedef struct {
+    wf_actor actor;
+    char csrf[80]; /* the session's CSRF token, for forms */
+} wf_session;
+
+/* Checks email and password. On success writes a new session id (the
+ * cookie value) into token and fills s. PF_EAUTH "bad_credentials" for a
+ * wrong email or password (the same answer for both), PF_ELIMIT
+ * "too_many_attempts" when throttled. */
+pf_kind wf_login(const wf_env *env, const char *email, const char *password, const char *addr,
+                 const char *user_agent, char token[WF_SESSION_TOKEN_LEN], wf_session *s,
+                 pf_err *err);
+
+/* The session of a cookie value: PF_EAUTH "session_expired" when unknown,
+ * expired or logged out. via is "web". */
+pf_kind wf_session_resume(const wf_env *env, const char *token, wf_session *s, pf_err *err);
+
+/* Ends the session (idempotent) and audits it. */
+pf_kind wf_logout(const wf_env *env, const char *token, pf_err *err);
+
+/* The actor of an `Authorization: Bearer` token (via "api"). */
+pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err *err);
+
+/* The actor's API tokens (no secrets): [{"id","name",...}]. */
+pf_kind wf_api_tokens(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+/* Revokes one of the actor's own tokens. */
+pf_kind wf_api_token_revoke(const wf_env *env, const wf_actor *who, long long id, pf_err *err);
+
+#endif
