@@ -11,6 +11,7 @@ packages=(
   postgresql postgresql-contrib
   openvswitch-switch iproute2 iputils-ping
   python3-aiosmtpd
+  chromium nodejs
 )
 
 missing=()
@@ -20,7 +21,18 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The browser tests' npm packages (playwright-core, pinned by its lock
+# file; it drives Debian's chromium, it downloads no browser).
+npm_deps() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/playwright-core" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  npm_deps
   exit 0
 fi
 
@@ -34,3 +46,4 @@ echo "peerflow: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_deps
