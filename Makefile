@@ -78,6 +78,10 @@ build/fuzz/fuzz_ofp13: tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c provisioner/o
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c
 
+build/fuzz/fuzz_form: tests/fuzz/fuzz_form.c web/form.c web/form.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_form.c web/form.c $(shell pkg-config --cflags --libs jansson)
+
 fuzz: $(FUZZ_BIN)
 
 test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN)
