@@ -98,8 +98,8 @@ submit() {
 
 ok "help" "$P" help
 ok "migrate --status" "$P" migrate --status
-expect_eq "migrate --status lists both migrations as applied" 2 \
-  "$("$P" migrate --status | grep -c applied)"
+expect_eq "migrate --status lists every migration as applied" \
+  "$(ls "$PEERFLOW_ROOT"/migrations/*.sql | wc -l)" "$("$P" migrate --status | grep -c applied)"
 
 ok "network Alpha" "$P" network add --asn 64500 --name Alpha \
   --contact noc@alpha.example --contact peering@alpha.example
