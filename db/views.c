@@ -9,15 +9,16 @@
 static const db_stmt dashboard = {
     "pf_view_dashboard",
     "SELECT json_build_object("
-    " 'waiting', coalesce((SELECT json_agg(" CARD " ORDER BY c.id) FROM request_cards c"
-    "   WHERE CASE WHEN $1::bigint IS NULL THEN c.state = 'failed'"
+    " 'waiting', coalesce((SELECT json_agg(" CARD " ORDER BY c.id) FROM (SELECT * FROM"
+    "   request_cards c WHERE CASE WHEN $1::bigint IS NULL THEN c.state = 'failed'"
     "         ELSE c.state = 'pending' AND ((c.requester_network_id = $1 AND NOT c.requester_decided)"
-    "              OR (c.peer_network_id = $1 AND NOT c.peer_decided)) END), '[]'::json),"
-    " 'open', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM request_cards c"
-    "   WHERE c.state IN ('pending', 'approved', 'provisioning', 'failed', 'decommissioning')),"
-    "   '[]'::json),"
-    " 'active', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM request_cards c"
-    "   WHERE c.state = 'active'), '[]'::json))",
+    "              OR (c.peer_network_id = $1 AND NOT c.peer_decided)) END"
+    "   ORDER BY c.id LIMIT 100) c), '[]'::json),"
+    " 'open', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM (SELECT * FROM"
+    "   request_cards c WHERE c.state IN ('pending', 'approved', 'provisioning', 'failed',"
+    "   'decommissioning') ORDER BY c.id DESC LIMIT 100) c), '[]'::json),"
+    " 'active', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM (SELECT * FROM"
+    "   request_cards c WHERE c.state = 'active' ORDER BY c.id DESC LIMIT 100) c), '[]'::json))",
     1};
 
 static const db_stmt networks = {

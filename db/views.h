@@ -9,8 +9,9 @@
 
 #include "db/db.h"
 
-/* {"waiting": [...], "open": [...], "active": [...]} of request cards.
- * network_id 0 (operators): waiting = failed requests. */
+/* {"waiting": [...], "open": [...], "active": [...]} of request cards, at
+ * most 100 each (the request list has them all). network_id 0
+ * (operators): waiting = failed requests. */
 pf_kind db_dashboard_json(db_conn *c, long long network_id, json_t **out, pf_err *err);
 
 /* [{"asn","name","policy","auto_approve","ports":[{"name","switch","mode","speed_mbps"}]}] */
