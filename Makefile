@@ -37,7 +37,7 @@ ASAN_TLIB := $(patsubst %.c,build/asan/%.o,$(TESTLIB_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/integration/%.c,build/asan/tests/%,$(INTEG_SRC))
 
-.PHONY: all deps run stop test test-build fuzz clean
+.PHONY: all deps run stop test test-build fuzz bench clean
 
 all: build/peerflow
 
@@ -82,7 +82,20 @@ build/fuzz/fuzz_form: tests/fuzz/fuzz_form.c web/form.c web/form.h
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_form.c web/form.c $(shell pkg-config --cflags --libs jansson)
 
+build/fuzz/fuzz_tokens: tests/fuzz/fuzz_tokens.c workflow/tokens.c workflow/tokens.h workflow/keys.c workflow/keys.h common/pf_err.c
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_tokens.c workflow/tokens.c workflow/keys.c common/pf_err.c -lsodium -lpthread
+
 fuzz: $(FUZZ_BIN)
+
+# Benchmarks: optimised build, own services, a table of ratios (bench/run.sh).
+build/bench/trivial_mhd: bench/trivial_mhd.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd)
+
+bench: deps
+	@$(MAKE) --no-print-directory build/peerflow build/bench/trivial_mhd
+	@bash bench/run.sh
 
 test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN)
 

@@ -12,6 +12,7 @@ packages=(
   openvswitch-switch iproute2 iputils-ping
   python3-aiosmtpd
   chromium nodejs
+  wrk
 )
 
 missing=()

@@ -365,13 +365,16 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     if (approve || x->kind == D_REJECT) {
         if (approve && side == WF_SIDE_PEER) {
             db_port p;
-            if (resolve_peer_port(c, r.peer_network_id, x->in ? x->in->port : NULL,
-                                  r.peer_port_id, x->in ? x->in->vlan : 0, "port", "vlan", &p,
-                                  err)) {
+            const char *port = x->in ? x->in->port : NULL;
+            int vlan = x->in ? x->in->vlan : 0;
+            /* Nothing given: keep the port and VLAN the request names. */
+            if ((port == NULL || *port == '\0') && vlan == 0)
+                vlan = r.peer_vlan;
+            if (resolve_peer_port(c, r.peer_network_id, port, r.peer_port_id, vlan, "port", "vlan",
+                                  &p, err)) {
                 json_decref(after);
                 return err->kind;
             }
-            int vlan = x->in ? x->in->vlan : 0;
             if (p.id != r.peer_port_id || vlan != r.peer_vlan) {
                 if (db_request_set_peer_endpoint(c, r.id, p.id, vlan, &version, err)) {
                     json_decref(after);

@@ -15,6 +15,7 @@
 
 #include "db/migrate.h"
 #include "tests/support/pgtest.h"
+#include "workflow/admin.h"
 #include "workflow/queries.h"
 #include "workflow/requests.h"
 
@@ -568,6 +569,21 @@ static void lifecycle_to_decommissioned_and_expiry(void **state)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE request_id = %lld AND kind = 'request_expired'", old);
     assert_int_equal(count_where(&db, sql), 2);
     assert_true(verify(&db).ok);
+
+    /* the requester named the peer's trunk port and VLAN: the peer's
+     * approval without a port keeps them */
+    wf_actor op2 = wf_actor_cli();
+    wf_port_input trunk = {"64501", "s2", "5", "b-trunk", "trunk", NULL};
+    long long pid;
+    assert_int_equal(wf_port_add(&db.env, &op2, &trunk, &pid, &err), PF_OK);
+    wf_actor a = pgt_actor(&db, "admin@a.example");
+    wf_submit_input named = {.port = "a-trunk", .vlan = 77, .peer_asn = 64501,
+                             .peer_port = "b-trunk", .peer_vlan = 88};
+    long long nid;
+    assert_int_equal(wf_request_submit(&db.env, &a, &named, &nid, &err), PF_OK);
+    assert_int_equal(decide(&db, "admin@b.example", nid, "approve", NULL, &err), PF_OK);
+    snprintf(sql, sizeof sql, "SELECT state || ' ' || peer_vlan FROM peering_requests WHERE id = %lld", nid);
+    assert_string_equal(pgt_sql(&db, sql), "approved 88");
     pgt_drop(&db);
 }
 

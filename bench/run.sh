@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# make bench: every figure next to a baseline measured in the same run on
+# the same machine, and their ratio. Starts its own PostgreSQL (durable
+# settings: fsync on), its own servers, and checks each result is right
+# before it reports a speed. See docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+PF=$root/build/peerflow
+BINDIR=$(pg_config --bindir)
+DUR=${BENCH_SECONDS:-10}
+N_DECISIONS=${BENCH_DECISIONS:-30000}
+
+work=$(mktemp -d /tmp/peerflow-bench.XXXXXX)
+chmod 755 "$work"   # the PostgreSQL user must reach $work/pg
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  bash scripts/pg.sh destroy "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+results=()
+row() { results+=("$(printf '%-58s %14s %14s %9s %s' "$1" "$2" "$3" "$4" "${5:-}")"); }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "bench: $1 never answered" >&2; return 1; }
+wrk_rps() { awk '/Requests\/sec/ {print $2}'; }
+
+bash scripts/pg.sh start "$work/pg" >/dev/null
+eval "$(bash scripts/pg.sh env "$work/pg")"
+owner_url=$PEERFLOW_MIGRATE_DATABASE_URL
+psql_owner() { "$BINDIR/psql" "$1" -qAtX -v ON_ERROR_STOP=1 "${@:2}"; }
+
+use_db() {
+  local db=$1
+  psql_owner "${owner_url/dbname=peerflow/dbname=postgres}" -c "CREATE DATABASE $db"
+  export PEERFLOW_DATABASE_URL=${PEERFLOW_DATABASE_URL%dbname=*}dbname=$db" user=peerflow_app"
+  export PEERFLOW_MIGRATE_DATABASE_URL=${owner_url/dbname=peerflow/dbname=$db}
+  "$PF" migrate >/dev/null
+}
+
+start_serve() {
+  local port; port=$(free_port)
+  "$PF" serve --no-workers --listen "127.0.0.1:$port" >"$work/serve-$port.log" 2>&1 &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  wait_http "http://127.0.0.1:$port/healthz"
+  serve_port=$port
+}
+
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+echo "bench: seeding $N_DECISIONS pending requests" >&2
+use_db bench
+"$PF" network add --asn 64999 --name "Bench Operator Net" >/dev/null
+echo "bench-password-1" | "$PF" user add --email admin@r.example --network 64999 --role admin --password-stdin >/dev/null
+psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -v n="$N_DECISIONS" -f bench/seed_decisions.sql
+psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "UPDATE users SET network_id = (SELECT id FROM networks WHERE asn = 65001) WHERE email = 'admin@r.example'"
+echo "bench-password-1" | "$PF" user add --email admin@p.example --network 65002 --role admin --password-stdin >/dev/null
+tok_r=$("$PF" token create --email admin@r.example --name bench)
+tok_p=$("$PF" token create --email admin@p.example --name bench)
+
+# ---------------------------------------------------------------- API read
+start_serve
+body=$(curl -sf -H "Authorization: Bearer $tok_r" "http://127.0.0.1:$serve_port/api/v1/requests/1")
+echo "$body" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["id"]==1 and d["state"]=="pending", d' \
+  || { echo "bench: the API read is wrong: $body" >&2; exit 1; }
+size=${#body}
+echo "bench: API read ($DUR s, wrk 32 connections)" >&2
+api_rps=$(wrk -t2 -c32 -d"${DUR}s" -H "Authorization: Bearer $tok_r" "http://127.0.0.1:$serve_port/api/v1/requests/1" | wrk_rps)
+rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$serve_pid/status")
+tport=$(free_port)
+build/bench/trivial_mhd "$tport" "$size" & tpid=$!; pids+=("$tpid")
+wait_http "http://127.0.0.1:$tport/"
+base_rps=$(wrk -t2 -c32 -d"${DUR}s" "http://127.0.0.1:$tport/" | wrk_rps)
+stop_pid "$tpid"
+row "authenticated JSON read (GET /api/v1/requests/ID) req/s" "$api_rps" "$base_rps" "$(ratio "$api_rps" "$base_rps")" "target >= 0.40; baseline: trivial libmicrohttpd, same flags, ${size}-byte body"
+row "peak RSS of peerflow serve under the read load (MiB)" "$(python3 -c "print(round($rss_kib/1024,1))")" "-" "-" "target <= 64"
+
+# --------------------------------------------------------------- decisions
+count_approved() { psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT count(*) FROM peering_requests WHERE state = 'approved'"; }
+first=$(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT min(id) FROM peering_requests")
+last=$(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT max(id) FROM peering_requests")
+before=$(count_approved)
+echo "bench: decisions ($DUR s, 8 clients approving through the API)" >&2
+start=$(date +%s.%N)
+FIRST=$first LAST=$last TOKEN=$tok_p THREADS=2 wrk -t2 -c8 -d"${DUR}s" -s bench/approve.lua "http://127.0.0.1:$serve_port" >"$work/approve.out"
+end=$(date +%s.%N)
+after=$(count_approved)
+decided=$((after - before))
+checks=$(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT (SELECT count(*) FROM jobs WHERE kind = 'provision') || ' ' || (SELECT count(*) FROM outbox WHERE kind = 'request_approved') || ' ' || (SELECT count(*) FROM audit_events WHERE action = 'request.approved')")
+read -r jobs mails audits <<<"$checks"
+[ "$jobs" -eq "$decided" ] && [ "$mails" -eq $((2 * decided)) ] && [ "$audits" -eq "$decided" ] \
+  || { echo "bench: decisions incomplete: $decided approved, $jobs jobs, $mails mails, $audits audit rows" >&2; exit 1; }
+dps=$(python3 -c "print(round($decided/($end-$start),1))")
+stop_pid "$serve_pid"
+psql_owner "${owner_url/dbname=peerflow/dbname=postgres}" -c "CREATE DATABASE pgbench"
+"$BINDIR/pgbench" -h "$PEERFLOW_PG_DIR/run" -p "$PEERFLOW_PG_PORT" -U peerflow -i -s 10 -q pgbench >/dev/null 2>&1
+tps=$("$BINDIR/pgbench" -h "$PEERFLOW_PG_DIR/run" -p "$PEERFLOW_PG_PORT" -U peerflow -c 8 -j 2 -T "$DUR" pgbench 2>/dev/null | awk '/^tps/ {print $3; exit}')
+row "request decisions committed per second (approve via API)" "$dps" "$tps" "$(ratio "$dps" "$tps")" "target >= 0.50; baseline: pgbench TPC-B-like, scale 10, 8 clients"
+
+# ------------------------------------------------- 100k requests, 1M audit
+echo "bench: seeding 100,000 requests and 1,000,000 audit rows" >&2
+use_db bench_big
+psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -f bench/seed_big.sql
+echo "bench-password-1" | "$PF" user add --email admin@big.example --network 65100 --role admin --password-stdin >/dev/null
+start_serve
+jar=$work/cookies
+csrf=$(curl -s -c "$jar" "http://127.0.0.1:$serve_port/login" | grep -o 'name="csrf" value="[^"]*"' | sed 's/.*value="//;s/"//')
+curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&email=admin@big.example&password=bench-password-1" "http://127.0.0.1:$serve_port/login"
+session=$(awk '$6 == "pf_session" {print $7}' "$jar")
+page=$(curl -s -H "Cookie: pf_session=$session" "http://127.0.0.1:$serve_port/")
+echo "$page" | grep -q 'id="waiting"' || { echo "bench: the dashboard did not render" >&2; exit 1; }
+echo "bench: dashboard renders ($DUR s)" >&2
+p99=$(wrk -t2 -c4 -d"${DUR}s" --latency -H "Cookie: pf_session=$session" "http://127.0.0.1:$serve_port/" | awk '$1 == "99%" {print $2}')
+row "dashboard page, 100k requests + 1M audit rows, p99" "$p99" "-" "-" "target <= 50ms (absolute, loopback, 4 connections)"
+stop_pid "$serve_pid"
+
+app_url=$PEERFLOW_DATABASE_URL
+while read -r name; do
+  filter=""
+  [ "$name" = "request_history" ] && filter=" WHERE request_id = 4242"
+  ms=$("$BINDIR/psql" "$app_url" -qAtX -c "SELECT set_config('peerflow.operator', 'on', false)" \
+        -c '\timing on' -c "SELECT * FROM reports.$name$filter" | awk '/^Time:/ {print $2}' | tail -1)
+  row "report $name (all rows as an operator)${filter:+, one request}" "${ms}ms" "-" "-" "target <= 500ms"
+done < <(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT viewname FROM pg_views WHERE schemaname = 'reports' ORDER BY 1")
+
+for f in "flows installed per second, one OVS switch" "reconcile after del-flows, 10,000 circuits" "approve -> active p50/p99"; do
+  row "$f" "-" "-" "-" "not measured here yet: needs the provisioner (see docs/performance.md)"
+done
+
+printf '\n%-58s %14s %14s %9s %s\n' "figure" "peerflow" "baseline" "ratio" "notes"
+printf '%s\n' "${results[@]}"
