@@ -138,20 +138,6 @@ PGresult *db_exec_one(db_conn *c, const db_stmt *s, const char *const *params,
     return r;
 }
 
-static pf_kind simple(db_conn *c, const char *sql, pf_err *err)
-{
-    PGresult *r = PQexec(c->pg, sql);
-    pf_kind k = PF_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        if (PQstatus(c->pg) != CONNECTION_OK)
-            k = lost_connection(c, err);
-        else
-            k = db_error_from_result(r, err);
-    }
-    PQclear(r);
-    return k;
-}
-
 static const db_stmt set_scope = {
     "pf_set_scope",
     "SELECT set_config('peerflow.operator', $1, true),"
@@ -159,27 +145,61 @@ static const db_stmt set_scope = {
     "       set_config('peerflow.user_id', $3, true)",
     3};
 
+/* BEGIN and the scope go out together in one round trip (libpq pipeline
+ * mode): every request pays for its transactions' round trips, so they
+ * are kept to three - begin, the work, commit. */
 pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
 {
     if (c->in_tx)
         return pf_fail(err, PF_EINTERNAL, "nested_transaction", NULL,
                        "internal error: a transaction is already open on this connection");
-    if (PQstatus(c->pg) != CONNECTION_OK)
-        PQreset(c->pg), c->n_prepared = 0;
-    if (simple(c, "BEGIN", err) != PF_OK)
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        PQreset(c->pg);
+        c->n_prepared = 0;
+    }
+    if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
         return err ? err->kind : PF_EUNAVAIL;
-    c->in_tx = true;
     char nb[24], ub[24];
     const char *p[3] = {scope->operator ? "on" : "off",
                         scope->network_id ? db_fmt_ll(nb, scope->network_id) : "",
                         scope->user_id ? db_fmt_ll(ub, scope->user_id) : ""};
-    PGresult *r = db_exec(c, &set_scope, p, err);
-    if (r == NULL) {
-        db_rollback(c);
-        return err ? err->kind : PF_EUNAVAIL;
+    if (!PQenterPipelineMode(c->pg) ||
+        !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(c->pg, set_scope.name, 3, p, NULL, NULL, 0) ||
+        !PQpipelineSync(c->pg)) {
+        PQexitPipelineMode(c->pg);
+        return lost_connection(c, err);
     }
-    PQclear(r);
-    return PF_OK;
+    /* Results: BEGIN, NULL, set_scope, NULL, then the sync. An error in
+     * one makes the rest PGRES_PIPELINE_ABORTED; the first error counts. */
+    pf_kind k = PF_OK;
+    int nulls = 0;
+    for (int guard = 0; guard < 16; guard++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (r == NULL) {
+            if (++nulls > 2) { /* more ends than queries: the link broke */
+                k = lost_connection(c, err);
+                break;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (k == PF_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            k = st == PGRES_PIPELINE_ABORTED
+                    ? pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+                              "the database refused to start a transaction; try again")
+                    : db_error_from_result(r, err);
+        PQclear(r);
+    }
+    PQexitPipelineMode(c->pg);
+    c->in_tx = true;
+    if (k != PF_OK)
+        db_rollback(c);
+    return k;
 }
 
 pf_kind db_commit(db_conn *c, pf_err *err)

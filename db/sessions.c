@@ -14,12 +14,17 @@ static const db_stmt ins_session = {
 
 #define USER_COLS "u.id, u.email, u.network_id, u.role, u.disabled"
 
+/* A read does not write: last_seen_at / last_used_at move at most once a
+ * minute, so an ordinary page view or API call commits nothing (no WAL
+ * flush per request). */
 static const db_stmt find_session = {
     "pf_session_find",
-    "UPDATE sessions s SET last_seen_at = now() FROM users u"
-    " WHERE s.id_hash = decode($1, 'hex') AND s.expires_at > now() AND u.id = s.user_id"
-    " AND NOT u.disabled"
-    " RETURNING " USER_COLS ", s.csrf_token",
+    "WITH found AS (SELECT " USER_COLS ", s.csrf_token FROM sessions s JOIN users u"
+    "   ON u.id = s.user_id WHERE s.id_hash = decode($1, 'hex') AND s.expires_at > now()"
+    "   AND NOT u.disabled),"
+    " touch AS (UPDATE sessions SET last_seen_at = now() WHERE id_hash = decode($1, 'hex')"
+    "   AND last_seen_at < now() - interval '1 minute' AND EXISTS (SELECT 1 FROM found))"
+    " SELECT * FROM found",
     1};
 
 static const db_stmt del_session = {
@@ -27,10 +32,12 @@ static const db_stmt del_session = {
 
 static const db_stmt find_token = {
     "pf_api_token_find",
-    "UPDATE api_tokens t SET last_used_at = now() FROM users u"
-    " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL AND u.id = t.user_id"
-    " AND NOT u.disabled"
-    " RETURNING " USER_COLS,
+    "WITH found AS (SELECT " USER_COLS ", t.id AS token_id FROM api_tokens t JOIN users u"
+    "   ON u.id = t.user_id WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
+    "   AND NOT u.disabled),"
+    " touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT token_id FROM found)"
+    "   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
+    " SELECT * FROM found",
     1};
 
 static const db_stmt tokens_of = {

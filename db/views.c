@@ -6,20 +6,32 @@
              " 'requester', c.requester, 'peer', c.peer, 'created_at', c.created_at," \
              " 'updated_at', c.updated_at, 'expires_at', c.expires_at)"
 
-static const db_stmt dashboard = {
-    "pf_view_dashboard",
+/* Two statements: a network's dashboard names its network explicitly so
+ * PostgreSQL can use the per-network indexes (row-level security alone
+ * would make it scan every open request and filter). */
+#define MINE "(c.requester_network_id = $1 OR c.peer_network_id = $1)"
+#define OPEN_STATES "c.state IN ('pending', 'approved', 'provisioning', 'failed', 'decommissioning')"
+#define LIST(where, order) \
+    "coalesce((SELECT json_agg(" CARD " ORDER BY c.id " order ") FROM (SELECT * FROM" \
+    " request_cards c WHERE " where " ORDER BY c.id " order " LIMIT 100) c), '[]'::json)"
+
+static const db_stmt dashboard_network = {
+    "pf_view_dashboard_network",
     "SELECT json_build_object("
-    " 'waiting', coalesce((SELECT json_agg(" CARD " ORDER BY c.id) FROM (SELECT * FROM"
-    "   request_cards c WHERE CASE WHEN $1::bigint IS NULL THEN c.state = 'failed'"
-    "         ELSE c.state = 'pending' AND ((c.requester_network_id = $1 AND NOT c.requester_decided)"
-    "              OR (c.peer_network_id = $1 AND NOT c.peer_decided)) END"
-    "   ORDER BY c.id LIMIT 100) c), '[]'::json),"
-    " 'open', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM (SELECT * FROM"
-    "   request_cards c WHERE c.state IN ('pending', 'approved', 'provisioning', 'failed',"
-    "   'decommissioning') ORDER BY c.id DESC LIMIT 100) c), '[]'::json),"
-    " 'active', coalesce((SELECT json_agg(" CARD " ORDER BY c.id DESC) FROM (SELECT * FROM"
-    "   request_cards c WHERE c.state = 'active' ORDER BY c.id DESC LIMIT 100) c), '[]'::json))",
+    " 'waiting', " LIST("c.state = 'pending' AND ((c.requester_network_id = $1 AND NOT"
+                        " c.requester_decided) OR (c.peer_network_id = $1 AND NOT c.peer_decided))",
+                        "") ","
+    " 'open', " LIST(OPEN_STATES " AND " MINE, "DESC") ","
+    " 'active', " LIST("c.state = 'active' AND " MINE, "DESC") ")",
     1};
+
+static const db_stmt dashboard_operator = {
+    "pf_view_dashboard_operator",
+    "SELECT json_build_object("
+    " 'waiting', " LIST("c.state = 'failed'", "") ","
+    " 'open', " LIST(OPEN_STATES, "DESC") ","
+    " 'active', " LIST("c.state = 'active'", "DESC") ")",
+    0};
 
 static const db_stmt networks = {
     "pf_view_networks",
@@ -75,9 +87,11 @@ static pf_kind one_json(db_conn *c, const db_stmt *s, const char *const *p, json
 
 pf_kind db_dashboard_json(db_conn *c, long long network_id, json_t **out, pf_err *err)
 {
+    if (network_id == 0)
+        return one_json(c, &dashboard_operator, NULL, out, err);
     char b[24];
-    const char *p[1] = {db_fmt_id(b, network_id)};
-    return one_json(c, &dashboard, p, out, err);
+    const char *p[1] = {db_fmt_ll(b, network_id)};
+    return one_json(c, &dashboard_network, p, out, err);
 }
 
 pf_kind db_networks_json(db_conn *c, json_t **out, pf_err *err)
