@@ -101,6 +101,76 @@ static pf_kind lost_connection(db_conn *c, pf_err *err)
                    "lost the connection to PostgreSQL; try again");
 }
 
+static const db_stmt set_scope = {
+    "pf_set_scope",
+    "SELECT set_config('peerflow.operator', $1, true),"
+    "       set_config('peerflow.network_id', $2, true),"
+    "       set_config('peerflow.user_id', $3, true)",
+    3};
+
+static void scope_params(const db_scope *scope, char nb[24], char ub[24], const char *p[3])
+{
+    p[0] = scope->operator ? "on" : "off";
+    p[1] = scope->network_id ? db_fmt_ll(nb, scope->network_id) : "";
+    p[2] = scope->user_id ? db_fmt_ll(ub, scope->user_id) : "";
+}
+
+/* Sends set_scope and stmt (both prepared) as one pipeline and returns
+ * stmt's result; the two share the implicit transaction that ends at the
+ * sync, so the transaction-local scope applies to stmt. */
+static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int nparams,
+                             const char *const *params, pf_err *err)
+{
+    char nb[24], ub[24];
+    const char *sp[3];
+    scope_params(&c->read_scope, nb, ub, sp);
+    if (!PQenterPipelineMode(c->pg) ||
+        !PQsendQueryPrepared(c->pg, set_scope.name, 3, sp, NULL, NULL, 0) ||
+        !(s ? PQsendQueryPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0)
+            : PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) ||
+        !PQpipelineSync(c->pg)) {
+        PQexitPipelineMode(c->pg);
+        lost_connection(c, err);
+        return NULL;
+    }
+    PGresult *out = NULL;
+    bool failed = false;
+    int seen = 0, nulls = 0;
+    for (int guard = 0; guard < 16; guard++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (r == NULL) {
+            if (++nulls > 2) {
+                failed = true;
+                lost_connection(c, err);
+                break;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        seen++;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!failed)
+                db_error_from_result(r, err);
+            failed = true;
+            PQclear(r);
+        } else if (seen == 2) {
+            out = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(c->pg);
+    if (failed) {
+        PQclear(out);
+        return NULL;
+    }
+    return out;
+}
+
 PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
 {
     if (PQstatus(c->pg) != CONNECTION_OK) {
@@ -112,7 +182,32 @@ PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_er
             lost_connection(c, err);
         return NULL;
     }
+    if (c->reading && !c->in_tx) {
+        if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
+            return NULL;
+        return exec_scoped(c, s, NULL, 0, params, err);
+    }
     PGresult *r = PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        lost_connection(c, err);
+    else
+        db_error_from_result(r, err);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,
+                      pf_err *err)
+{
+    if (c->reading && !c->in_tx) {
+        if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
+            return NULL;
+        return exec_scoped(c, NULL, sql, nparams, params, err);
+    }
+    PGresult *r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -138,12 +233,6 @@ PGresult *db_exec_one(db_conn *c, const db_stmt *s, const char *const *params,
     return r;
 }
 
-static const db_stmt set_scope = {
-    "pf_set_scope",
-    "SELECT set_config('peerflow.operator', $1, true),"
-    "       set_config('peerflow.network_id', $2, true),"
-    "       set_config('peerflow.user_id', $3, true)",
-    3};
 
 /* BEGIN and the scope go out together in one round trip (libpq pipeline
  * mode): every request pays for its transactions' round trips, so they
@@ -160,9 +249,8 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
     if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
         return err ? err->kind : PF_EUNAVAIL;
     char nb[24], ub[24];
-    const char *p[3] = {scope->operator ? "on" : "off",
-                        scope->network_id ? db_fmt_ll(nb, scope->network_id) : "",
-                        scope->user_id ? db_fmt_ll(ub, scope->user_id) : ""};
+    const char *p[3];
+    scope_params(scope, nb, ub, p);
     if (!PQenterPipelineMode(c->pg) ||
         !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
         !PQsendQueryPrepared(c->pg, set_scope.name, 3, p, NULL, NULL, 0) ||
@@ -260,6 +348,21 @@ pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
         if (k == PF_OK || !retryable(e) || attempt >= 2)
             return k;
     }
+}
+
+pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, pf_err *err)
+{
+    pf_err local;
+    pf_err *e = err ? err : &local;
+    if (c->in_tx || c->reading)
+        return pf_fail(e, PF_EINTERNAL, "nested_transaction", NULL,
+                       "internal error: a read inside an open transaction");
+    pf_err_clear(e);
+    c->reading = true;
+    c->read_scope = *scope;
+    pf_kind k = fn(c, ctx, e);
+    c->reading = false;
+    return k;
 }
 
 pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err)

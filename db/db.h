@@ -51,6 +51,13 @@ typedef pf_kind (*db_tx_fn)(db_conn *c, void *ctx, pf_err *err);
 pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
                   pf_err *err);
 
+/* Runs fn for scope without an explicit transaction: each statement fn
+ * executes goes out pipelined after the scope in ONE round trip and runs
+ * in its own implicit transaction. For reads whose statements need no
+ * common snapshot (and single-statement idempotent writes); a read-mostly
+ * request saves the round trips of BEGIN and COMMIT. */
+pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, pf_err *err);
+
 /* Runs one SQL script (several statements, no parameters) - for
  * migrations only. */
 pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err);

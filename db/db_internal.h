@@ -18,6 +18,8 @@ typedef struct {
 struct db_conn {
     PGconn *pg;
     bool in_tx;
+    bool reading;         /* inside db_run_read: each statement carries the scope */
+    db_scope read_scope;
     const db_stmt **prepared; /* statements prepared on this connection */
     size_t n_prepared, cap_prepared;
 };
@@ -27,6 +29,11 @@ struct db_conn {
  * or NULL with err filled from the server's error. */
 PGresult *db_exec(db_conn *c, const db_stmt *stmt, const char *const *params,
                   pf_err *err);
+
+/* Runs SQL text that cannot be prepared ahead (report views, whose name
+ * comes from the catalog), with parameters; same contract as db_exec. */
+PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,
+                      pf_err *err);
 
 /* Like db_exec for a statement whose result must have exactly one row;
  * zero rows gives PF_ENOTFOUND with not_found_msg. */

@@ -94,13 +94,9 @@ pf_kind db_report_run(db_conn *c, const char *name, long long request_id, pf_tab
     PQfreemem(ident);
     char idb[24];
     const char *params[1] = {db_fmt_ll(idb, request_id)};
-    PGresult *res = PQexecParams(c->pg, q, request_id > 0 ? 1 : 0, NULL,
-                                 request_id > 0 ? params : NULL, NULL, NULL, 0);
+    PGresult *res = db_exec_sql(c, q, request_id > 0 ? 1 : 0, request_id > 0 ? params : NULL, err);
     free(q);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pf_kind k = db_error_from_result(res, err);
-        PQclear(res);
-        return k;
-    }
+    if (res == NULL)
+        return err->kind;
     return to_table(res, out, err);
 }

@@ -158,7 +158,7 @@ pf_kind wf_session_resume(const wf_env *env, const char *token, wf_session *s, p
         return pf_fail(err, PF_EAUTH, "not_logged_in", NULL, "log in first");
     struct resume_ctx x = {.token = token, .s = s};
     db_scope scope = db_scope_system();
-    return db_run_tx(env->db, &scope, resume_tx, &x, err);
+    return db_run_read(env->db, &scope, resume_tx, &x, err);
 }
 
 static pf_kind logout_tx(db_conn *c, void *v, pf_err *err)
@@ -208,7 +208,7 @@ pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err
                        NULL, "send 'Authorization: Bearer pft_...' with an API token of yours");
     struct api_ctx x = {.token = token, .out = out};
     db_scope scope = db_scope_system();
-    return db_run_tx(env->db, &scope, api_tx, &x, err);
+    return db_run_read(env->db, &scope, api_tx, &x, err);
 }
 
 struct tokens_ctx {
@@ -227,7 +227,7 @@ pf_kind wf_api_tokens(const wf_env *env, const wf_actor *who, json_t **out, pf_e
 {
     struct tokens_ctx x = {.who = who};
     db_scope scope = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &scope, tokens_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &scope, tokens_tx, &x, err);
     *out = k == PF_OK ? x.out : NULL;
     return k;
 }

@@ -50,7 +50,7 @@ pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, jso
 {
     struct get_ctx x = {.id = id};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, get_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &s, get_tx, &x, err);
     *out = k == PF_OK ? x.json : NULL;
     return k;
 }
@@ -148,7 +148,7 @@ pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, js
 {
     struct get_ctx x = {.who = who, .id = id};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, view_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &s, view_tx, &x, err);
     if (k != PF_OK) {
         json_decref(x.json);
         x.json = NULL;
@@ -168,7 +168,7 @@ pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *stat
                        state);
     struct get_ctx x = {.state = state, .limit = limit > 0 ? limit : 100};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, list_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &s, list_tx, &x, err);
     *out = k == PF_OK ? x.json : NULL;
     return k;
 }
@@ -177,7 +177,7 @@ pf_kind wf_report_list(const wf_env *env, const wf_actor *who, pf_table **out, p
 {
     struct get_ctx x = {0};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, report_list_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &s, report_list_tx, &x, err);
     *out = k == PF_OK ? x.table : NULL;
     return k;
 }
@@ -187,7 +187,7 @@ pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
 {
     struct get_ctx x = {.name = name, .id = request_id};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, report_run_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &s, report_run_tx, &x, err);
     *out = k == PF_OK ? x.table : NULL;
     return k;
 }
@@ -231,7 +231,7 @@ static pf_kind run_json(const wf_env *env, const wf_actor *who, db_tx_fn fn, jso
 {
     struct get_ctx x = {.who = who};
     db_scope s = wf_actor_scope(who);
-    pf_kind k = db_run_tx(env->db, &s, fn, &x, err);
+    pf_kind k = db_run_read(env->db, &s, fn, &x, err);
     *out = k == PF_OK ? x.json : NULL;
     return k;
 }
@@ -300,7 +300,7 @@ pf_kind wf_actor_for_user(const wf_env *env, const char *email, const char *via,
 {
     struct user_ctx x = {.email = email};
     db_scope s = db_scope_system();
-    if (db_run_tx(env->db, &s, user_tx, &x, err))
+    if (db_run_read(env->db, &s, user_tx, &x, err))
         return err->kind;
     if (x.u.disabled)
         return pf_fail(err, PF_EFORBIDDEN, "user_disabled", "email", "user %s is disabled", email);
