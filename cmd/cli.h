@@ -69,6 +69,7 @@ int cmd_request(const cli_config *cfg, int argc, char **argv);
 int cmd_report(const cli_config *cfg, int argc, char **argv);
 int cmd_audit(const cli_config *cfg, int argc, char **argv);
 int cmd_token(const cli_config *cfg, int argc, char **argv);
+int cmd_keys(const cli_config *cfg, int argc, char **argv);
 int cmd_serve(const cli_config *cfg, int argc, char **argv);
 int cmd_expire(const cli_config *cfg, int argc, char **argv);
 

@@ -42,6 +42,7 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
                      .mail_domain = env.mail_domain,
                      .templates_dir = getenv("PEERFLOW_TEMPLATES_DIR"),
                      .static_dir = getenv("PEERFLOW_STATIC_DIR"),
+                     .key_dir = c.key_dir,
                      .access_log = true};
     web_server *srv = web_server_start(&wc, &err);
     if (srv == NULL) {

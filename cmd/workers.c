@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workflow/keys.h"
+#include "workflow/mailer.h"
 #include "workflow/requests.h"
 
 static void log_err(const char *what, const pf_err *err)
@@ -13,10 +15,33 @@ static void log_err(const char *what, const pf_err *err)
     fprintf(stderr, "peerflow: %s: %s\n", what, err->message);
 }
 
+/* The mailer's set-up; false (with a line on stderr) when mail is off. */
+static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_config *mc)
+{
+    pf_err err = {0};
+    *keys = NULL;
+    if (cfg->smtp_url == NULL) {
+        fprintf(stderr, "peerflow: mail delivery is off: set PEERFLOW_SMTP_URL "
+                        "(smtp://HOST:PORT, smtps://..., or file:DIR)\n");
+        return false;
+    }
+    if (cfg->key_dir == NULL)
+        fprintf(stderr, "peerflow: PEERFLOW_KEY_DIR is not set: approval links cannot be "
+                        "signed, their mail waits in the outbox\n");
+    else if (wf_keyring_open(cfg->key_dir, keys, &err) != PF_OK)
+        log_err("approval-link keys", &err);
+    *mc = (wf_mailer_config){.smtp_url = cfg->smtp_url, .mail_from = cfg->mail_from,
+                             .keys = *keys};
+    return true;
+}
+
 int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atomic_t *stop)
 {
-    (void)cfg;
+    wf_keyring *keys = NULL;
+    wf_mailer_config mc;
+    bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
     time_t next_sweep = 0;
+    char last_mail_error[400] = "";
     while (!*stop) {
         pf_err err = {0};
         if ((which & WORKERS_MAILER) && time(NULL) >= next_sweep) {
@@ -28,8 +53,22 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             fflush(stdout);
             next_sweep = time(NULL) + 30;
         }
-        usleep(200 * 1000);
+        if (mail) {
+            int sent = 0;
+            pf_kind k = wf_mailer_run_once(env, &mc, 100, &sent, &err);
+            /* a failing server is said once, not every second */
+            if (k != PF_OK && strcmp(err.message, last_mail_error) != 0)
+                log_err("mail", &err);
+            snprintf(last_mail_error, sizeof last_mail_error, "%s", k == PF_OK ? "" : err.message);
+            if (k == PF_EINVALID)
+                mail = false; /* a configuration error: retrying will not help */
+            if (sent > 0)
+                printf("peerflow: delivered %d message%s\n", sent, sent == 1 ? "" : "s");
+            fflush(stdout);
+        }
+        usleep(mail ? 500 * 1000 : 200 * 1000);
     }
+    wf_keyring_free(keys);
     return 0;
 }
 

@@ -12,6 +12,7 @@ export PEERFLOW_LISTEN=${PEERFLOW_LISTEN:-127.0.0.1:8080}
 export PEERFLOW_BASE_URL=${PEERFLOW_BASE_URL:-http://$PEERFLOW_LISTEN}
 export PEERFLOW_MAIL_FROM=${PEERFLOW_MAIL_FROM:-peerflow@ix.example}
 export PEERFLOW_SMTP_URL=${PEERFLOW_SMTP_URL:-file:$root/var/mail}
+export PEERFLOW_KEY_DIR=${PEERFLOW_KEY_DIR:-$root/var/keys}
 
 stop_all() {
   trap - EXIT INT TERM

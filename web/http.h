@@ -17,6 +17,7 @@
 #include "web/template.h"
 #include "workflow/auth.h"
 #include "workflow/context.h"
+#include "workflow/keys.h"
 
 #define WEB_MAX_BODY (64 * 1024)
 #define WEB_MAX_PARAMS 4
@@ -62,6 +63,7 @@ struct web_ctx {
     wf_session session; /* actor + csrf; for the API csrf is empty */
     wf_env env;         /* database of this thread, configuration */
     const web_templates *templates;
+    wf_keyring *keys;   /* approval-link keys, shared; NULL when not configured */
 
     /* the answer (set through the helpers below) */
     int status;
@@ -119,6 +121,8 @@ void web_h_account(web_ctx *ctx);
 void web_h_token_create(web_ctx *ctx);
 void web_h_token_revoke(web_ctx *ctx);
 void web_h_me(web_ctx *ctx);
+void web_h_link_page(web_ctx *ctx);
+void web_h_link_decide(web_ctx *ctx);
 void web_h_healthz(web_ctx *ctx);
 void web_h_metrics(web_ctx *ctx);
 void web_h_static(web_ctx *ctx);

@@ -20,6 +20,11 @@ static const web_route routes[] = {
     {"POST", "/account/tokens", web_h_token_create, WEB_PAGE, "token_create"},
     {"POST", "/account/tokens/{id}/revoke", web_h_token_revoke, WEB_PAGE, "token_revoke"},
 
+    /* approval links from email: the token is the credential (no session,
+     * no CSRF token needed: a forged POST would have to know it) */
+    {"GET", "/t/{token}", web_h_link_page, WEB_PUBLIC | WEB_PAGE, "link_page"},
+    {"POST", "/t/{token}", web_h_link_decide, WEB_PUBLIC | WEB_PAGE, "link_decide"},
+
     /* pages */
     {"GET", "/", web_h_dashboard, WEB_PAGE, "dashboard"},
     {"GET", "/requests", web_h_request_list, WEB_PAGE, "request_list"},

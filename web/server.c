@@ -26,6 +26,7 @@ struct web_server {
     char base_url[512];
     char mail_domain[128];
     web_templates *templates;
+    wf_keyring *keys;       /* NULL when no key directory is configured */
     pthread_key_t db_key;   /* this thread's db_conn */
     pthread_mutex_t lock;   /* guards conns */
     db_conn **conns;        /* every thread's connection, closed at stop */
@@ -222,7 +223,8 @@ static double elapsed(const struct timespec *start)
 static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct conn_state *cs)
 {
-    web_ctx ctx = {.method = method, .path = url, .templates = s->templates, .status = 500};
+    web_ctx ctx = {
+        .method = method, .path = url, .templates = s->templates, .keys = s->keys, .status = 500};
     char addr[64], sess[128], login_csrf[128];
     client_addr(conn, addr, sizeof addr);
     ctx.client_addr = addr;
@@ -383,9 +385,15 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
         free(s);
         return NULL;
     }
+    if (cfg->key_dir != NULL && wf_keyring_open(cfg->key_dir, &s->keys, err) != PF_OK) {
+        web_templates_free(s->templates);
+        free(s);
+        return NULL;
+    }
     /* Fail early when the database is unreachable, not on the first request. */
     db_conn *probe = db_connect(cfg->database_url, err);
     if (probe == NULL) {
+        wf_keyring_free(s->keys);
         web_templates_free(s->templates);
         free(s);
         return NULL;
@@ -407,6 +415,7 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
                 "cannot listen on %s (address in use, or not an address of this host?)",
                 cfg->listen);
         web_templates_free(s->templates);
+        wf_keyring_free(s->keys);
         pthread_key_delete(s->db_key);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -435,5 +444,6 @@ void web_server_stop(web_server *s)
     pthread_key_delete(s->db_key);
     pthread_mutex_destroy(&s->lock);
     web_templates_free(s->templates);
+    wf_keyring_free(s->keys);
     free(s);
 }

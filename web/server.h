@@ -22,6 +22,7 @@ typedef struct {
     const char *mail_domain;
     const char *templates_dir; /* NULL: the source tree's web/templates */
     const char *static_dir;    /* NULL: the source tree's web/static */
+    const char *key_dir;       /* approval-link keys; NULL: /t/ pages answer 503 */
     int threads;               /* 0: 4 */
     int timeout_seconds;       /* 0: 15 */
     bool access_log;           /* one line per request on stdout */

@@ -9,6 +9,8 @@
 
 #include "db/queue.h"
 #include "db/requests.h"
+#include "db/tokens.h"
+#include "workflow/tokens.h"
 
 struct kind_text {
     const char *kind;
@@ -64,54 +66,112 @@ static void endpoint_text(char *out, size_t n, long long asn, const char *name,
         snprintf(out, n, "AS%lld %s, port to be chosen by the peer", asn, name);
 }
 
-static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const struct kind_text *k,
-                       long long network_id, const char *contacts, const char *detail,
-                       pf_err *err)
+/* The body of a message; link_for: the contact an approval link is for,
+ * or NULL (then the body points at the request page). Caller frees. */
+static char *compose_body(const wf_env *env, const db_request_summary *s,
+                          const struct kind_text *k, long long asn, const char *link_for,
+                          const char *detail)
 {
-    json_t *arr = json_loads(contacts, 0, NULL);
-    size_t n = json_array_size(arr);
-    json_decref(arr);
-    if (n == 0)
-        return PF_OK; /* a network without contacts gets no mail; the UI shows it */
-
-    char subject[200], req[300], peer[300], mid[160];
-    snprintf(subject, sizeof subject, "Peering request #%lld AS%lld -> AS%lld %s", s->id,
-             s->requester_asn, s->peer_asn, k->verb);
+    char req[300], peer[300];
     endpoint_text(req, sizeof req, s->requester_asn, s->requester_name, s->requester_port,
                   s->requester_vlan);
     endpoint_text(peer, sizeof peer, s->peer_asn, s->peer_name, s->peer_port, s->peer_vlan);
-    const char *tail = strcmp(k->kind, "approval_needed") == 0
-                           ? "Approve or reject it (admins of your network) at"
-                           : "See the request at";
     char *body = NULL;
     size_t blen = 0;
     FILE *f = open_memstream(&body, &blen);
     if (f == NULL)
-        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        return NULL;
     fprintf(f, "%s\n", k->lead);
+    /* the link comes before any text a user wrote, so the mailer's
+     * first-occurrence replacement cannot be steered by a message */
+    if (link_for)
+        fprintf(f,
+                "\nOpen this link to approve or reject it. The page shows the request and "
+                "asks you to choose; opening it decides nothing:\n\n%s\n\n"
+                "The link is for %s only, works once, and expires after %d days or when the "
+                "request closes. Do not forward it: whoever holds it can decide for AS%lld.\n",
+                WF_NOTIFY_LINK_PLACEHOLDER, link_for, WF_TOKEN_TTL_SECONDS / 86400, asn);
     if (detail && *detail)
         fprintf(f, "\n%s\n", detail);
-    fprintf(f, "\nRequest:   #%lld, now %s\nRequester: %s\nPeer:      %s\n", s->id, s->state, req,
-            peer);
+    fprintf(f, "\nRequest:   #%lld, now %s\nRequester: %s\nPeer:      %s\n", s->id, s->state,
+            req, peer);
     if (s->message[0])
         fprintf(f, "Message:   %s\n", s->message);
-    fprintf(f, "\n%s:\n%s/requests/%lld\n\n-- \npeerflow\n", tail, env->base_url, s->id);
-    fclose(f);
+    fprintf(f, "\n%s:\n%s/requests/%lld\n\n-- \npeerflow\n",
+            link_for ? "Admins of your network can also decide at" : "See the request at",
+            env->base_url, s->id);
+    if (fclose(f) != 0) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
 
+static void new_message_id(const wf_env *env, long long id, const char *kind, char *out,
+                           size_t n)
+{
     unsigned char rnd[12];
     char rhex[25];
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(rhex, sizeof rhex, rnd, sizeof rnd);
-    snprintf(mid, sizeof mid, "<pf.%lld.%s.%s@%s>", s->id, k->kind, rhex, env->mail_domain);
-    db_outbox_msg m = {.kind = k->kind,
-                       .request_id = s->id,
-                       .network_id = network_id,
-                       .recipients = contacts,
-                       .subject = subject,
-                       .body = body,
-                       .message_id = mid};
-    pf_kind rc = db_outbox_insert(env->db, &m, err);
-    free(body);
+    snprintf(out, n, "<pf.%lld.%s.%s@%s>", id, kind, rhex, env->mail_domain);
+}
+
+static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const struct kind_text *k,
+                       long long network_id, long long asn, const char *contacts,
+                       const char *detail, pf_err *err)
+{
+    json_t *arr = json_loads(contacts, 0, NULL);
+    size_t n = json_array_size(arr);
+    if (n == 0) {
+        json_decref(arr);
+        return PF_OK; /* a network without contacts gets no mail; the UI shows it */
+    }
+    char subject[400], mid[200];
+    snprintf(subject, sizeof subject, "Peering request #%lld AS%lld %s -> AS%lld %s %s", s->id,
+             s->requester_asn, s->requester_name, s->peer_asn, s->peer_name, k->verb);
+    bool links = strcmp(k->kind, "approval_needed") == 0;
+    pf_kind rc = PF_OK;
+    /* approval links: one message and one token per contact; else one
+     * message to all of the network's contacts */
+    for (size_t i = 0; rc == PF_OK && i < (links ? n : 1); i++) {
+        const char *contact = links ? json_string_value(json_array_get(arr, i)) : NULL;
+        char one[300];
+        db_token t = {.request_id = s->id, .network_id = network_id,
+                      .actions = WF_TOKEN_APPROVE | WF_TOKEN_REJECT};
+        if (links) {
+            if (contact == NULL)
+                continue;
+            randombytes_buf(t.id, sizeof t.id);
+            snprintf(t.contact, sizeof t.contact, "%s", contact);
+            if (db_token_insert(env->db, &t, WF_TOKEN_TTL_SECONDS, err)) {
+                rc = err->kind;
+                break;
+            }
+            json_t *to = json_pack("[s]", contact);
+            char *js = json_dumps(to, JSON_COMPACT);
+            json_decref(to);
+            snprintf(one, sizeof one, "%s", js ? js : "[]");
+            free(js);
+        }
+        char *body = compose_body(env, s, k, asn, contact, detail);
+        if (body == NULL) {
+            rc = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+            break;
+        }
+        new_message_id(env, s->id, k->kind, mid, sizeof mid);
+        db_outbox_msg m = {.kind = k->kind,
+                           .request_id = s->id,
+                           .network_id = network_id,
+                           .recipients = links ? one : contacts,
+                           .subject = subject,
+                           .body = body,
+                           .token_id = links ? t.id : NULL,
+                           .message_id = mid};
+        rc = db_outbox_insert(env->db, &m, err);
+        free(body);
+    }
+    json_decref(arr);
     return rc;
 }
 
@@ -126,10 +186,11 @@ pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int
     if (db_request_summary_get(env->db, request_id, &s, err) != PF_OK)
         return err->kind;
     if ((sides & WF_NOTIFY_REQUESTER) &&
-        enqueue(env, &s, k, s.requester_network_id, s.requester_contacts, detail, err))
+        enqueue(env, &s, k, s.requester_network_id, s.requester_asn, s.requester_contacts,
+                detail, err))
         return err->kind;
     if ((sides & WF_NOTIFY_PEER) &&
-        enqueue(env, &s, k, s.peer_network_id, s.peer_contacts, detail, err))
+        enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail, err))
         return err->kind;
     return PF_OK;
 }

@@ -1,11 +1,19 @@
 /* wf_notify: composes the email of a request event and puts it in the
- * outbox, inside the caller's transaction (the mailer delivers it later,
- * see issue "mail that is never lost"). One message per network concerned
- * with at least one peering contact. */
+ * outbox, inside the caller's transaction (the mailer, workflow/mailer.h,
+ * delivers it later; docs/mail.md). One message per network concerned
+ * with at least one peering contact - except approval_needed: one message
+ * per contact, each with its own approval-link token (a token binds one
+ * contact). Its body holds WF_NOTIFY_LINK_PLACEHOLDER where the link goes:
+ * the mailer signs the token at delivery, so neither the outbox nor the
+ * database ever holds a usable link (docs/security.md). */
 #ifndef WF_NOTIFY_H
 #define WF_NOTIFY_H
 
 #include "workflow/context.h"
+
+/* Replaced by the mailer (first occurrence only; it comes before any text
+ * a user wrote) with BASE_URL/t/TOKEN. */
+#define WF_NOTIFY_LINK_PLACEHOLDER "{{approval_link}}"
 
 enum {
     WF_NOTIFY_REQUESTER = 1,

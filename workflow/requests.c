@@ -457,6 +457,18 @@ static pf_kind decide(const wf_env *env, const wf_actor *who, long long id,
     return db_run_tx(env->db, &scope, decide_tx, &x, err);
 }
 
+/* The same decision inside the caller's open transaction (approval links,
+ * workflow/links.c: the token is marked used in that transaction). */
+pf_kind wf_request_decide_in_tx(const wf_env *env, const wf_actor *who, long long id,
+                                bool approve, const wf_decision_input *in, pf_err *err)
+{
+    if (in != NULL && in->vlan != 0 && wf_check_vlan(in->vlan, "vlan", err))
+        return err->kind;
+    struct decide_ctx x = {
+        .env = env, .who = who, .id = id, .kind = approve ? D_APPROVE : D_REJECT, .in = in};
+    return decide_tx(env->db, &x, err);
+}
+
 pf_kind wf_request_approve(const wf_env *env, const wf_actor *who, long long id,
                            const wf_decision_input *in, pf_err *err)
 {

@@ -42,6 +42,12 @@ pf_kind wf_request_cancel(const wf_env *env, const wf_actor *who, long long id,
 pf_kind wf_request_decommission(const wf_env *env, const wf_actor *who, long long id,
                                 const wf_decision_input *in, pf_err *err);
 
+/* Approve (or reject) like wf_request_approve/_reject, but inside the
+ * caller's open transaction: no commit, no retry (for approval links,
+ * whose token is marked used in the same transaction). */
+pf_kind wf_request_decide_in_tx(const wf_env *env, const wf_actor *who, long long id,
+                                bool approve, const wf_decision_input *in, pf_err *err);
+
 /* The provisioner's (and the operator's retry) events:
  * WF_EV_PROV_START, WF_EV_PROV_ACTIVE, WF_EV_PROV_FAILED, WF_EV_RETRY,
  * WF_EV_PROV_REMOVED. detail: the error of a failure, or NULL. */

@@ -20,12 +20,18 @@
 
 #include "tests/support/pgtest.h"
 #include "web/server.h"
+#include <dirent.h>
+
 #include "workflow/admin.h"
+#include "workflow/keys.h"
+#include "workflow/mailer.h"
 #include "workflow/requests.h"
 
 static pgt_db db;
 static web_server *srv;
 static char base[64];
+static char key_dir[64] = "/tmp/pf-web-keys-XXXXXX";
+static char mail_dir[64] = "/tmp/pf-web-mail-XXXXXX";
 
 /* --------------------------------------------------------- http client */
 
@@ -223,7 +229,10 @@ static int setup(void **state)
     char sql[400];
     snprintf(sql, sizeof sql, "UPDATE users SET password_hash = '%s'", hash);
     pgt_sql(&db, sql);
+    assert_non_null(mkdtemp(key_dir));
+    assert_non_null(mkdtemp(mail_dir));
     web_config cfg = {.listen = "127.0.0.1:0",
+                      .key_dir = key_dir,
                       .database_url = db.app_url,
                       .base_url = "http://peerflow.test",
                       .threads = 2,
@@ -239,6 +248,10 @@ static int teardown(void **state)
 {
     (void)state;
     web_server_stop(srv);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", key_dir, mail_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s, %s\n", key_dir, mail_dir);
     pgt_drop(&db);
     return 0;
 }
@@ -712,6 +725,125 @@ static void slow_clients_do_not_block(void **state)
     }
 }
 
+/* Delivers the outbox into mail_dir (file: mode) and returns the token of
+ * the newest link mailed to contact (static buffer), or fails. */
+static const char *mailed_token(const char *contact)
+{
+    static char token[400];
+    wf_keyring *keys;
+    pf_err err;
+    assert_int_equal(wf_keyring_open(key_dir, &keys, &err), PF_OK);
+    char url[100];
+    snprintf(url, sizeof url, "file:%s", mail_dir);
+    wf_mailer_config mc = {.smtp_url = url, .mail_from = "peerflow@peerflow.test", .keys = keys};
+    int n;
+    if (wf_mailer_run_once(&db.env, &mc, 0, &n, &err) != PF_OK)
+        fail_msg("mailer: %s", err.message);
+    wf_keyring_free(keys);
+    token[0] = '\0';
+    DIR *d = opendir(mail_dir);
+    struct dirent *e;
+    long best = -1;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", mail_dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        char buf[16384];
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char to[200];
+        snprintf(to, sizeof to, "To: %s", contact);
+        const char *link = strstr(buf, "http://peerflow.test/t/");
+        long id = atol(e->d_name);
+        if (strstr(buf, to) && link && id > best) {
+            best = id;
+            size_t t = strspn(link + 23, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+            snprintf(token, sizeof token, "%.*s", (int)t, link + 23);
+        }
+    }
+    closedir(d);
+    if (token[0] == '\0')
+        fail_msg("no approval link mailed to %s", contact);
+    return token;
+}
+
+static void approval_links_over_http(void **state)
+{
+    (void)state;
+    long long id = submit_as("admin@a.example", "a-trunk", 60, 64502);
+    char path[512], tok[400];
+    snprintf(tok, sizeof tok, "%s", mailed_token("peering@c.example"));
+    snprintf(path, sizeof path, "/t/%s", tok);
+    char st[128];
+    snprintf(st, sizeof st, "SELECT state FROM peering_requests WHERE id = %lld", id);
+
+    /* GET shows, changes nothing, never cached, no referrer */
+    resp r = get(NULL, path);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "name=\"decision\" value=\"approve\""));
+    assert_null(strstr(r.body, "checked"));
+    assert_non_null(strcasestr(r.headers, "Cache-Control: no-store"));
+    assert_non_null(strcasestr(r.headers, "Referrer-Policy: no-referrer"));
+    done(&r);
+    assert_string_equal(pgt_sql(&db, st), "pending");
+    /* a scanner that submits the form without choosing changes nothing */
+    r = post_form(NULL, path, "reason=");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "id=\"decide\""));
+    done(&r);
+    assert_string_equal(pgt_sql(&db, st), "pending");
+    /* one character edited */
+    char edited[512];
+    snprintf(edited, sizeof edited, "%s", path);
+    size_t mid = strlen(edited) - 10;
+    edited[mid] = edited[mid] == 'A' ? 'B' : 'A';
+    r = get(NULL, edited);
+    assert_true(r.status == 403 || r.status == 400 || r.status == 404);
+    assert_non_null(strstr(r.body, "This link cannot be used"));
+    done(&r);
+    r = post_form(NULL, edited, "decision=approve");
+    assert_true(r.status >= 400);
+    done(&r);
+    assert_string_equal(pgt_sql(&db, st), "pending");
+    /* the real decision */
+    r = post_form(NULL, path, "decision=approve");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "approved the peering request"));
+    done(&r);
+    assert_string_equal(pgt_sql(&db, st), "approved");
+    snprintf(st, sizeof st, "SELECT via || ' ' || contact FROM approvals WHERE request_id = %lld AND side = 'peer'", id);
+    assert_string_equal(pgt_sql(&db, st), "email peering@c.example");
+    /* used once */
+    r = get(NULL, path);
+    assert_int_equal(r.status, 409);
+    assert_non_null(strstr(r.body, "data-code=\"token_used\""));
+    done(&r);
+    r = post_form(NULL, path, "decision=reject");
+    assert_int_equal(r.status, 409);
+    done(&r);
+
+    /* the link of a cancelled request */
+    long long id2 = submit_as("admin@a.example", "a-trunk", 61, 64502);
+    snprintf(tok, sizeof tok, "%s", mailed_token("peering@c.example"));
+    snprintf(path, sizeof path, "/t/%s", tok);
+    wf_actor a = pgt_actor(&db, "admin@a.example");
+    pf_err err;
+    wf_decision_input none = {0};
+    assert_int_equal(wf_request_cancel(&db.env, &a, id2, &none, &err), PF_OK);
+    r = get(NULL, path);
+    assert_int_equal(r.status, 409);
+    assert_non_null(strstr(r.body, "data-code=\"token_request_closed\""));
+    done(&r);
+    r = post_form(NULL, path, "decision=approve");
+    assert_int_equal(r.status, 409);
+    done(&r);
+    snprintf(st, sizeof st, "SELECT state FROM peering_requests WHERE id = %lld", id2);
+    assert_string_equal(pgt_sql(&db, st), "cancelled");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -727,6 +859,7 @@ int main(void)
         cmocka_unit_test(form_errors_keep_values),
         cmocka_unit_test(api_contract_and_bad_input),
         cmocka_unit_test(tokens_from_the_account_page),
+        cmocka_unit_test(approval_links_over_http),
         cmocka_unit_test(slow_clients_do_not_block),
     };
     int rc = cmocka_run_group_tests_name("web", tests, setup, teardown);
