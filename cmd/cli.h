@@ -71,6 +71,7 @@ int cmd_audit(const cli_config *cfg, int argc, char **argv);
 int cmd_token(const cli_config *cfg, int argc, char **argv);
 int cmd_keys(const cli_config *cfg, int argc, char **argv);
 int cmd_serve(const cli_config *cfg, int argc, char **argv);
+int cmd_reconcile(const cli_config *cfg, int argc, char **argv);
 int cmd_expire(const cli_config *cfg, int argc, char **argv);
 
 #endif

@@ -31,6 +31,7 @@ static const char usage[] =
     "  report NAME [--format table|csv|json] [--request ID]\n"
     "  audit verify\n"
     "  keys rotate | keys list                   approval-link signing keys\n"
+    "  reconcile [--switch NAME]                  repair the switches' flows from the database\n"
     "  token create --email E [--name LABEL]     prints a new API token once\n"
     "\n"
     "Configuration: PEERFLOW_DATABASE_URL, PEERFLOW_MIGRATE_DATABASE_URL, PEERFLOW_LISTEN,\n"
@@ -47,7 +48,7 @@ static const struct command commands[] = {
     {"switch", cmd_switch},   {"link", cmd_link},       {"port", cmd_port},
     {"request", cmd_request}, {"report", cmd_report},   {"audit", cmd_audit},
     {"token", cmd_token},     {"serve", cmd_serve},     {"worker", cmd_worker},
-    {"keys", cmd_keys},
+    {"keys", cmd_keys},       {"reconcile", cmd_reconcile},
 };
 
 int main(int argc, char **argv)

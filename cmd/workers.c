@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "provisioner/prov.h"
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
 #include "workflow/requests.h"
@@ -37,6 +38,21 @@ static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_con
 
 int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atomic_t *stop)
 {
+    /* The provisioner runs its own threads and connections (OpenFlow I/O,
+     * job workers, reconciler); this loop only starts and stops it. */
+    prov_service *prov = NULL;
+    if (which & WORKERS_PROVISIONER) {
+        pf_err err = {0};
+        prov_config pc = {.database_url = cfg->database_url,
+                          .openflow_listen = cfg->openflow_listen,
+                          .base_url = env->base_url,
+                          .mail_domain = env->mail_domain};
+        prov = prov_service_start(&pc, &err);
+        if (prov == NULL) {
+            log_err("provisioner", &err);
+            return pf_kind_exit_status(err.kind);
+        }
+    }
     wf_keyring *keys = NULL;
     wf_mailer_config mc;
     bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
@@ -69,6 +85,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
         usleep(mail ? 500 * 1000 : 200 * 1000);
     }
     wf_keyring_free(keys);
+    prov_service_stop(prov);
     return 0;
 }
 

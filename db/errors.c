@@ -78,6 +78,13 @@ static const struct constraint_msg constraints[] = {
      "that transport VLAN is already used on the link"},
     {"jobs_one_open", PF_ECONFLICT, "job_open", NULL,
      "a job of this kind is already open for the request"},
+    {"flows_cookie_is_circuit", PF_EINTERNAL, "bad_flow_cookie", NULL,
+     "a flow's cookie must be the peerflow tag 0x5046 with its circuit id (docs/fabric.md)"},
+    {"flows_unique_match", PF_ECONFLICT, "flow_entry_taken", NULL,
+     "another circuit already has a flow with this match on the switch: the port (and VLAN) "
+     "is in use"},
+    {"circuits_id_fits_cookie", PF_EINTERNAL, "circuit_id_too_large", NULL,
+     "circuit ids must fit the 48 bits of a flow cookie"},
 };
 
 static void first_line(char *dst, size_t n, const char *src)

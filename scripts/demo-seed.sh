@@ -10,6 +10,14 @@ pf=${PEERFLOW_BIN:-build/peerflow}
 psql_bin=$(pg_config --bindir)/psql
 
 n=$("$psql_bin" "$PEERFLOW_MIGRATE_DATABASE_URL" -qAtc "SELECT count(*) FROM networks")
+# The demo fabric (scripts/demo-fabric.sh) may live in a new directory:
+# point the seeded switches at its controller sockets.
+if [ "$n" != "0" ] && [ -n "${PEERFLOW_FABRIC_DIR:-}" ]; then
+  for s in s1 s2; do
+    "$psql_bin" "$PEERFLOW_MIGRATE_DATABASE_URL" -qAtc \
+      "UPDATE switches SET endpoint = 'unix:$PEERFLOW_FABRIC_DIR/$s.sock' WHERE name = '$s'" >/dev/null
+  done
+fi
 if [ "$n" != "0" ]; then
   echo "demo: already seeded ($n networks)"
   exit 0
@@ -19,8 +27,9 @@ q() { "$pf" "$@" >/dev/null; }
 q network add --asn 64500 --name "Alpha Networks" --policy selective --contact noc@alpha.example
 q network add --asn 64501 --name "Beta Broadband" --policy open --auto-approve --contact peering@beta.example
 q network add --asn 64502 --name "Gamma Transit" --policy restrictive --contact peering@gamma.example
-q switch add --name s1 --dpid 0000000000000001
-q switch add --name s2 --dpid 0000000000000002
+fab=${PEERFLOW_FABRIC_DIR:+unix:$PEERFLOW_FABRIC_DIR}
+q switch add --name s1 --dpid 0000000000000001 ${fab:+--endpoint "$fab/s1.sock"}
+q switch add --name s2 --dpid 0000000000000002 ${fab:+--endpoint "$fab/s2.sock"}
 q link add --a s1:10 --b s2:10
 q port add --network 64500 --switch s1 --ofport 1 --name alpha-1 --speed 10000
 q port add --network 64500 --switch s1 --ofport 2 --name alpha-trunk --mode trunk --speed 100000

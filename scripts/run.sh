@@ -13,10 +13,12 @@ export PEERFLOW_BASE_URL=${PEERFLOW_BASE_URL:-http://$PEERFLOW_LISTEN}
 export PEERFLOW_MAIL_FROM=${PEERFLOW_MAIL_FROM:-peerflow@ix.example}
 export PEERFLOW_SMTP_URL=${PEERFLOW_SMTP_URL:-file:$root/var/mail}
 export PEERFLOW_KEY_DIR=${PEERFLOW_KEY_DIR:-$root/var/keys}
+export PEERFLOW_FABRIC_DIR=$(bash scripts/demo-fabric.sh start)
 
 stop_all() {
   trap - EXIT INT TERM
   [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  bash scripts/demo-fabric.sh stop
   bash scripts/pg.sh stop var/pg
   rm -f var/serve.pid
   echo "peerflow: stopped"

@@ -5,5 +5,6 @@ if [ -f var/serve.pid ]; then
   kill "$(cat var/serve.pid)" 2>/dev/null || true
   rm -f var/serve.pid
 fi
+bash scripts/demo-fabric.sh stop
 [ -d var/pg ] && bash scripts/pg.sh stop var/pg
 echo "peerflow: stopped"

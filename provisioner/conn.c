@@ -1,0 +1,1270 @@
+/* prov_net: see conn.h. */
+#include "provisioner/conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/provision.h"
+#include <stdarg.h>
+
+/* snprintf for messages: truncating a long message is intended. */
+static void msgf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+
+enum conn_state { C_CONNECTING, C_HELLO, C_FEATURES, C_UP };
+enum op_kind { OP_BATCH, OP_DUMP };
+
+struct conn;
+
+struct op {
+    struct op *next;
+    struct conn *conn; /* NULL once done */
+    enum op_kind kind;
+    uint32_t first_xid; /* first flow mod */
+    size_t n_mods;
+    uint32_t last_xid; /* barrier or flow stats request */
+    bool done;
+    prov_result *res;
+    struct ofp_flow_entry *entries;
+    size_t n_entries, cap_entries;
+    bool oom;
+};
+
+struct sw {
+    long long id;
+    char name[64];
+    uint64_t dpid;
+    char endpoint[256];
+    bool present;
+    struct conn *conn;
+    int64_t next_attempt;
+    int backoff;
+    bool ever_up;
+    char error[300];
+    char want_state[16], written_state[16];
+    char want_error[300], written_error[300];
+    bool written_once;
+    bool notify_connect;
+    prov_net_stats stats;
+};
+
+struct conn {
+    struct conn *next;
+    struct sw *sw; /* NULL for an accepted connection not yet identified */
+    int fd;
+    bool active;
+    enum conn_state st;
+    uint8_t *in;
+    size_t in_len, in_cap;
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
+    int64_t t_start, t_last_rx, t_last_echo;
+    bool echo_pending;
+    uint32_t next_xid;
+    struct op *ops;
+    bool closing;
+    char close_reason[300];
+};
+
+struct prov_net {
+    prov_net_config cfg;
+    char *database_url, *listen, *only_switch;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int wake[2];
+    bool stop;
+    db_conn *db;
+    struct sw **sw;
+    size_t n_sw, cap_sw;
+    struct conn *conns;
+    int listen_fd;
+    int64_t next_refresh;
+    struct ofp_flow_entry *scratch; /* decoding buffer of the I/O thread */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake(prov_net *n)
+{
+    char c = 1;
+    ssize_t r = write(n->wake[1], &c, 1);
+    (void)r;
+}
+
+static struct sw *sw_by_id(prov_net *n, long long id)
+{
+    for (size_t i = 0; i < n->n_sw; i++)
+        if (n->sw[i]->id == id)
+            return n->sw[i];
+    return NULL;
+}
+
+static void set_want(struct sw *s, const char *state, const char *error)
+{
+    msgf(s->want_state, sizeof s->want_state, "%s", state);
+    msgf(s->want_error, sizeof s->want_error, "%s", error ? error : "");
+}
+
+/* ------------------------------------------------------------- output */
+
+static bool out_append(struct conn *c, const uint8_t *p, size_t len)
+{
+    if (c->out_off > 0 && c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        uint8_t *b = realloc(c->out, cap);
+        if (b == NULL)
+            return false;
+        c->out = b;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, len);
+    c->out_len += len;
+    return true;
+}
+
+/* ------------------------------------------------------- ops complete */
+
+static void op_complete(prov_net *n, struct op *o, bool unreachable, const char *msg)
+{
+    if (o->done)
+        return;
+    o->done = true;
+    o->conn = NULL;
+    if (unreachable) {
+        o->res->ok = false;
+        o->res->unreachable = true;
+        msgf(o->res->message, sizeof o->res->message, "%s", msg);
+    } else if (o->res->n_errors == 0 && !o->oom) {
+        o->res->ok = true;
+    } else if (o->oom) {
+        o->res->ok = false;
+        msgf(o->res->message, sizeof o->res->message, "out of memory reading the reply");
+    }
+    pthread_cond_broadcast(&n->cv);
+}
+
+static void op_unlink(struct conn *c, struct op *o)
+{
+    for (struct op **p = &c->ops; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            return;
+        }
+}
+
+/* ------------------------------------------------------ close, connect */
+
+static void conn_close(prov_net *n, struct conn *c, const char *reason)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    char msg[400];
+    msgf(msg, sizeof msg, "%s%s%s", c->sw ? "switch " : "", c->sw ? c->sw->name : "",
+             c->sw ? ": " : "");
+    msgf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", reason);
+    while (c->ops) {
+        struct op *o = c->ops;
+        c->ops = o->next;
+        op_complete(n, o, true, msg);
+    }
+    struct sw *s = c->sw;
+    if (s != NULL && s->conn == c) {
+        s->conn = NULL;
+        msgf(s->error, sizeof s->error, "%s", reason);
+        if (c->st == C_UP)
+            s->stats.disconnects++;
+        set_want(s, "disconnected", reason);
+        s->next_attempt = now_ms() + s->backoff;
+        int max = n->cfg.backoff_max_ms;
+        s->backoff = s->backoff * 2 > max ? max : s->backoff * 2;
+    }
+    for (struct conn **p = &n->conns; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static void conn_send_hello(struct conn *c)
+{
+    uint8_t buf[64];
+    size_t len;
+    if (ofp_encode_hello(buf, sizeof buf, c->next_xid++, 1u << OFP13_VERSION, &len, NULL) ==
+        OFP_OK)
+        out_append(c, buf, len);
+    c->st = C_HELLO;
+}
+
+static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->sw = s;
+    c->active = active;
+    c->next_xid = 1;
+    c->t_start = c->t_last_rx = now_ms();
+    c->next = n->conns;
+    n->conns = c;
+    return c;
+}
+
+/* Starts a connection attempt to an endpoint switch. */
+static void sw_connect(prov_net *n, struct sw *s)
+{
+    char reason[300] = "";
+    int fd = -1;
+    bool in_progress = false;
+    const char *ep = s->endpoint;
+    if (strncmp(ep, "unix:", 5) == 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(ep + 5) >= sizeof sa.sun_path) {
+            msgf(reason, sizeof reason, "endpoint path too long: %s", ep);
+        } else {
+            strcpy(sa.sun_path, ep + 5);
+            fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+                if (errno == EINPROGRESS || errno == EAGAIN)
+                    in_progress = true;
+                else {
+                    msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
+                             strerror(errno));
+                    close(fd);
+                    fd = -1;
+                }
+            }
+        }
+    } else if (strncmp(ep, "tcp:", 4) == 0) {
+        char host[256];
+        msgf(host, sizeof host, "%s", ep + 4);
+        char *colon = strrchr(host, ':');
+        if (colon == NULL) {
+            msgf(reason, sizeof reason, "endpoint %s has no port", ep);
+        } else {
+            *colon = '\0';
+            struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+            struct addrinfo *ai = NULL;
+            int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+            if (rc != 0) {
+                msgf(reason, sizeof reason, "cannot resolve %s: %s", host, gai_strerror(rc));
+            } else {
+                fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd >= 0) {
+                    int one = 1;
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+                        if (errno == EINPROGRESS)
+                            in_progress = true;
+                        else {
+                            msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
+                                     strerror(errno));
+                            close(fd);
+                            fd = -1;
+                        }
+                    }
+                }
+                freeaddrinfo(ai);
+            }
+        }
+    } else {
+        msgf(reason, sizeof reason, "unsupported endpoint %s", ep);
+    }
+    if (fd < 0) {
+        if (reason[0] == '\0')
+            msgf(reason, sizeof reason, "socket: %s", strerror(errno));
+        msgf(s->error, sizeof s->error, "%s", reason);
+        set_want(s, "disconnected", reason);
+        s->next_attempt = now_ms() + s->backoff;
+        s->backoff = s->backoff * 2 > n->cfg.backoff_max_ms ? n->cfg.backoff_max_ms
+                                                              : s->backoff * 2;
+        return;
+    }
+    if (!s->ever_up && strcmp(s->written_state, "disconnected") != 0)
+        set_want(s, "connecting", NULL);
+    struct conn *c = conn_new(n, fd, s, true);
+    if (c == NULL)
+        return;
+    s->conn = c;
+    if (in_progress)
+        c->st = C_CONNECTING;
+    else
+        conn_send_hello(c);
+}
+
+/* ----------------------------------------------------- message handling */
+
+static struct op *op_by_xid(struct conn *c, uint32_t xid)
+{
+    for (struct op *o = c->ops; o; o = o->next) {
+        if (o->kind == OP_BATCH && xid >= o->first_xid && xid <= o->last_xid)
+            return o;
+        if (o->kind == OP_DUMP && xid == o->last_xid)
+            return o;
+    }
+    return NULL;
+}
+
+static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
+                             uint32_t xid)
+{
+    struct ofp_error e;
+    if (ofp_decode_error(m, len, &e, NULL) != OFP_OK)
+        return;
+    char text[160];
+    ofp_format_error(&e, text, sizeof text);
+    if (c->st != C_UP) {
+        char r[300];
+        msgf(r, sizeof r, "the switch refused the %s: %s",
+                 c->st == C_HELLO ? "OpenFlow 1.3 hello" : "handshake", text);
+        if (c->sw)
+            c->sw->stats.refused++;
+        c->closing = true;
+        msgf(c->close_reason, sizeof c->close_reason, "%s", r);
+        return;
+    }
+    struct op *o = op_by_xid(c, xid);
+    if (o == NULL)
+        return;
+    prov_result *res = o->res;
+    if (res->n_errors++ == 0) {
+        res->err_type = e.type;
+        res->err_code = e.code;
+        if (o->kind == OP_BATCH && xid < o->first_xid + o->n_mods) {
+            res->failed_index = (long)(xid - o->first_xid);
+            msgf(res->message, sizeof res->message, "%s", text);
+        } else {
+            res->failed_index = -1;
+            msgf(res->message, sizeof res->message, "%s", text);
+        }
+    }
+    if (o->kind == OP_DUMP) {
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+    }
+}
+
+static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
+                             uint32_t xid)
+{
+    struct op *o = op_by_xid(c, xid);
+    if (o == NULL || o->kind != OP_DUMP)
+        return;
+    uint16_t type, flags;
+    if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK ||
+        type != OFPMP_FLOW)
+        return;
+    size_t cnt = 0;
+    bool more = false;
+    struct ofp_err oe;
+    if (ofp_decode_flow_stats_reply(m, len, n->scratch, OFP_MAX_FLOW_ENTRIES_PER_MSG, &cnt, &more,
+                                    &oe) != OFP_OK) {
+        o->res->n_errors++;
+        o->res->failed_index = -1;
+        msgf(o->res->message, sizeof o->res->message, "undecodable flow stats reply: %s",
+                 oe.msg);
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+        return;
+    }
+    if (cnt > 0 && o->n_entries + cnt > o->cap_entries) {
+        size_t cap = o->cap_entries ? o->cap_entries : 64;
+        while (cap < o->n_entries + cnt)
+            cap *= 2;
+        struct ofp_flow_entry *v = realloc(o->entries, cap * sizeof *v);
+        if (v == NULL) {
+            o->oom = true;
+            op_unlink(c, o);
+            op_complete(n, o, false, "");
+            return;
+        }
+        o->entries = v;
+        o->cap_entries = cap;
+    }
+    if (cnt > 0)
+        memcpy(o->entries + o->n_entries, n->scratch, cnt * sizeof *n->scratch);
+    o->n_entries += cnt;
+    if (!more) {
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+    }
+}
+
+static const char *versions_text(uint32_t bitmap, uint8_t version, char *buf, size_t cap)
+{
+    static const char *const names[] = {"", "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"};
+    buf[0] = '\0';
+    if (bitmap == 0)
+        bitmap = (version < 32) ? ((1u << (version + 1)) - 2) : 0;
+    for (int v = 1; v < 8; v++)
+        if (bitmap & (1u << v))
+            msgf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? ", " : "", names[v]);
+    if (buf[0] == '\0')
+        msgf(buf, cap, "none known");
+    return buf;
+}
+
+static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t len)
+{
+    struct ofp_msg_header h;
+    if (ofp_decode_header(m, len, &h, NULL) != OFP_OK)
+        return;
+    uint8_t buf[256];
+    size_t olen;
+    switch (h.type) {
+    case OFPT_HELLO: {
+        struct ofp_hello hello;
+        if (ofp_decode_hello(m, len, &hello, NULL) != OFP_OK || !hello.offers_13) {
+            char v[64];
+            ofp_encode_error(buf, sizeof buf, h.xid, OFPET_HELLO_FAILED, 0 /* incompatible */,
+                             NULL, 0, &olen, NULL);
+            out_append(c, buf, olen);
+            msgf(c->close_reason, sizeof c->close_reason,
+                     "the switch does not offer OpenFlow 1.3 (it offers %s): enable OpenFlow13 "
+                     "on it",
+                     versions_text(hello.has_bitmap ? hello.bitmap : 0, h.version, v, sizeof v));
+            if (c->sw)
+                c->sw->stats.refused++;
+            c->closing = true;
+            return;
+        }
+        if (c->st == C_HELLO) {
+            if (ofp_encode_features_request(buf, sizeof buf, c->next_xid++, &olen, NULL) ==
+                OFP_OK)
+                out_append(c, buf, olen);
+            c->st = C_FEATURES;
+        }
+        return;
+    }
+    case OFPT_ERROR:
+        handle_error_msg(n, c, m, len, h.xid);
+        return;
+    case OFPT_ECHO_REQUEST: {
+        const uint8_t *p;
+        size_t plen;
+        if (ofp_decode_echo(m, len, NULL, &p, &plen, NULL) == OFP_OK) {
+            uint8_t *rb = malloc(plen + 16);
+            if (rb && ofp_encode_echo_reply(rb, plen + 16, h.xid, p, plen, &olen, NULL) == OFP_OK)
+                out_append(c, rb, olen);
+            free(rb);
+        }
+        return;
+    }
+    case OFPT_ECHO_REPLY:
+        c->echo_pending = false;
+        return;
+    case OFPT_FEATURES_REPLY: {
+        struct ofp_features f;
+        if (c->st != C_FEATURES || ofp_decode_features_reply(m, len, &f, NULL) != OFP_OK)
+            return;
+        if (c->sw != NULL) {
+            if (f.datapath_id != c->sw->dpid) {
+                msgf(c->close_reason, sizeof c->close_reason,
+                         "datapath id mismatch: %.100s answers as %016llx, the database says "
+                         "%016llx: fix the switch's endpoint or dpid",
+                         c->sw->endpoint, (unsigned long long)f.datapath_id,
+                         (unsigned long long)c->sw->dpid);
+                c->sw->stats.refused++;
+                c->closing = true;
+                return;
+            }
+        } else {
+            struct sw *s = NULL;
+            for (size_t i = 0; i < n->n_sw; i++)
+                if (n->sw[i]->dpid == f.datapath_id && n->sw[i]->endpoint[0] == '\0')
+                    s = n->sw[i];
+            if (s == NULL) {
+                msgf(c->close_reason, sizeof c->close_reason,
+                         "a switch with unknown datapath id %016llx connected: add it with "
+                         "peerflow switch add (without --endpoint)",
+                         (unsigned long long)f.datapath_id);
+                c->closing = true;
+                return;
+            }
+            if (s->conn != NULL && s->conn != c) {
+                struct conn *old = s->conn;
+                old->closing = true;
+                msgf(old->close_reason, sizeof old->close_reason,
+                         "replaced by a new connection from the switch");
+                old->sw = NULL; /* it no longer speaks for the switch */
+                while (old->ops) {
+                    struct op *o = old->ops;
+                    old->ops = o->next;
+                    op_complete(n, o, true, "connection replaced by a new one from the switch");
+                }
+            }
+            s->conn = c;
+            c->sw = s;
+        }
+        c->st = C_UP;
+        struct sw *s = c->sw;
+        s->backoff = n->cfg.backoff_min_ms;
+        s->error[0] = '\0';
+        s->ever_up = true;
+        s->stats.connects++;
+        s->notify_connect = true;
+        set_want(s, "connected", NULL);
+        pthread_cond_broadcast(&n->cv);
+        return;
+    }
+    case OFPT_BARRIER_REPLY: {
+        struct op *o = op_by_xid(c, h.xid);
+        if (o && o->kind == OP_BATCH && h.xid == o->last_xid) {
+            op_unlink(c, o);
+            op_complete(n, o, false, "");
+        }
+        return;
+    }
+    case OFPT_MULTIPART_REPLY:
+        handle_multipart(n, c, m, len, h.xid);
+        return;
+    default:
+        return; /* PACKET_IN, PORT_STATUS, FLOW_REMOVED, ...: not ours to act on */
+    }
+}
+
+static void conn_read(prov_net *n, struct conn *c)
+{
+    for (;;) {
+        if (c->in_cap - c->in_len < 4096) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
+            uint8_t *b = realloc(c->in, cap);
+            if (b == NULL) {
+                c->closing = true;
+                msgf(c->close_reason, sizeof c->close_reason, "out of memory");
+                return;
+            }
+            c->in = b;
+            c->in_cap = cap;
+        }
+        ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        if (r == 0) {
+            c->closing = true;
+            msgf(c->close_reason, sizeof c->close_reason, "the switch closed the connection");
+            break;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                c->closing = true;
+                msgf(c->close_reason, sizeof c->close_reason, "read: %s", strerror(errno));
+            }
+            break;
+        }
+        c->in_len += (size_t)r;
+        c->t_last_rx = now_ms();
+        if ((size_t)r < 4096)
+            break;
+    }
+    size_t off = 0;
+    while (!c->closing && off < c->in_len) {
+        size_t mlen = 0;
+        struct ofp_err oe;
+        int rc = ofp_frame_length(c->in + off, c->in_len - off, &mlen, &oe);
+        if (rc == OFP_NEED_MORE)
+            break;
+        if (rc != OFP_OK) {
+            c->closing = true;
+            if (rc == OFP_E_BAD_VERSION && c->st != C_UP) {
+                if (c->sw)
+                    c->sw->stats.refused++;
+                msgf(c->close_reason, sizeof c->close_reason,
+                         "the switch speaks OpenFlow wire version 0x%02x, not 1.3 (0x04): enable "
+                         "OpenFlow13 on it",
+                         c->in[off]);
+            } else {
+                msgf(c->close_reason, sizeof c->close_reason, "protocol error: %s", oe.msg);
+            }
+            break;
+        }
+        handle_message(n, c, c->in + off, mlen);
+        off += mlen;
+    }
+    if (off > 0) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+}
+
+static void conn_write(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                c->closing = true;
+                msgf(c->close_reason, sizeof c->close_reason, "write: %s", strerror(errno));
+            }
+            return;
+        }
+        c->out_off += (size_t)w;
+    }
+    c->out_off = c->out_len = 0;
+}
+
+/* ------------------------------------------------------------- refresh */
+
+static int parse_dpid(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Re-reads the switch list (I/O thread, lock not held). */
+static void refresh(prov_net *n)
+{
+    pf_err err;
+    db_prov_switch *v = NULL;
+    size_t cnt = 0;
+    db_scope scope = db_scope_system();
+    if (db_begin(n->db, &scope, &err) != PF_OK)
+        return;
+    pf_kind k = db_prov_switches(n->db, &v, &cnt, &err);
+    db_rollback(n->db);
+    if (k != PF_OK)
+        return;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->n_sw; i++) {
+        n->sw[i]->present = false;
+        /* re-assert what this process sees at every refresh: another
+         * provisioner that stopped may have written "disconnected" for a
+         * switch we still hold (the UPDATE only writes a difference) */
+        n->sw[i]->written_once = false;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        if (n->only_switch && strcmp(n->only_switch, v[i].name) != 0)
+            continue;
+        uint64_t dpid;
+        if (parse_dpid(v[i].dpid, &dpid))
+            continue;
+        struct sw *s = sw_by_id(n, v[i].id);
+        if (s == NULL) {
+            if (n->n_sw == n->cap_sw) {
+                size_t cap = n->cap_sw ? n->cap_sw * 2 : 16;
+                struct sw **a = realloc(n->sw, cap * sizeof *a);
+                if (a == NULL)
+                    continue;
+                n->sw = a;
+                n->cap_sw = cap;
+            }
+            s = calloc(1, sizeof *s);
+            if (s == NULL)
+                continue;
+            s->id = v[i].id;
+            s->backoff = n->cfg.backoff_min_ms;
+            msgf(s->want_state, sizeof s->want_state, "unknown");
+            n->sw[n->n_sw++] = s;
+        }
+        s->present = true;
+        msgf(s->name, sizeof s->name, "%s", v[i].name);
+        bool changed = s->dpid != dpid || strcmp(s->endpoint, v[i].endpoint) != 0;
+        s->dpid = dpid;
+        msgf(s->endpoint, sizeof s->endpoint, "%s", v[i].endpoint);
+        if (changed && s->conn) {
+            s->conn->closing = true;
+            msgf(s->conn->close_reason, sizeof s->conn->close_reason,
+                     "the switch's endpoint or datapath id changed");
+            s->next_attempt = 0;
+        }
+    }
+    for (size_t i = 0; i < n->n_sw;) {
+        struct sw *s = n->sw[i];
+        if (s->present) {
+            i++;
+            continue;
+        }
+        if (s->conn) {
+            s->conn->sw = NULL;
+            s->conn->closing = true;
+            msgf(s->conn->close_reason, sizeof s->conn->close_reason, "switch removed");
+        }
+        free(s);
+        n->sw[i] = n->sw[--n->n_sw];
+    }
+    pthread_mutex_unlock(&n->mu);
+    free(v);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+struct state_write {
+    long long id;
+    char state[16];
+    char error[300];
+};
+
+static void *io_main(void *arg)
+{
+    prov_net *n = arg;
+    struct pollfd *pfd = NULL;
+    struct conn **pconn = NULL;
+    size_t pcap = 0;
+    for (;;) {
+        int64_t t = now_ms();
+        if (t >= n->next_refresh) {
+            refresh(n);
+            n->next_refresh = now_ms() + n->cfg.refresh_ms;
+        }
+        pthread_mutex_lock(&n->mu);
+        bool stopping = n->stop;
+        t = now_ms();
+        if (!stopping) {
+            for (size_t i = 0; i < n->n_sw; i++) {
+                struct sw *s = n->sw[i];
+                if (s->conn == NULL && s->endpoint[0] && t >= s->next_attempt)
+                    sw_connect(n, s);
+            }
+        }
+        /* timers */
+        for (struct conn *c = n->conns; c; c = c->next) {
+            if (stopping) {
+                c->closing = true;
+                msgf(c->close_reason, sizeof c->close_reason, "the provisioner stopped");
+                continue;
+            }
+            if (c->st != C_UP && t - c->t_start > n->cfg.handshake_ms) {
+                c->closing = true;
+                msgf(c->close_reason, sizeof c->close_reason,
+                         "no OpenFlow handshake within %d ms", n->cfg.handshake_ms);
+            } else if (c->st == C_UP && t - c->t_last_rx > n->cfg.dead_after_ms) {
+                c->closing = true;
+                if (c->sw)
+                    c->sw->stats.echo_timeouts++;
+                msgf(c->close_reason, sizeof c->close_reason,
+                         "no answer to ECHO for %d ms: peer presumed dead", n->cfg.dead_after_ms);
+            } else if (c->st == C_UP && t - c->t_last_rx >= n->cfg.echo_interval_ms &&
+                       t - c->t_last_echo >= n->cfg.echo_interval_ms) {
+                uint8_t buf[16];
+                size_t len;
+                if (ofp_encode_echo_request(buf, sizeof buf, c->next_xid++, NULL, 0, &len,
+                                            NULL) == OFP_OK)
+                    out_append(c, buf, len);
+                c->t_last_echo = t;
+                c->echo_pending = true;
+            }
+        }
+        for (struct conn *c = n->conns; c;) {
+            struct conn *next = c->next;
+            if (c->closing)
+                conn_close(n, c, c->close_reason);
+            c = next;
+        }
+        if (stopping) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        size_t need = 2;
+        for (struct conn *c = n->conns; c; c = c->next)
+            need++;
+        if (need > pcap) {
+            pcap = need * 2;
+            struct pollfd *a = realloc(pfd, pcap * sizeof *a);
+            struct conn **b = realloc(pconn, pcap * sizeof *b);
+            if (a)
+                pfd = a;
+            if (b)
+                pconn = b;
+            if (a == NULL || b == NULL) {
+                pthread_mutex_unlock(&n->mu);
+                usleep(10000);
+                continue;
+            }
+        }
+        size_t np = 0;
+        pfd[np++] = (struct pollfd){.fd = n->wake[0], .events = POLLIN};
+        if (n->listen_fd >= 0)
+            pfd[np++] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
+        size_t first_conn = np;
+        for (struct conn *c = n->conns; c; c = c->next) {
+            short ev = POLLIN;
+            if (c->st == C_CONNECTING || c->out_len > c->out_off)
+                ev |= POLLOUT;
+            pconn[np] = c;
+            pfd[np++] = (struct pollfd){.fd = c->fd, .events = ev};
+        }
+        pthread_mutex_unlock(&n->mu);
+
+        int timeout = 100;
+        poll(pfd, np, timeout);
+
+        pthread_mutex_lock(&n->mu);
+        if (pfd[0].revents & POLLIN) {
+            char drain[64];
+            while (read(n->wake[0], drain, sizeof drain) > 0) {
+            }
+        }
+        if (n->listen_fd >= 0 && (pfd[1].revents & POLLIN)) {
+            for (;;) {
+                int fd = accept4(n->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0)
+                    break;
+                struct conn *c = conn_new(n, fd, NULL, false);
+                if (c)
+                    conn_send_hello(c);
+            }
+        }
+        for (size_t i = first_conn; i < np; i++) {
+            struct conn *c = pconn[i];
+            /* the conn may have been closed meanwhile only by this thread,
+             * which did not run between poll and here: still valid */
+            short re = pfd[i].revents;
+            if (re == 0)
+                continue;
+            if (c->st == C_CONNECTING && (re & (POLLOUT | POLLERR | POLLHUP))) {
+                int soerr = 0;
+                socklen_t sl = sizeof soerr;
+                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+                if (soerr != 0) {
+                    c->closing = true;
+                    msgf(c->close_reason, sizeof c->close_reason, "cannot connect to %s: %s",
+                             c->sw ? c->sw->endpoint : "?", strerror(soerr));
+                    continue;
+                }
+                conn_send_hello(c);
+            }
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                conn_read(n, c);
+            if (!c->closing && c->out_len > c->out_off)
+                conn_write(c);
+        }
+        /* write whatever the callers queued since */
+        for (struct conn *c = n->conns; c; c = c->next)
+            if (!c->closing && c->st != C_CONNECTING && c->out_len > c->out_off)
+                conn_write(c);
+        for (struct conn *c = n->conns; c;) {
+            struct conn *next = c->next;
+            if (c->closing)
+                conn_close(n, c, c->close_reason);
+            c = next;
+        }
+        /* collect state changes and connect notifications */
+        struct state_write *w = NULL;
+        size_t nw = 0;
+        long long *notify = NULL;
+        size_t nn = 0;
+        if (n->n_sw) {
+            w = calloc(n->n_sw, sizeof *w);
+            notify = calloc(n->n_sw, sizeof *notify);
+        }
+        for (size_t i = 0; w && notify && i < n->n_sw; i++) {
+            struct sw *s = n->sw[i];
+            if (!s->written_once || strcmp(s->want_state, s->written_state) != 0 ||
+                strcmp(s->want_error, s->written_error) != 0) {
+                if (strcmp(s->want_state, "unknown") != 0) {
+                    w[nw].id = s->id;
+                    msgf(w[nw].state, sizeof w[nw].state, "%s", s->want_state);
+                    msgf(w[nw].error, sizeof w[nw].error, "%s", s->want_error);
+                    nw++;
+                    msgf(s->written_state, sizeof s->written_state, "%s", s->want_state);
+                    msgf(s->written_error, sizeof s->written_error, "%s", s->want_error);
+                    s->written_once = true;
+                }
+            }
+            if (s->notify_connect) {
+                s->notify_connect = false;
+                notify[nn++] = s->id;
+            }
+        }
+        pthread_mutex_unlock(&n->mu);
+        if (n->cfg.write_state && nw > 0) {
+            pf_err err;
+            db_scope scope = db_scope_system();
+            if (db_begin(n->db, &scope, &err) == PF_OK) {
+                bool ok = true;
+                for (size_t i = 0; i < nw && ok; i++)
+                    ok = db_prov_switch_state(n->db, w[i].id, w[i].state,
+                                              w[i].error[0] ? w[i].error : NULL, &err) == PF_OK;
+                if (ok)
+                    db_commit(n->db, &err);
+                else
+                    db_rollback(n->db);
+            }
+        }
+        for (size_t i = 0; i < nn; i++)
+            if (n->cfg.on_connect)
+                n->cfg.on_connect(n->cfg.on_connect_arg, notify[i]);
+        free(w);
+        free(notify);
+    }
+    /* stopped: every switch is disconnected as far as we know */
+    if (n->cfg.write_state) {
+        pf_err err;
+        db_scope scope = db_scope_system();
+        if (db_begin(n->db, &scope, &err) == PF_OK) {
+            for (size_t i = 0; i < n->n_sw; i++)
+                if (strcmp(n->sw[i]->written_state, "connected") == 0)
+                    db_prov_switch_state(n->db, n->sw[i]->id, "disconnected",
+                                         "the provisioner stopped", &err);
+            db_commit(n->db, &err);
+        }
+    }
+    free(pfd);
+    free(pconn);
+    return NULL;
+}
+
+/* --------------------------------------------------------- start, stop */
+
+static int open_listener(const char *spec, pf_err *err)
+{
+    int fd = -1;
+    if (strncmp(spec, "unix:", 5) == 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(spec + 5) >= sizeof sa.sun_path) {
+            pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
+                    "PEERFLOW_OPENFLOW_LISTEN path is too long");
+            return -1;
+        }
+        strcpy(sa.sun_path, spec + 5);
+        unlink(sa.sun_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
+            pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
+                    "cannot listen on %s: %s", spec, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    char host[256];
+    msgf(host, sizeof host, "%s", spec);
+    char *colon = strrchr(host, ':');
+    if (colon == NULL) {
+        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
+                "PEERFLOW_OPENFLOW_LISTEN must be ADDR:PORT or unix:PATH, not '%s'", spec);
+        return -1;
+    }
+    *colon = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
+        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
+                "cannot resolve the OpenFlow listen address '%s'", spec);
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
+                "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
+{
+    prov_net *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        return NULL;
+    }
+    n->cfg = *cfg;
+#define DEF(f, v)                                                                              \
+    if (n->cfg.f <= 0)                                                                         \
+    n->cfg.f = (v)
+    DEF(echo_interval_ms, 5000);
+    DEF(dead_after_ms, 15000);
+    DEF(handshake_ms, 5000);
+    DEF(backoff_min_ms, 100);
+    DEF(backoff_max_ms, 5000);
+    DEF(refresh_ms, 2000);
+#undef DEF
+    n->listen_fd = -1;
+    n->wake[0] = n->wake[1] = -1;
+    n->database_url = cfg->database_url ? strdup(cfg->database_url) : NULL;
+    n->listen = cfg->listen && cfg->listen[0] ? strdup(cfg->listen) : NULL;
+    n->only_switch = cfg->only_switch ? strdup(cfg->only_switch) : NULL;
+    n->scratch = malloc(OFP_MAX_FLOW_ENTRIES_PER_MSG * sizeof *n->scratch);
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (n->scratch == NULL || pipe2(n->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "cannot set up the OpenFlow manager");
+        goto fail;
+    }
+    n->db = db_connect(n->database_url, err);
+    if (n->db == NULL)
+        goto fail;
+    if (n->listen && (n->listen_fd = open_listener(n->listen, err)) < 0)
+        goto fail;
+    if (pthread_create(&n->thread, NULL, io_main, n) != 0) {
+        pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the OpenFlow thread");
+        goto fail;
+    }
+    return n;
+fail:
+    if (n->listen_fd >= 0)
+        close(n->listen_fd);
+    db_close(n->db);
+    if (n->wake[0] >= 0)
+        close(n->wake[0]), close(n->wake[1]);
+    free(n->scratch);
+    free(n->database_url), free(n->listen), free(n->only_switch);
+    free(n);
+    return NULL;
+}
+
+void prov_net_stop(prov_net *n)
+{
+    if (n == NULL)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->stop = true;
+    pthread_mutex_unlock(&n->mu);
+    wake(n);
+    pthread_join(n->thread, NULL);
+    if (n->listen_fd >= 0) {
+        close(n->listen_fd);
+        if (n->listen && strncmp(n->listen, "unix:", 5) == 0)
+            unlink(n->listen + 5);
+    }
+    for (size_t i = 0; i < n->n_sw; i++)
+        free(n->sw[i]);
+    free(n->sw);
+    db_close(n->db);
+    close(n->wake[0]);
+    close(n->wake[1]);
+    pthread_mutex_destroy(&n->mu);
+    pthread_cond_destroy(&n->cv);
+    free(n->scratch);
+    free(n->database_url), free(n->listen), free(n->only_switch);
+    free(n);
+}
+
+/* ------------------------------------------------------- caller side */
+
+static void deadline_ts(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+bool prov_net_connected(prov_net *n, long long switch_id)
+{
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    bool up = s && s->conn && s->conn->st == C_UP;
+    pthread_mutex_unlock(&n->mu);
+    return up;
+}
+
+bool prov_net_wait_connected(prov_net *n, long long switch_id, int timeout_ms)
+{
+    struct timespec ts;
+    deadline_ts(&ts, timeout_ms);
+    pthread_mutex_lock(&n->mu);
+    bool up = false;
+    for (;;) {
+        struct sw *s = sw_by_id(n, switch_id);
+        up = s && s->conn && s->conn->st == C_UP;
+        if (up || pthread_cond_timedwait(&n->cv, &n->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    if (!up) {
+        struct sw *s = sw_by_id(n, switch_id);
+        up = s && s->conn && s->conn->st == C_UP;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return up;
+}
+
+void prov_net_last_error(prov_net *n, long long switch_id, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    msgf(buf, cap, "%s", s ? s->error : "switch not known to the provisioner yet");
+    pthread_mutex_unlock(&n->mu);
+}
+
+void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    if (s)
+        *out = s->stats;
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Under the lock: the switch's live connection, or NULL with res filled. */
+static struct conn *usable_conn(prov_net *n, long long switch_id, prov_result *res)
+{
+    struct sw *s = sw_by_id(n, switch_id);
+    if (s == NULL) {
+        res->unreachable = true;
+        msgf(res->message, sizeof res->message,
+                 "the switch (id %lld) is not known to the provisioner yet (it reads the switch list "
+                 "every few seconds)",
+                 switch_id);
+        return NULL;
+    }
+    if (s->conn == NULL || s->conn->st != C_UP || s->conn->closing) {
+        res->unreachable = true;
+        msgf(res->message, sizeof res->message, "switch %s is not connected%s%s", s->name,
+                 s->error[0] ? ": " : "", s->error);
+        return NULL;
+    }
+    return s->conn;
+}
+
+static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
+{
+    struct timespec ts;
+    deadline_ts(&ts, timeout_ms);
+    while (!o->done) {
+        if (pthread_cond_timedwait(&n->cv, &n->mu, &ts) == ETIMEDOUT && !o->done) {
+            if (o->conn)
+                op_unlink(o->conn, o);
+            o->conn = NULL;
+            o->done = true;
+            o->res->ok = false;
+            o->res->unreachable = true;
+            msgf(o->res->message, sizeof o->res->message, "no %s reply within %d ms", what,
+                     timeout_ms);
+            break;
+        }
+    }
+    return o->res->ok;
+}
+
+bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
+                    size_t n_mods, int timeout_ms, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods};
+    o.first_xid = c->next_xid;
+    uint8_t buf[2048];
+    size_t len;
+    for (size_t i = 0; i < n_mods; i++) {
+        struct ofp_err oe;
+        if (ofp_encode_flow_mod(buf, sizeof buf, c->next_xid++, &mods[i], &len, &oe) != OFP_OK) {
+            /* nothing of a batch that cannot be encoded is useful: the
+             * messages already queued are harmless (the barrier below
+             * is not sent, so nobody waits for them) */
+            res->n_errors = 1;
+            res->failed_index = (long)i;
+            msgf(res->message, sizeof res->message, "cannot encode flow %zu: %s", i, oe.msg);
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+        if (!out_append(c, buf, len)) {
+            msgf(res->message, sizeof res->message, "out of memory");
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+    }
+    o.last_xid = c->next_xid++;
+    ofp_encode_barrier_request(buf, sizeof buf, o.last_xid, &len, NULL);
+    out_append(c, buf, len);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "BARRIER");
+    pthread_mutex_unlock(&n->mu);
+    return res->ok;
+}
+
+bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats_req *req,
+                   int timeout_ms, struct ofp_flow_entry **out, size_t *n_out, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    struct op o = {.kind = OP_DUMP, .conn = c, .res = res};
+    uint8_t buf[512];
+    size_t len;
+    o.last_xid = c->next_xid++;
+    struct ofp_err oe;
+    if (ofp_encode_flow_stats_request(buf, sizeof buf, o.last_xid, req, &len, &oe) != OFP_OK) {
+        msgf(res->message, sizeof res->message, "cannot encode the flow stats request: %s",
+                 oe.msg);
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    out_append(c, buf, len);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "flow stats");
+    pthread_mutex_unlock(&n->mu);
+    if (res->ok) {
+        *out = o.entries;
+        *n_out = o.n_entries;
+    } else {
+        free(o.entries);
+    }
+    return res->ok;
+}

@@ -1,0 +1,104 @@
+/* prov_net: the OpenFlow 1.3 connections to the fabric's switches.
+ *
+ * One I/O thread owns every connection: non-blocking sockets and poll(),
+ * so a switch that is down, slow or silent never blocks the others, and
+ * no thread per switch has to be started, stopped and joined as switches
+ * come and go. It
+ *   - connects to switches that listen (switches.endpoint `tcp:HOST:PORT`
+ *     or `unix:PATH`), with exponential backoff between attempts;
+ *   - accepts switches that connect to us on cfg.listen (`HOST:PORT`, or
+ *     `unix:PATH`), and knows them by the datapath id of their FEATURES
+ *     reply;
+ *   - negotiates the version: HELLO with a version bitmap offering 1.3
+ *     only; a peer that does not offer 1.3 is refused with a HELLO_FAILED
+ *     error and a conn_error saying which versions it offered;
+ *   - checks the datapath id against the database (a wrong switch behind
+ *     an endpoint is refused);
+ *   - keeps each connection alive with ECHO and drops a peer silent for
+ *     dead_after_ms;
+ *   - writes switches.conn_state / conn_changed_at / conn_error on every
+ *     change (when write_state);
+ *   - re-reads the switch list every refresh_ms.
+ *
+ * Other threads (job workers, the reconciler, the CLI) call the blocking
+ * functions below. They encode their messages into the connection's output
+ * buffer under the manager's lock, with xids the connection hands out, and
+ * sleep on a condition variable until the I/O thread has matched the
+ * replies (BARRIER_REPLY, MULTIPART_REPLY, ERROR) to their xids, the
+ * connection dropped, or the timeout passed. Several callers may work on
+ * the same switch at the same time; OpenFlow keeps each one's messages in
+ * order on the one connection.
+ */
+#ifndef PROV_CONN_H
+#define PROV_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/pf_err.h"
+#include "provisioner/ofp13.h"
+
+typedef struct prov_net prov_net;
+
+typedef struct {
+    const char *database_url; /* required: switch list and conn_state */
+    const char *listen;       /* NULL, "HOST:PORT" or "unix:PATH" */
+    const char *only_switch;  /* connect to this switch only (CLI), or NULL */
+    bool write_state;         /* write switches.conn_state (the service does) */
+    int echo_interval_ms;     /* 0: 5000 */
+    int dead_after_ms;        /* 0: 15000 */
+    int handshake_ms;         /* 0: 5000 */
+    int backoff_min_ms;       /* 0: 100 */
+    int backoff_max_ms;       /* 0: 5000 */
+    int refresh_ms;           /* 0: 2000 */
+    /* Called by the I/O thread (with no lock held) when a switch has
+     * completed the handshake; must not block. */
+    void (*on_connect)(void *arg, long long switch_id);
+    void *on_connect_arg;
+} prov_net_config;
+
+/* Starts the I/O thread. NULL with err filled (database unreachable,
+ * listener cannot bind). */
+prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err);
+/* Closes every connection (conn_state disconnected) and joins. NULL ok. */
+void prov_net_stop(prov_net *n);
+
+/* Waits until the switch is connected; false after timeout_ms. */
+bool prov_net_wait_connected(prov_net *n, long long switch_id, int timeout_ms);
+bool prov_net_connected(prov_net *n, long long switch_id);
+/* The last connection error of the switch ("" if none). */
+void prov_net_last_error(prov_net *n, long long switch_id, char *buf, size_t cap);
+/* Counts, for tests and metrics. */
+typedef struct {
+    unsigned long connects;      /* handshakes completed */
+    unsigned long disconnects;
+    unsigned long echo_timeouts;
+    unsigned long refused;       /* version or datapath id refusals */
+} prov_net_stats;
+void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out);
+
+/* The result of a batch or a dump. */
+typedef struct {
+    bool ok;           /* every reply arrived and no ERROR */
+    bool unreachable;  /* not connected, connection lost, or timed out */
+    long failed_index; /* the flow mod an ERROR answered, -1 for none */
+    int n_errors;      /* ERROR replies received */
+    uint16_t err_type, err_code; /* the first ERROR */
+    char message[400]; /* what went wrong, for a person */
+} prov_result;
+
+/* Sends the flow mods as one pipeline followed by one BARRIER_REQUEST and
+ * waits for the BARRIER_REPLY. ERROR replies to any of the flow mods are
+ * collected (the first one reported, with the index of its flow mod).
+ * Returns res->ok. */
+bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
+                    size_t n_mods, int timeout_ms, prov_result *res);
+
+/* Reads the switch's flows (flow stats multipart; every reply part). On
+ * success *out is malloc'ed (caller frees) with *n_out entries. */
+bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats_req *req,
+                   int timeout_ms, struct ofp_flow_entry **out, size_t *n_out,
+                   prov_result *res);
+
+#endif

@@ -1,0 +1,305 @@
+/* prov_fabric: see fabric.h and docs/fabric.md. */
+#include "provisioner/fabric.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/audit.h"
+#include "db/provision.h"
+#include <stdarg.h>
+
+/* snprintf for messages: truncating a long message is intended. */
+static void msgf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+struct ofp_flow *prov_flows_from_rows(const db_prov_flow *rows, size_t n, size_t *bad)
+{
+    struct ofp_flow *v = calloc(n ? n : 1, sizeof *v);
+    *bad = 0;
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char why[128];
+        if (prov_flow_from_json(rows[i].match, rows[i].actions, rows[i].table_id,
+                                rows[i].priority, (uint64_t)rows[i].cookie, &v[i], why) != 0) {
+            (*bad)++;
+            /* an empty drop flow would be wrong to install: mark it */
+            v[i].n_unknown = 1;
+        }
+    }
+    return v;
+}
+
+/* A DELETE_STRICT of exactly this entry, restricted to its cookie. */
+static void strict_delete(const struct ofp_flow *e, struct ofp_flow *d)
+{
+    ofp_flow_init(d);
+    d->command = OFPFC_DELETE_STRICT;
+    d->table_id = e->table_id;
+    d->priority = e->priority;
+    d->match = e->match;
+    /* the codec keeps an exact vlan match exact */
+    d->cookie = e->cookie;
+    d->cookie_mask = PROV_COOKIE_ALL;
+}
+
+static void add_of(const struct ofp_flow *w, struct ofp_flow *a)
+{
+    *a = *w;
+    a->command = OFPFC_ADD;
+    a->cookie_mask = 0;
+    a->buffer_id = OFP_NO_BUFFER;
+    a->out_port = OFPP_ANY;
+    a->out_group = OFPG_ANY;
+}
+
+bool prov_sync_cookie(prov_net *n, long long switch_id, uint64_t cookie,
+                      const struct ofp_flow *want, size_t n_want, int timeout_ms,
+                      prov_result *res, long *failed_want, size_t *sent)
+{
+    *failed_want = -1;
+    *sent = 0;
+    struct ofp_flow_stats_req req;
+    ofp_flow_stats_req_init(&req);
+    req.cookie = cookie;
+    req.cookie_mask = PROV_COOKIE_ALL;
+    struct ofp_flow_entry *have = NULL;
+    size_t n_have = 0;
+    if (!prov_net_dump(n, switch_id, &req, timeout_ms, &have, &n_have, res))
+        return false;
+    struct ofp_flow *mods = calloc(n_want + n_have + 1, sizeof *mods);
+    long *origin = calloc(n_want + n_have + 1, sizeof *origin);
+    if (mods == NULL || origin == NULL) {
+        free(mods), free(origin), free(have);
+        msgf(res->message, sizeof res->message, "out of memory");
+        res->ok = false;
+        return false;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < n_want; i++) {
+        bool right = false;
+        for (size_t j = 0; j < n_have && !right; j++)
+            right = prov_flow_same(&want[i], &have[j].flow);
+        if (!right) {
+            origin[nm] = (long)i;
+            add_of(&want[i], &mods[nm++]);
+        }
+    }
+    for (size_t j = 0; j < n_have; j++) {
+        bool wanted = false;
+        for (size_t i = 0; i < n_want && !wanted; i++)
+            wanted = prov_flow_same_entry(&want[i], &have[j].flow);
+        if (!wanted && have[j].flow.n_unknown == 0) {
+            origin[nm] = -1;
+            strict_delete(&have[j].flow, &mods[nm++]);
+        }
+    }
+    free(have);
+    bool ok = prov_net_batch(n, switch_id, mods, nm, timeout_ms, res);
+    if (!ok && res->failed_index >= 0 && (size_t)res->failed_index < nm)
+        *failed_want = origin[res->failed_index];
+    *sent = nm;
+    free(mods);
+    free(origin);
+    return ok;
+}
+
+bool prov_delete_cookie(prov_net *n, long long switch_id, uint64_t cookie,
+                        const struct ofp_flow *known, size_t n_known, int timeout_ms,
+                        prov_result *res)
+{
+    struct ofp_flow *mods = calloc(n_known + 1, sizeof *mods);
+    if (mods == NULL) {
+        memset(res, 0, sizeof *res);
+        msgf(res->message, sizeof res->message, "out of memory");
+        return false;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < n_known; i++)
+        if (known[i].n_unknown == 0)
+            strict_delete(&known[i], &mods[nm++]);
+    /* and whatever else carries the cookie, in any table */
+    struct ofp_flow *d = &mods[nm++];
+    ofp_flow_init(d);
+    d->command = OFPFC_DELETE;
+    d->table_id = OFPTT_ALL;
+    d->cookie = cookie;
+    d->cookie_mask = PROV_COOKIE_ALL;
+    prov_net_batch(n, switch_id, mods, nm, timeout_ms, res);
+    free(mods);
+    /* The DELETE by cookie alone decides: a switch may refuse a strict
+     * delete whose match it cannot represent (the flow was never
+     * installed then), which leaves nothing behind. */
+    if (!res->ok && !res->unreachable && res->failed_index >= 0 &&
+        (size_t)res->failed_index < nm - 1) {
+        res->ok = true;
+    }
+    return res->ok;
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+static void add_example(json_t *arr, const char *what, const struct ofp_flow *f)
+{
+    if (json_array_size(arr) >= 10)
+        return;
+    char text[512];
+    ofp_format_flow(f, text, sizeof text);
+    json_array_append_new(arr, json_pack("{s:s, s:s}", "what", what, "flow", text));
+}
+
+struct audit_ctx {
+    const char *actor;
+    const char *switch_name;
+    long long switch_id;
+    const prov_drift *d;
+    json_t *examples;
+};
+
+static pf_kind audit_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct audit_ctx *x = vctx;
+    json_t *after = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:O}", "switch",
+                              x->switch_name, "desired", x->d->desired, "added", x->d->added,
+                              "modified", x->d->modified, "removed", x->d->removed, "unchanged",
+                              x->d->unchanged, "foreign", x->d->foreign, "flows", x->examples);
+    char *a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(after);
+    char ids[24];
+    msgf(ids, sizeof ids, "%lld", x->switch_id);
+    db_audit_event ev = {.actor_kind = "system",
+                         .actor_label = x->actor,
+                         .action = "fabric.drift_repaired",
+                         .object_type = "switch",
+                         .object_id = ids,
+                         .after = a};
+    pf_kind k = db_audit_append(c, &ev, err);
+    free(a);
+    return k;
+}
+
+pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
+                              const char *switch_name, const char *actor, int timeout_ms,
+                              prov_drift *out, pf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = mono_ms();
+    prov_result res;
+    struct ofp_flow_stats_req req;
+    ofp_flow_stats_req_init(&req);
+    struct ofp_flow_entry *have = NULL;
+    size_t n_have = 0;
+    if (!prov_net_dump(n, switch_id, &req, timeout_ms, &have, &n_have, &res))
+        return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
+                       res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
+                       "cannot read the flows of %s: %s", switch_name, res.message);
+    /* the desired flows, read after the dump (see fabric.h) */
+    db_prov_flow *rows = NULL;
+    size_t n_rows = 0;
+    db_scope scope = db_scope_system();
+    pf_kind k = db_begin(db, &scope, err);
+    if (k == PF_OK) {
+        k = db_prov_desired_flows(db, switch_id, &rows, &n_rows, err);
+        db_rollback(db);
+    }
+    if (k != PF_OK) {
+        free(have);
+        return k;
+    }
+    size_t bad = 0;
+    struct ofp_flow *want = prov_flows_from_rows(rows, n_rows + 0, &bad);
+    db_prov_flows_free(rows, n_rows);
+    struct ofp_flow *w2 = want ? realloc(want, (n_rows + 1) * sizeof *want) : NULL;
+    struct ofp_flow *mods = calloc(n_rows + 1 + n_have + 1, sizeof *mods);
+    bool *matched = calloc(n_have + 1, sizeof *matched);
+    if (w2 == NULL || mods == NULL || matched == NULL) {
+        free(w2 ? w2 : want), free(mods), free(matched), free(have);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    want = w2;
+    prov_table_miss(&want[n_rows]);
+    size_t n_want = n_rows + 1;
+    out->desired = (int)(n_want - bad);
+    out->found = (int)n_have;
+    json_t *examples = json_array();
+    size_t nm = 0;
+    for (size_t i = 0; i < n_want; i++) {
+        if (want[i].n_unknown)
+            continue; /* a row that does not parse: never install a guess */
+        long entry = -1;
+        for (size_t j = 0; j < n_have && entry < 0; j++)
+            if (prov_flow_same_entry(&want[i], &have[j].flow))
+                entry = (long)j;
+        if (entry >= 0) {
+            matched[entry] = true;
+            if (prov_flow_same(&want[i], &have[entry].flow)) {
+                out->unchanged++;
+                continue;
+            }
+            out->modified++;
+            add_example(examples, "modified", &want[i]);
+        } else {
+            out->added++;
+            add_example(examples, "added", &want[i]);
+        }
+        add_of(&want[i], &mods[nm++]);
+    }
+    for (size_t j = 0; j < n_have; j++) {
+        if (matched[j])
+            continue;
+        if (!prov_cookie_owned(have[j].flow.cookie) || have[j].flow.n_unknown) {
+            out->foreign++;
+            continue;
+        }
+        out->removed++;
+        add_example(examples, "removed", &have[j].flow);
+        strict_delete(&have[j].flow, &mods[nm++]);
+    }
+    free(have);
+    free(matched);
+    k = PF_OK;
+    if (nm > 0 && !prov_net_batch(n, switch_id, mods, nm, timeout_ms, &res)) {
+        char text[256] = "";
+        if (res.failed_index >= 0 && (size_t)res.failed_index < nm)
+            ofp_format_flow(&mods[res.failed_index], text, sizeof text);
+        k = pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
+                    res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
+                    "reconciling %s: %s%s%s", switch_name, res.message, text[0] ? " on flow " : "",
+                    text);
+    }
+    free(mods);
+    free(want);
+    out->ms = mono_ms() - t0;
+    if (out->added + out->modified + out->removed > 0) {
+        struct audit_ctx x = {.actor = actor ? actor : "provisioner",
+                              .switch_name = switch_name,
+                              .switch_id = switch_id,
+                              .d = out,
+                              .examples = examples};
+        pf_err aerr;
+        pf_kind ak = db_run_tx(db, &scope, audit_tx, &x, &aerr);
+        if (k == PF_OK && ak != PF_OK) {
+            *err = aerr;
+            k = ak;
+        }
+    }
+    json_decref(examples);
+    return k;
+}

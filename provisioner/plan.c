@@ -1,0 +1,348 @@
+/* prov_plan: see plan.h and docs/fabric.md. */
+#include "provisioner/plan.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- path */
+
+int prov_path(const db_prov_link *links, size_t n_links, long long from, long long to,
+              prov_hop *out, size_t cap, size_t *n_hops)
+{
+    *n_hops = 0;
+    if (from == to)
+        return 0;
+    /* Switch ids seen, with the link that reached them; a linear search
+     * over at most 2 * n_links nodes is plenty for a fabric. */
+    size_t max = 2 * n_links + 1;
+    long long *node = calloc(max, sizeof *node);
+    long long *via = calloc(max, sizeof *via); /* index of link, -1 for the start */
+    size_t *prev = calloc(max, sizeof *prev);
+    if (node == NULL || via == NULL || prev == NULL) {
+        free(node), free(via), free(prev);
+        return -1;
+    }
+    size_t n = 0, head = 0;
+    node[n] = from, via[n] = -1, prev[n] = 0, n++;
+    long long found = -1;
+    while (head < n && found < 0) {
+        long long s = node[head];
+        for (size_t l = 0; l < n_links && found < 0; l++) {
+            long long other;
+            if (links[l].a_switch == s)
+                other = links[l].b_switch;
+            else if (links[l].b_switch == s)
+                other = links[l].a_switch;
+            else
+                continue;
+            bool seen = false;
+            for (size_t k = 0; k < n; k++)
+                seen = seen || node[k] == other;
+            if (seen)
+                continue;
+            node[n] = other, via[n] = (long long)l, prev[n] = head;
+            if (other == to)
+                found = (long long)n;
+            n++;
+        }
+        head++;
+    }
+    int rc = -1;
+    if (found >= 0) {
+        size_t len = 0;
+        for (size_t k = (size_t)found; via[k] >= 0; k = prev[k])
+            len++;
+        if (len > cap) {
+            rc = -2;
+        } else {
+            size_t i = len;
+            for (size_t k = (size_t)found; via[k] >= 0; k = prev[k]) {
+                const db_prov_link *L = &links[via[k]];
+                prov_hop *h = &out[--i];
+                long long here = node[prev[k]];
+                h->link_id = L->id;
+                h->vlan = 0;
+                if (L->a_switch == here) {
+                    h->from_switch = L->a_switch, h->from_port = L->a_port;
+                    h->to_switch = L->b_switch, h->to_port = L->b_port;
+                } else {
+                    h->from_switch = L->b_switch, h->from_port = L->b_port;
+                    h->to_switch = L->a_switch, h->to_port = L->a_port;
+                }
+            }
+            *n_hops = len;
+            rc = 0;
+        }
+    }
+    free(node), free(via), free(prev);
+    return rc;
+}
+
+/* --------------------------------------------------------------- flows */
+
+static int one_flow(long long sw, long long in_port, int in_vlan, long long out_port,
+                    int out_vlan, uint64_t cookie, prov_flow *out)
+{
+    if (in_port < 1 || in_port > (long long)OFPP_MAX || out_port < 1 ||
+        out_port > (long long)OFPP_MAX || in_vlan < 0 || in_vlan > 4095 || out_vlan < 0 ||
+        out_vlan > 4095)
+        return -1;
+    memset(out, 0, sizeof *out);
+    out->switch_id = sw;
+    struct ofp_flow *f = &out->flow;
+    ofp_flow_init(f);
+    f->command = OFPFC_ADD;
+    f->table_id = 0;
+    f->priority = PROV_PRIORITY;
+    f->cookie = cookie;
+    ofp_match_in_port(&f->match, (uint32_t)in_port);
+    if (in_vlan)
+        ofp_match_vlan(&f->match, (uint16_t)in_vlan);
+    else
+        ofp_match_untagged(&f->match);
+    if (!in_vlan && out_vlan) {
+        ofp_flow_add_push_vlan(f, OFP_ETH_TYPE_VLAN);
+        ofp_flow_add_set_vlan_vid(f, (uint16_t)out_vlan);
+    } else if (in_vlan && !out_vlan) {
+        ofp_flow_add_pop_vlan(f);
+    } else if (in_vlan && out_vlan && in_vlan != out_vlan) {
+        ofp_flow_add_set_vlan_vid(f, (uint16_t)out_vlan);
+    }
+    ofp_flow_add_output(f, (uint32_t)out_port, 0);
+    return 0;
+}
+
+/* One direction: from end x to end y over hops h[0..n) (in travel order;
+ * reversed says the hops are given for the other direction). */
+static int direction(const prov_end *x, const prov_end *y, const prov_hop *h, size_t n,
+                     bool reversed, uint64_t cookie, prov_flow *out)
+{
+    for (size_t i = 0; i <= n; i++) {
+        /* hop i-1 brought us here, hop i takes us on */
+        long long sw, in_port, out_port;
+        int in_vlan, out_vlan;
+        const prov_hop *before = NULL, *after = NULL;
+        if (i > 0)
+            before = reversed ? &h[n - i] : &h[i - 1];
+        if (i < n)
+            after = reversed ? &h[n - 1 - i] : &h[i];
+        if (before) {
+            sw = reversed ? before->from_switch : before->to_switch;
+            in_port = reversed ? before->from_port : before->to_port;
+            in_vlan = before->vlan;
+        } else {
+            sw = x->switch_id, in_port = x->ofport, in_vlan = x->vlan;
+        }
+        if (after) {
+            out_port = reversed ? after->to_port : after->from_port;
+            out_vlan = after->vlan;
+        } else {
+            out_port = y->ofport, out_vlan = y->vlan;
+        }
+        if (one_flow(sw, in_port, in_vlan, out_port, out_vlan, cookie, &out[i]))
+            return -1;
+    }
+    return 0;
+}
+
+int prov_plan(const prov_end *a, const prov_end *b, const prov_hop *hops, size_t n_hops,
+              uint64_t cookie, prov_flow *out, size_t cap, size_t *n_out)
+{
+    *n_out = 0;
+    size_t per = n_hops + 1;
+    if (cap < 2 * per)
+        return -1;
+    for (size_t i = 0; i < n_hops; i++)
+        if (hops[i].vlan < 1 || hops[i].vlan > 4094)
+            return -1;
+    if (direction(a, b, hops, n_hops, false, cookie, out) ||
+        direction(b, a, hops, n_hops, true, cookie, out + per))
+        return -1;
+    *n_out = 2 * per;
+    return 0;
+}
+
+void prov_table_miss(struct ofp_flow *f)
+{
+    ofp_flow_init(f);
+    f->command = OFPFC_ADD;
+    f->table_id = 0;
+    f->priority = PROV_MISS_PRIORITY;
+    f->cookie = prov_cookie(0);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+int prov_flow_to_json(const struct ofp_flow *f, char **match, char **actions)
+{
+    *match = *actions = NULL;
+    json_t *m = json_object(), *a = json_array();
+    if (f->match.has_in_port)
+        json_object_set_new(m, "in_port", json_integer(f->match.in_port));
+    if (f->match.has_vlan_vid) {
+        if (f->match.vlan_vid_masked) {
+            json_object_set_new(m, "vlan_vid", json_integer(f->match.vlan_vid));
+            json_object_set_new(m, "vlan_vid_mask", json_integer(f->match.vlan_vid_mask));
+        } else if (f->match.vlan_vid & OFPVID_PRESENT) {
+            json_object_set_new(m, "vlan", json_integer(f->match.vlan_vid & OFP_VID_MASK));
+        } else {
+            json_object_set_new(m, "vlan", json_string("untagged"));
+        }
+    }
+    for (size_t i = 0; i < f->n_actions; i++) {
+        const struct ofp_flow_action *x = &f->actions[i];
+        json_t *o = NULL;
+        switch (x->type) {
+        case OFPAT_OUTPUT:
+            o = json_pack("{s:s, s:I}", "type", "output", "port", (json_int_t)x->port);
+            break;
+        case OFPAT_PUSH_VLAN:
+            o = json_pack("{s:s, s:i}", "type", "push_vlan", "ethertype", x->ethertype);
+            break;
+        case OFPAT_POP_VLAN:
+            o = json_pack("{s:s}", "type", "pop_vlan");
+            break;
+        case OFPAT_SET_FIELD:
+            o = json_pack("{s:s, s:i}", "type", "set_vlan_vid", "vlan", x->vlan_vid);
+            break;
+        default:
+            break;
+        }
+        if (o)
+            json_array_append_new(a, o);
+    }
+    *match = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    *actions = json_dumps(a, JSON_COMPACT);
+    json_decref(m);
+    json_decref(a);
+    if (*match == NULL || *actions == NULL) {
+        free(*match), free(*actions);
+        *match = *actions = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int prov_flow_from_json(const char *match, const char *actions, int table_id, int priority,
+                        uint64_t cookie, struct ofp_flow *f, char why[128])
+{
+    ofp_flow_init(f);
+    f->command = OFPFC_ADD;
+    f->table_id = (uint8_t)table_id;
+    f->priority = (uint16_t)priority;
+    f->cookie = cookie;
+    json_error_t je;
+    json_t *m = json_loads(match, 0, &je), *a = json_loads(actions, 0, &je);
+    int rc = -1;
+    if (!json_is_object(m) || !json_is_array(a)) {
+        snprintf(why, 128, "flow match or actions is not JSON of the expected shape");
+        goto out;
+    }
+    json_t *v;
+    if ((v = json_object_get(m, "in_port")) != NULL) {
+        if (!json_is_integer(v)) {
+            snprintf(why, 128, "in_port is not a number");
+            goto out;
+        }
+        ofp_match_in_port(&f->match, (uint32_t)json_integer_value(v));
+    }
+    if ((v = json_object_get(m, "vlan")) != NULL) {
+        if (json_is_string(v) && strcmp(json_string_value(v), "untagged") == 0)
+            ofp_match_untagged(&f->match);
+        else if (json_is_integer(v))
+            ofp_match_vlan(&f->match, (uint16_t)json_integer_value(v));
+        else {
+            snprintf(why, 128, "vlan is neither a number nor \"untagged\"");
+            goto out;
+        }
+    } else if ((v = json_object_get(m, "vlan_vid")) != NULL) {
+        ofp_match_vlan_masked(&f->match, (uint16_t)json_integer_value(v),
+                              (uint16_t)json_integer_value(json_object_get(m, "vlan_vid_mask")));
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        int r = -1;
+        if (t == NULL)
+            r = -1;
+        else if (strcmp(t, "output") == 0)
+            r = ofp_flow_add_output(f, (uint32_t)json_integer_value(json_object_get(x, "port")),
+                                    0);
+        else if (strcmp(t, "push_vlan") == 0)
+            r = ofp_flow_add_push_vlan(
+                f, (uint16_t)json_integer_value(json_object_get(x, "ethertype")));
+        else if (strcmp(t, "pop_vlan") == 0)
+            r = ofp_flow_add_pop_vlan(f);
+        else if (strcmp(t, "set_vlan_vid") == 0)
+            r = ofp_flow_add_set_vlan_vid(
+                f, (uint16_t)json_integer_value(json_object_get(x, "vlan")));
+        if (r != 0) {
+            snprintf(why, 128, "action %zu is unknown or malformed", i);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(m);
+    json_decref(a);
+    return rc;
+}
+
+/* ---------------------------------------------------------- comparison */
+
+static bool match_same(const struct ofp_flow_match *a, const struct ofp_flow_match *b)
+{
+    if (a->has_in_port != b->has_in_port || (a->has_in_port && a->in_port != b->in_port))
+        return false;
+    if (a->has_vlan_vid != b->has_vlan_vid)
+        return false;
+    if (!a->has_vlan_vid)
+        return true;
+    /* a mask of all 13 bits is an exact match */
+    bool am = a->vlan_vid_masked && a->vlan_vid_mask != OFP_VLAN_VID_BITS;
+    bool bm = b->vlan_vid_masked && b->vlan_vid_mask != OFP_VLAN_VID_BITS;
+    if (am != bm)
+        return false;
+    if (am)
+        return a->vlan_vid_mask == b->vlan_vid_mask && a->vlan_vid == b->vlan_vid;
+    return a->vlan_vid == b->vlan_vid;
+}
+
+bool prov_flow_same_entry(const struct ofp_flow *a, const struct ofp_flow *b)
+{
+    return a->table_id == b->table_id && a->priority == b->priority &&
+           match_same(&a->match, &b->match);
+}
+
+bool prov_flow_same(const struct ofp_flow *a, const struct ofp_flow *b)
+{
+    if (!prov_flow_same_entry(a, b) || a->cookie != b->cookie || a->n_unknown || b->n_unknown ||
+        a->n_actions != b->n_actions || a->has_meter != b->has_meter)
+        return false;
+    for (size_t i = 0; i < a->n_actions; i++) {
+        const struct ofp_flow_action *x = &a->actions[i], *y = &b->actions[i];
+        if (x->type != y->type)
+            return false;
+        switch (x->type) {
+        case OFPAT_OUTPUT:
+            if (x->port != y->port)
+                return false;
+            break;
+        case OFPAT_PUSH_VLAN:
+            if (x->ethertype != y->ethertype)
+                return false;
+            break;
+        case OFPAT_SET_FIELD:
+            if (x->vlan_vid != y->vlan_vid)
+                return false;
+            break;
+        default:
+            break;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,80 @@
+/* prov: the provisioner service - the contract cmd/ uses.
+ *
+ *   prov_service_start  starts, in this process, with database
+ *                       connections of its own:
+ *                       - the OpenFlow I/O thread (provisioner/conn.h),
+ *                       - cfg.workers job threads: claim provision and
+ *                         teardown jobs (FOR UPDATE SKIP LOCKED, with a
+ *                         lease), plan, install, confirm by BARRIER and
+ *                         report through wf_request_provision_event,
+ *                       - one reconciler thread: every switch on each
+ *                         (re)connect, all of them every
+ *                         reconcile_interval_ms, and those
+ *                         `peerflow reconcile` asked for.
+ *   prov_service_stop   stops and joins them (a job in flight finishes
+ *                       its current step; one cut short is re-run by the
+ *                       next worker after its lease: every step is
+ *                       idempotent).
+ *   prov_reconcile_now  `peerflow reconcile`: reconciles now, from this
+ *                       process, the switches the CLI can reach.
+ *
+ * See docs/fabric.md for the flows, the cookie scheme and the job model. */
+#ifndef PROV_PROV_H
+#define PROV_PROV_H
+
+#include <stdbool.h>
+
+#include "common/pf_err.h"
+#include "provisioner/conn.h"
+#include "provisioner/fabric.h"
+
+typedef struct {
+    const char *database_url;    /* required (application role) */
+    const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT" or
+                                    "unix:PATH", or NULL for none */
+    const char *base_url;        /* links in mail; NULL: http://127.0.0.1:8080 */
+    const char *mail_domain;     /* NULL: localhost */
+    const char *worker_name;     /* jobs.locked_by prefix; NULL: "HOST:PID" */
+    int workers;                 /* job threads; 0: 1; negative: none */
+    bool no_reconcile;           /* no reconciler thread */
+    int poll_ms;                 /* idle job poll; 0: 500 */
+    int lease_s;                 /* job lease; 0: 60 */
+    int barrier_timeout_ms;      /* per switch batch; 0: 5000 */
+    int unreachable_fail_ms;     /* fail a provision after a switch was
+                                    unreachable this long; 0: 120000 */
+    int retry_max_ms;            /* max backoff between attempts; 0: 10000 */
+    int reconcile_interval_ms;   /* 0: 60000 */
+    /* connection tuning (0: defaults of prov_net_config) */
+    int echo_interval_ms, dead_after_ms, backoff_max_ms, refresh_ms;
+} prov_config;
+
+typedef struct prov_service prov_service;
+
+/* NULL with err filled when the database or the OpenFlow listener is not
+ * available. */
+prov_service *prov_service_start(const prov_config *cfg, pf_err *err);
+void prov_service_stop(prov_service *s);
+
+/* The service's connections (tests, metrics). Borrowed. */
+prov_net *prov_service_net(prov_service *s);
+/* Asks the reconciler to reconcile a switch soon (0: every switch). */
+void prov_service_request_reconcile(prov_service *s, long long switch_id);
+/* Reconciliations done so far (tests wait on it). */
+unsigned long prov_service_reconciles(prov_service *s);
+
+typedef struct {
+    int switches;    /* reconciled */
+    int requested;   /* switches that connect to the provisioner: asked
+                        the running service (switches.reconcile_requested_at) */
+    int unreachable; /* could not be reached */
+    prov_drift total;
+    char message[400]; /* the first problem, "" if none */
+} prov_reconcile_report;
+
+/* Reconciles switch_name (NULL: every switch) now. PF_ENOTFOUND for an
+ * unknown switch; PF_EUNAVAIL when a switch could not be reached (the
+ * report says which); the others are still done. */
+pf_kind prov_reconcile_now(const prov_config *cfg, const char *switch_name,
+                           prov_reconcile_report *rep, pf_err *err);
+
+#endif

@@ -1,0 +1,1023 @@
+/* prov_service: job workers, reconciler, and `peerflow reconcile`.
+ * See prov.h and docs/fabric.md ("Jobs and leases"). */
+#include "provisioner/prov.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/audit.h"
+#include "db/provision.h"
+#include "workflow/requests.h"
+#include <stdarg.h>
+
+/* snprintf for messages: truncating a long message is intended. */
+static void msgf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+
+#define SW_LOCKS 64
+
+struct worker {
+    struct prov_service *svc;
+    int index;
+    pthread_t thread;
+};
+
+struct prov_service {
+    prov_config cfg;
+    char *database_url, *openflow_listen, *base_url, *mail_domain;
+    char worker_name[160];
+    prov_net *net;
+    struct worker *workers;
+    int n_workers;
+    pthread_t reconciler;
+    bool has_reconciler;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    long long *pending;
+    size_t n_pending, cap_pending;
+    bool pending_all;
+    unsigned long reconciles;
+    pthread_mutex_t sw_locks[SW_LOCKS];
+};
+
+/* One switch's flows are changed by one thread of one process at a time:
+ * a mutex between the threads of this process, an advisory lock in
+ * PostgreSQL between processes (on the thread's own connection). If the
+ * database is unreachable the work goes on with the mutex alone: the next
+ * reconciliation repairs what an interleaving might leave. */
+static void sw_lock(struct prov_service *s, db_conn *db, long long id)
+{
+    pthread_mutex_lock(&s->sw_locks[(unsigned long long)id % SW_LOCKS]);
+    pf_err err;
+    if (db)
+        db_prov_switch_lock(db, id, &err);
+}
+
+static void sw_unlock(struct prov_service *s, db_conn *db, long long id)
+{
+    pf_err err;
+    if (db)
+        db_prov_switch_unlock(db, id, &err);
+    pthread_mutex_unlock(&s->sw_locks[(unsigned long long)id % SW_LOCKS]);
+}
+
+/* Sleeps up to ms unless the service stops; returns whether it stops. */
+static bool nap(struct prov_service *s, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
+    }
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+static bool stopping(struct prov_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* ------------------------------------------------------------ the jobs */
+
+enum outcome_kind { O_DONE, O_FAILED, O_DEFER };
+
+typedef struct {
+    enum outcome_kind kind;
+    int delay_ms;
+    char msg[400];
+} outcome;
+
+struct job_ctx {
+    struct prov_service *svc;
+    db_conn *db;
+    wf_env env;
+    wf_actor sys;
+    const db_prov_job *job;
+    char me[200];
+};
+
+struct claim_ctx {
+    const char *me;
+    int lease_s;
+    db_prov_job *job;
+};
+
+static pf_kind claim_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct claim_ctx *x = vctx;
+    return db_prov_job_claim(c, x->me, x->lease_s, x->job, err);
+}
+
+struct get_ctx {
+    long long id;
+    db_prov_request *r;
+};
+
+static pf_kind get_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct get_ctx *x = vctx;
+    return db_prov_request_get(c, x->id, x->r, err);
+}
+
+static pf_kind request_state(struct job_ctx *j, db_prov_request *r, pf_err *err)
+{
+    struct get_ctx g = {j->job->request_id, r};
+    db_scope scope = db_scope_system();
+    return db_run_tx(j->db, &scope, get_tx, &g, err);
+}
+
+/* ---- planning: circuit, path, transport VLANs and flows, one transaction */
+
+struct plan_ctx {
+    long long request_id;
+    const char *actor;
+    db_prov_circuit circuit;
+    db_prov_flow *flows;
+    size_t n_flows;
+    char plan_error[400]; /* a permanent problem: the circuit fails */
+};
+
+static json_t *path_json(const db_prov_request *r, const prov_hop *h, size_t n)
+{
+    json_t *p = json_array();
+    for (size_t i = 0; i <= n; i++) {
+        json_t *hop = json_object();
+        json_object_set_new(hop, "switch_id",
+                            json_integer(i == 0 ? r->a.switch_id : h[i - 1].to_switch));
+        json_object_set_new(hop, "in_port",
+                            json_integer(i == 0 ? r->a.ofport : h[i - 1].to_port));
+        json_object_set_new(hop, "out_port", json_integer(i == n ? r->b.ofport : h[i].from_port));
+        if (i < n) {
+            json_object_set_new(hop, "link_id", json_integer(h[i].link_id));
+            json_object_set_new(hop, "transport_vlan", json_integer(h[i].vlan));
+        }
+        json_array_append_new(p, hop);
+    }
+    return p;
+}
+
+static pf_kind plan_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct plan_ctx *x = vctx;
+    x->plan_error[0] = '\0';
+    db_prov_flows_free(x->flows, x->n_flows);
+    x->flows = NULL;
+    x->n_flows = 0;
+    if (db_prov_circuit_lock(c, x->request_id, true, &x->circuit, err))
+        return err->kind;
+    if (strcmp(x->circuit.state, "failed") == 0 && x->circuit.n_flows > 0) {
+        /* an operator's retry after a failure: plan afresh, so a port or
+         * link the operator fixed meanwhile is taken into account (a
+         * re-run of an attempt in flight keeps its plan, see below) */
+        if (db_prov_release(c, x->circuit.id, err))
+            return err->kind;
+        x->circuit.n_flows = 0;
+    }
+    if (x->circuit.n_flows == 0) {
+        db_prov_request r;
+        if (db_prov_request_get(c, x->request_id, &r, err))
+            return err->kind;
+        if (r.b.port_id == 0) {
+            msgf(x->plan_error, sizeof x->plan_error,
+                     "the peer has not chosen its port: nothing to connect to");
+            return PF_OK;
+        }
+        db_prov_link *links = NULL;
+        size_t n_links = 0;
+        if (db_prov_links(c, &links, &n_links, err))
+            return err->kind;
+        prov_hop hops[PROV_MAX_HOPS];
+        size_t n_hops = 0;
+        int rc = prov_path(links, n_links, r.a.switch_id, r.b.switch_id, hops, PROV_MAX_HOPS,
+                           &n_hops);
+        free(links);
+        if (rc != 0) {
+            msgf(x->plan_error, sizeof x->plan_error,
+                     "no path between the switches of ports %s and %s over the inter-switch "
+                     "links: add a link",
+                     r.a.name, r.b.name);
+            return PF_OK;
+        }
+        for (size_t i = 0; i < n_hops; i++) {
+            pf_kind k = db_prov_link_vlan(c, hops[i].link_id, x->circuit.id, &hops[i].vlan, err);
+            if (k != PF_OK) {
+                if (strcmp(err->code, "link_full") == 0) {
+                    msgf(x->plan_error, sizeof x->plan_error, "%s", err->message);
+                    return PF_OK;
+                }
+                return k;
+            }
+        }
+        prov_end a = {r.a.switch_id, r.a.ofport, r.a.trunk ? r.a.vlan : 0};
+        prov_end b = {r.b.switch_id, r.b.ofport, r.b.trunk ? r.b.vlan : 0};
+        prov_flow planned[2 * (PROV_MAX_HOPS + 1)];
+        size_t n_planned = 0;
+        if (prov_plan(&a, &b, hops, n_hops, prov_cookie(x->circuit.id), planned,
+                      sizeof planned / sizeof planned[0], &n_planned) != 0) {
+            msgf(x->plan_error, sizeof x->plan_error,
+                     "cannot plan flows: a port number or VLAN is out of range");
+            return PF_OK;
+        }
+        for (size_t i = 0; i < n_planned; i++) {
+            db_prov_flow row = {.circuit_id = x->circuit.id,
+                                .switch_id = planned[i].switch_id,
+                                .cookie = (long long)planned[i].flow.cookie,
+                                .table_id = planned[i].flow.table_id,
+                                .priority = planned[i].flow.priority};
+            if (prov_flow_to_json(&planned[i].flow, &row.match, &row.actions) != 0)
+                return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+            pf_kind k = db_prov_flow_insert(c, &row, err);
+            free(row.match);
+            free(row.actions);
+            if (k != PF_OK)
+                return k;
+        }
+        json_t *p = path_json(&r, hops, n_hops);
+        char *ptext = json_dumps(p, JSON_COMPACT);
+        json_decref(p);
+        pf_kind k = db_prov_circuit_set(c, x->circuit.id, "installing", ptext, NULL, err);
+        if (k == PF_OK) {
+            char ids[24], after[600];
+            msgf(ids, sizeof ids, "%lld", x->circuit.id);
+            msgf(after, sizeof after,
+                     "{\"circuit\":%lld,\"cookie\":\"0x%016llx\",\"flows\":%zu,\"path\":%s}",
+                     x->circuit.id, (unsigned long long)prov_cookie(x->circuit.id), n_planned,
+                     strlen(ptext) < 400 ? ptext : "\"(long)\"");
+            db_audit_event ev = {.actor_kind = "system",
+                                 .actor_label = x->actor,
+                                 .action = "circuit.planned",
+                                 .object_type = "circuit",
+                                 .object_id = ids,
+                                 .request_id = x->request_id,
+                                 .after = after};
+            k = db_audit_append(c, &ev, err);
+        }
+        free(ptext);
+        if (k != PF_OK)
+            return k;
+    } else if (strcmp(x->circuit.state, "installing") != 0) {
+        /* a retry, or a re-run: the same flows, installed again */
+        if (db_prov_circuit_set(c, x->circuit.id, "installing", NULL, NULL, err))
+            return err->kind;
+    }
+    return db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err);
+}
+
+struct circuit_set_ctx {
+    long long circuit_id;
+    const char *state;
+    const char *error;
+    bool release;
+};
+
+static pf_kind circuit_set_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct circuit_set_ctx *x = vctx;
+    if (x->release && db_prov_release(c, x->circuit_id, err))
+        return err->kind;
+    return db_prov_circuit_set(c, x->circuit_id, x->state, NULL, x->error, err);
+}
+
+static pf_kind set_circuit(struct job_ctx *j, long long id, const char *state, const char *error,
+                           bool release, pf_err *err)
+{
+    struct circuit_set_ctx x = {id, state, error, release};
+    db_scope scope = db_scope_system();
+    return db_run_tx(j->db, &scope, circuit_set_tx, &x, err);
+}
+
+/* Reports an event; a request already past it is fine (a re-run). */
+static pf_kind report(struct job_ctx *j, wf_event ev, const char *detail, const char *want_after,
+                      pf_err *err)
+{
+    pf_kind k = wf_request_provision_event(&j->env, &j->sys, j->job->request_id, ev, detail, err);
+    if (k == PF_ECONFLICT) {
+        db_prov_request r;
+        pf_err e2;
+        if (request_state(j, &r, &e2) == PF_OK && strcmp(r.state, want_after) == 0)
+            return PF_OK;
+    }
+    return k;
+}
+
+/* The distinct switches of a flow list, in order of first appearance. */
+static size_t switches_of(const db_prov_flow *f, size_t n, long long *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t m = 0; m < k; m++)
+            seen = seen || out[m] == f[i].switch_id;
+        if (!seen)
+            out[k++] = f[i].switch_id;
+    }
+    return k;
+}
+
+static void switch_name(struct job_ctx *j, long long id, char *buf, size_t cap)
+{
+    db_prov_switch *v = NULL;
+    size_t n = 0;
+    pf_err err;
+    msgf(buf, cap, "%lld", id);
+    db_scope scope = db_scope_system();
+    if (db_begin(j->db, &scope, &err) != PF_OK)
+        return;
+    if (db_prov_switches(j->db, &v, &n, &err) == PF_OK)
+        for (size_t i = 0; i < n; i++)
+            if (v[i].id == id)
+                msgf(buf, cap, "%s", v[i].name);
+    db_rollback(j->db);
+    free(v);
+}
+
+/* Removes a circuit's flows from the switches, best effort. */
+static void remove_flows_best_effort(struct job_ctx *j, long long circuit_id,
+                                     const db_prov_flow *rows, size_t n_rows)
+{
+    long long sws[2 * (PROV_MAX_HOPS + 1)];
+    size_t n_sw = switches_of(rows, n_rows, sws);
+    size_t bad;
+    struct ofp_flow *fl = prov_flows_from_rows(rows, n_rows, &bad);
+    for (size_t s = 0; s < n_sw && fl; s++) {
+        struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
+        size_t nm = 0;
+        for (size_t i = 0; i < n_rows && nm < sizeof mine / sizeof mine[0]; i++)
+            if (rows[i].switch_id == sws[s])
+                mine[nm++] = fl[i];
+        prov_result res;
+        sw_lock(j->svc, j->db, sws[s]);
+        prov_delete_cookie(j->svc->net, sws[s], prov_cookie(circuit_id), mine, nm,
+                           j->svc->cfg.barrier_timeout_ms, &res);
+        sw_unlock(j->svc, j->db, sws[s]);
+    }
+    free(fl);
+}
+
+static void fail_circuit(struct job_ctx *j, const db_prov_circuit *c, const db_prov_flow *rows,
+                         size_t n_rows, const char *why, outcome *o)
+{
+    pf_err err;
+    if (c->id && set_circuit(j, c->id, "failed", why, false, &err) != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "recording the failure: %s", err.message);
+        return;
+    }
+    if (c->id && n_rows)
+        remove_flows_best_effort(j, c->id, rows, n_rows);
+    if (report(j, WF_EV_PROV_FAILED, why, "failed", &err) != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "reporting the failure: %s", err.message);
+        return;
+    }
+    o->kind = O_FAILED;
+    msgf(o->msg, sizeof o->msg, "%s", why);
+}
+
+static int backoff_ms(struct job_ctx *j)
+{
+    int a = j->job->attempts < 1 ? 1 : j->job->attempts;
+    long d = 250L << (a > 10 ? 10 : a - 1);
+    return d > j->svc->cfg.retry_max_ms ? j->svc->cfg.retry_max_ms : (int)d;
+}
+
+static void run_provision(struct job_ctx *j, outcome *o)
+{
+    pf_err err;
+    db_prov_request r;
+    if (request_state(j, &r, &err) != PF_OK) {
+        o->kind = err.kind == PF_ENOTFOUND ? O_FAILED : O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    if (strcmp(r.state, "approved") == 0) {
+        if (report(j, WF_EV_PROV_START, NULL, "provisioning", &err) != PF_OK) {
+            o->kind = O_DEFER;
+            o->delay_ms = 1000;
+            msgf(o->msg, sizeof o->msg, "%s", err.message);
+            return;
+        }
+    } else if (strcmp(r.state, "provisioning") != 0) {
+        o->kind = O_DONE;
+        msgf(o->msg, sizeof o->msg, "nothing to do: the request is %s", r.state);
+        return;
+    }
+    /* plan (or re-read the plan): retried when two planners raced for a VLAN */
+    struct plan_ctx p = {.request_id = j->job->request_id, .actor = "provisioner"};
+    db_scope scope = db_scope_system();
+    pf_kind k = PF_OK;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        k = db_run_tx(j->db, &scope, plan_tx, &p, &err);
+        if (k == PF_OK || strcmp(err.code, "transport_vlan_taken") != 0)
+            break;
+    }
+    if (k != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "planning: %s", err.message);
+        db_prov_flows_free(p.flows, p.n_flows);
+        return;
+    }
+    if (p.plan_error[0]) {
+        fail_circuit(j, &p.circuit, NULL, 0, p.plan_error, o);
+        db_prov_flows_free(p.flows, p.n_flows);
+        return;
+    }
+    /* install, one switch at a time, each batch confirmed by BARRIER */
+    size_t bad = 0;
+    struct ofp_flow *fl = prov_flows_from_rows(p.flows, p.n_flows, &bad);
+    long long sws[2 * (PROV_MAX_HOPS + 1)];
+    size_t n_sw = switches_of(p.flows, p.n_flows, sws);
+    char problem[400] = "";
+    bool unreachable = false;
+    for (size_t s = 0; s < n_sw && fl && !problem[0]; s++) {
+        struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
+        size_t idx[2 * (PROV_MAX_HOPS + 1)], nm = 0;
+        for (size_t i = 0; i < p.n_flows; i++)
+            if (p.flows[i].switch_id == sws[s] && nm < sizeof mine / sizeof mine[0])
+                idx[nm] = i, mine[nm++] = fl[i];
+        prov_result res;
+        long failed = -1;
+        size_t sent = 0;
+        sw_lock(j->svc, j->db, sws[s]);
+        bool ok = prov_sync_cookie(j->svc->net, sws[s], prov_cookie(p.circuit.id), mine, nm,
+                                   j->svc->cfg.barrier_timeout_ms, &res, &failed, &sent);
+        sw_unlock(j->svc, j->db, sws[s]);
+        if (ok)
+            continue;
+        char name[64];
+        switch_name(j, sws[s], name, sizeof name);
+        if (res.unreachable) {
+            unreachable = true;
+            msgf(problem, sizeof problem, "switch %s unreachable: %s", name, res.message);
+        } else if (failed >= 0) {
+            char text[256];
+            ofp_format_flow(&mine[failed], text, sizeof text);
+            msgf(problem, sizeof problem, "switch %s refused flow %lld (%s): %s", name,
+                     p.flows[idx[failed]].id, text, res.message);
+        } else {
+            msgf(problem, sizeof problem, "switch %s: %s", name, res.message);
+        }
+    }
+    free(fl);
+    if (fl == NULL && !problem[0])
+        msgf(problem, sizeof problem, "out of memory");
+    if (problem[0] && unreachable && j->job->age_ms < j->svc->cfg.unreachable_fail_ms) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "%s", problem);
+        db_prov_flows_free(p.flows, p.n_flows);
+        return;
+    }
+    if (problem[0]) {
+        if (unreachable) {
+            char why[400];
+            msgf(why, sizeof why, "gave up after %lld s: %s", j->job->age_ms / 1000, problem);
+            fail_circuit(j, &p.circuit, p.flows, p.n_flows, why, o);
+        } else {
+            fail_circuit(j, &p.circuit, p.flows, p.n_flows, problem, o);
+        }
+        db_prov_flows_free(p.flows, p.n_flows);
+        return;
+    }
+    db_prov_flows_free(p.flows, p.n_flows);
+    /* every switch confirmed: active */
+    if (set_circuit(j, p.circuit.id, "installed", NULL, false, &err) != PF_OK ||
+        report(j, WF_EV_PROV_ACTIVE, NULL, "active", &err) != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    o->kind = O_DONE;
+    msgf(o->msg, sizeof o->msg, "active");
+}
+
+struct teardown_ctx {
+    long long request_id;
+    db_prov_circuit circuit;
+    db_prov_flow *flows;
+    size_t n_flows;
+};
+
+static pf_kind teardown_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct teardown_ctx *x = vctx;
+    db_prov_flows_free(x->flows, x->n_flows);
+    x->flows = NULL;
+    x->n_flows = 0;
+    if (db_prov_circuit_lock(c, x->request_id, false, &x->circuit, err))
+        return err->kind;
+    if (x->circuit.id == 0)
+        return PF_OK;
+    /* from now on no reconciler wants these flows */
+    if (strcmp(x->circuit.state, "removing") != 0 && strcmp(x->circuit.state, "removed") != 0 &&
+        db_prov_circuit_set(c, x->circuit.id, "removing", NULL, NULL, err))
+        return err->kind;
+    return db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err);
+}
+
+static void run_teardown(struct job_ctx *j, outcome *o)
+{
+    pf_err err;
+    db_prov_request r;
+    if (request_state(j, &r, &err) != PF_OK) {
+        o->kind = err.kind == PF_ENOTFOUND ? O_FAILED : O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    if (strcmp(r.state, "decommissioning") != 0) {
+        o->kind = O_DONE;
+        msgf(o->msg, sizeof o->msg, "nothing to do: the request is %s", r.state);
+        return;
+    }
+    struct teardown_ctx t = {.request_id = j->job->request_id};
+    db_scope scope = db_scope_system();
+    if (db_run_tx(j->db, &scope, teardown_tx, &t, &err) != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    char problem[400] = "";
+    if (t.circuit.id) {
+        long long sws[2 * (PROV_MAX_HOPS + 1)];
+        size_t n_sw = switches_of(t.flows, t.n_flows, sws);
+        size_t bad;
+        struct ofp_flow *fl = prov_flows_from_rows(t.flows, t.n_flows, &bad);
+        for (size_t s = 0; s < n_sw && fl; s++) {
+            struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
+            size_t nm = 0;
+            for (size_t i = 0; i < t.n_flows && nm < sizeof mine / sizeof mine[0]; i++)
+                if (t.flows[i].switch_id == sws[s])
+                    mine[nm++] = fl[i];
+            prov_result res;
+            sw_lock(j->svc, j->db, sws[s]);
+            bool ok = prov_delete_cookie(j->svc->net, sws[s], prov_cookie(t.circuit.id), mine, nm,
+                                         j->svc->cfg.barrier_timeout_ms, &res);
+            sw_unlock(j->svc, j->db, sws[s]);
+            if (!ok && !problem[0]) {
+                char name[64];
+                switch_name(j, sws[s], name, sizeof name);
+                msgf(problem, sizeof problem, "switch %s: %s", name, res.message);
+            }
+        }
+        free(fl);
+    }
+    db_prov_flows_free(t.flows, t.n_flows);
+    /* A switch that stays unreachable past the deadline does not hold the
+     * teardown forever: its flows are no longer desired, so the
+     * reconciliation on its reconnect deletes them (docs/fabric.md). */
+    if (problem[0] && j->job->age_ms < j->svc->cfg.unreachable_fail_ms) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "%s", problem);
+        return;
+    }
+    if ((t.circuit.id && set_circuit(j, t.circuit.id, "removed", problem[0] ? problem : NULL,
+                                     true, &err) != PF_OK) ||
+        report(j, WF_EV_PROV_REMOVED, problem[0] ? problem : NULL, "decommissioned", &err) !=
+            PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = 1000;
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    o->kind = O_DONE;
+    msgf(o->msg, sizeof o->msg, "%s", problem[0] ? problem : "removed");
+}
+
+struct finish_ctx {
+    const db_prov_job *job;
+    const char *me;
+    const outcome *o;
+    bool owned;
+};
+
+static pf_kind finish_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct finish_ctx *x = vctx;
+    if (x->o->kind == O_DEFER)
+        return db_prov_job_defer(c, x->job->id, x->me, x->o->delay_ms, x->o->msg, &x->owned, err);
+    return db_prov_job_finish(c, x->job->id, x->me, x->o->kind == O_DONE,
+                              x->o->kind == O_DONE ? NULL : x->o->msg, &x->owned, err);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct prov_service *s = w->svc;
+    struct job_ctx j = {.svc = s};
+    msgf(j.me, sizeof j.me, "%s:w%d", s->worker_name, w->index);
+    j.sys = wf_actor_system("provisioner");
+    pf_err err;
+    while (!stopping(s)) {
+        if (j.db == NULL) {
+            j.db = db_connect(s->database_url, &err);
+            if (j.db == NULL) {
+                nap(s, 1000);
+                continue;
+            }
+            j.env = (wf_env){.db = j.db,
+                             .base_url = s->base_url,
+                             .mail_domain = s->mail_domain,
+                             .request_ttl_seconds = WF_DEFAULT_TTL_SECONDS};
+        }
+        db_prov_job job;
+        struct claim_ctx cc = {j.me, s->cfg.lease_s, &job};
+        db_scope scope = db_scope_system();
+        if (db_run_tx(j.db, &scope, claim_tx, &cc, &err) != PF_OK) {
+            nap(s, s->cfg.poll_ms);
+            continue;
+        }
+        if (job.id == 0) {
+            nap(s, s->cfg.poll_ms);
+            continue;
+        }
+        j.job = &job;
+        outcome o = {.kind = O_DONE};
+        if (strcmp(job.kind, "provision") == 0)
+            run_provision(&j, &o);
+        else
+            run_teardown(&j, &o);
+        /* The job row is updated in its own transaction, after the
+         * request's: a crash between the two leaves the job running until
+         * its lease expires, and the re-run finds the request already
+         * moved on and does nothing (docs/fabric.md). */
+        struct finish_ctx fc = {&job, j.me, &o, false};
+        db_run_tx(j.db, &scope, finish_tx, &fc, &err);
+        j.job = NULL;
+    }
+    db_close(j.db);
+    return NULL;
+}
+
+/* ---------------------------------------------------------- reconciler */
+
+static void on_connect(void *arg, long long switch_id)
+{
+    prov_service_request_reconcile(arg, switch_id);
+}
+
+void prov_service_request_reconcile(prov_service *s, long long switch_id)
+{
+    pthread_mutex_lock(&s->mu);
+    if (switch_id == 0) {
+        s->pending_all = true;
+    } else {
+        if (s->n_pending == s->cap_pending) {
+            size_t cap = s->cap_pending ? s->cap_pending * 2 : 16;
+            long long *p = realloc(s->pending, cap * sizeof *p);
+            if (p) {
+                s->pending = p;
+                s->cap_pending = cap;
+            }
+        }
+        if (s->n_pending < s->cap_pending)
+            s->pending[s->n_pending++] = switch_id;
+        else
+            s->pending_all = true;
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+unsigned long prov_service_reconciles(prov_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    unsigned long n = s->reconciles;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+prov_net *prov_service_net(prov_service *s)
+{
+    return s->net;
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *reconciler_main(void *arg)
+{
+    struct prov_service *s = arg;
+    db_conn *db = NULL;
+    pf_err err;
+    int64_t next_all = mono_now() + s->cfg.reconcile_interval_ms;
+    while (!stopping(s)) {
+        if (db == NULL && (db = db_connect(s->database_url, &err)) == NULL) {
+            nap(s, 1000);
+            continue;
+        }
+        /* wait for work: a (re)connect, a request, the period, or 1 s to
+         * look at switches.reconcile_requested_at */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&s->mu);
+        if (!s->stop && s->n_pending == 0 && !s->pending_all && mono_now() < next_all)
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        bool all = s->pending_all || mono_now() >= next_all;
+        s->pending_all = false;
+        size_t np = s->n_pending;
+        long long *pend = np ? malloc(np * sizeof *pend) : NULL;
+        if (pend)
+            memcpy(pend, s->pending, np * sizeof *pend);
+        else
+            np = 0;
+        s->n_pending = 0;
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) {
+            free(pend);
+            break;
+        }
+        if (all)
+            next_all = mono_now() + s->cfg.reconcile_interval_ms;
+        db_prov_switch *v = NULL;
+        size_t n = 0;
+        db_scope scope = db_scope_system();
+        if (db_begin(db, &scope, &err) == PF_OK) {
+            if (db_prov_switches(db, &v, &n, &err) != PF_OK)
+                n = 0;
+            db_rollback(db);
+        }
+        for (size_t i = 0; i < n && !stopping(s); i++) {
+            bool want = all || v[i].reconcile_requested;
+            for (size_t k = 0; k < np && !want; k++)
+                want = pend[k] == v[i].id;
+            if (!want || !prov_net_connected(s->net, v[i].id))
+                continue;
+            prov_drift d;
+            sw_lock(s, db, v[i].id);
+            prov_reconcile_switch(s->net, db, v[i].id, v[i].name, "reconciler",
+                                  s->cfg.barrier_timeout_ms, &d, &err);
+            sw_unlock(s, db, v[i].id);
+            if (v[i].reconcile_requested && db_begin(db, &scope, &err) == PF_OK) {
+                if (db_prov_switch_reconcile_flag(db, v[i].id, false, &err) == PF_OK)
+                    db_commit(db, &err);
+                else
+                    db_rollback(db);
+            }
+            pthread_mutex_lock(&s->mu);
+            s->reconciles++;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+        free(v);
+        free(pend);
+    }
+    db_close(db);
+    return NULL;
+}
+
+/* --------------------------------------------------------- start, stop */
+
+static void apply_defaults(prov_config *c)
+{
+#define DEF(f, v)                                                                              \
+    if (c->f <= 0)                                                                             \
+    c->f = (v)
+    DEF(poll_ms, 500);
+    DEF(lease_s, 60);
+    DEF(barrier_timeout_ms, 5000);
+    DEF(unreachable_fail_ms, 120000);
+    DEF(retry_max_ms, 10000);
+    DEF(reconcile_interval_ms, 60000);
+#undef DEF
+    if (c->workers == 0)
+        c->workers = 1;
+}
+
+static prov_net_config net_config(const prov_config *c)
+{
+    return (prov_net_config){.database_url = c->database_url,
+                             .listen = c->openflow_listen,
+                             .echo_interval_ms = c->echo_interval_ms,
+                             .dead_after_ms = c->dead_after_ms,
+                             .backoff_max_ms = c->backoff_max_ms,
+                             .refresh_ms = c->refresh_ms};
+}
+
+prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
+{
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0') {
+        pf_fail(err, PF_EINVALID, "no_database_url", "database_url",
+                "the provisioner needs PEERFLOW_DATABASE_URL");
+        return NULL;
+    }
+    prov_service *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    apply_defaults(&s->cfg);
+    s->database_url = strdup(cfg->database_url);
+    s->openflow_listen = cfg->openflow_listen ? strdup(cfg->openflow_listen) : NULL;
+    s->base_url = strdup(cfg->base_url ? cfg->base_url : "http://127.0.0.1:8080");
+    s->mail_domain = strdup(cfg->mail_domain ? cfg->mail_domain : "localhost");
+    s->cfg.database_url = s->database_url;
+    s->cfg.openflow_listen = s->openflow_listen;
+    if (cfg->worker_name) {
+        msgf(s->worker_name, sizeof s->worker_name, "%s", cfg->worker_name);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        msgf(s->worker_name, sizeof s->worker_name, "%s:%d", host, (int)getpid());
+    }
+    s->cfg.worker_name = s->worker_name;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    for (int i = 0; i < SW_LOCKS; i++)
+        pthread_mutex_init(&s->sw_locks[i], NULL);
+    prov_net_config nc = net_config(&s->cfg);
+    nc.write_state = true;
+    nc.on_connect = s->cfg.no_reconcile ? NULL : on_connect;
+    nc.on_connect_arg = s;
+    s->net = prov_net_start(&nc, err);
+    if (s->net == NULL) {
+        prov_service_stop(s);
+        return NULL;
+    }
+    if (!s->cfg.no_reconcile) {
+        if (pthread_create(&s->reconciler, NULL, reconciler_main, s) == 0)
+            s->has_reconciler = true;
+    }
+    int nw = s->cfg.workers > 0 ? s->cfg.workers : 0;
+    s->workers = calloc(nw ? (size_t)nw : 1, sizeof *s->workers);
+    for (int i = 0; s->workers && i < nw; i++) {
+        s->workers[i].svc = s;
+        s->workers[i].index = i;
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
+            break;
+        s->n_workers++;
+    }
+    return s;
+}
+
+void prov_service_stop(prov_service *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    if (s->has_reconciler)
+        pthread_join(s->reconciler, NULL);
+    prov_net_stop(s->net);
+    free(s->workers);
+    free(s->pending);
+    for (int i = 0; i < SW_LOCKS; i++)
+        pthread_mutex_destroy(&s->sw_locks[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->database_url), free(s->openflow_listen), free(s->base_url), free(s->mail_domain);
+    free(s);
+}
+
+/* ------------------------------------------------- peerflow reconcile */
+
+pf_kind prov_reconcile_now(const prov_config *cfg_in, const char *switch_name,
+                           prov_reconcile_report *rep, pf_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    prov_config cfg = *cfg_in;
+    apply_defaults(&cfg);
+    db_conn *db = db_connect(cfg.database_url, err);
+    if (db == NULL)
+        return err->kind;
+    db_prov_switch *v = NULL;
+    size_t n = 0;
+    db_scope scope = db_scope_system();
+    pf_kind k = db_begin(db, &scope, err);
+    if (k == PF_OK) {
+        k = db_prov_switches(db, &v, &n, err);
+        db_rollback(db);
+    }
+    if (k != PF_OK) {
+        db_close(db);
+        return k;
+    }
+    bool found = switch_name == NULL;
+    bool any_endpoint = false;
+    for (size_t i = 0; i < n; i++) {
+        if (switch_name && strcmp(v[i].name, switch_name) != 0)
+            continue;
+        found = true;
+        any_endpoint = any_endpoint || v[i].endpoint[0];
+    }
+    if (!found) {
+        free(v);
+        db_close(db);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_switch", "switch",
+                       "no switch named '%s': list them with peerflow report switches",
+                       switch_name);
+    }
+    prov_net *net = NULL;
+    if (any_endpoint) {
+        prov_net_config nc = net_config(&cfg);
+        nc.listen = NULL; /* the running service owns the listener */
+        nc.only_switch = switch_name;
+        nc.refresh_ms = 60000;
+        if ((net = prov_net_start(&nc, err)) == NULL) {
+            free(v);
+            db_close(db);
+            return err->kind;
+        }
+    }
+    k = PF_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (switch_name && strcmp(v[i].name, switch_name) != 0)
+            continue;
+        if (v[i].endpoint[0] == '\0') {
+            if (db_begin(db, &scope, err) == PF_OK &&
+                db_prov_switch_reconcile_flag(db, v[i].id, true, err) == PF_OK)
+                db_commit(db, err);
+            else
+                db_rollback(db);
+            rep->requested++;
+            continue;
+        }
+        pf_err e;
+        prov_drift d;
+        if (!prov_net_wait_connected(net, v[i].id, cfg.barrier_timeout_ms)) {
+            char why[300];
+            prov_net_last_error(net, v[i].id, why, sizeof why);
+            rep->unreachable++;
+            if (!rep->message[0])
+                msgf(rep->message, sizeof rep->message, "switch %s unreachable: %s",
+                         v[i].name, why[0] ? why : "no connection");
+            k = PF_EUNAVAIL;
+            continue;
+        }
+        pf_err le;
+        db_prov_switch_lock(db, v[i].id, &le);
+        pf_kind rk = prov_reconcile_switch(net, db, v[i].id, v[i].name, "cli",
+                                           cfg.barrier_timeout_ms, &d, &e);
+        db_prov_switch_unlock(db, v[i].id, &le);
+        if (rk != PF_OK) {
+            if (rk == PF_EUNAVAIL)
+                rep->unreachable++;
+            if (!rep->message[0])
+                msgf(rep->message, sizeof rep->message, "%s", e.message);
+            if (k == PF_OK)
+                k = rk;
+            continue;
+        }
+        rep->switches++;
+        rep->total.desired += d.desired;
+        rep->total.found += d.found;
+        rep->total.added += d.added;
+        rep->total.modified += d.modified;
+        rep->total.removed += d.removed;
+        rep->total.unchanged += d.unchanged;
+        rep->total.foreign += d.foreign;
+        rep->total.ms += d.ms;
+    }
+    prov_net_stop(net);
+    free(v);
+    db_close(db);
+    if (k != PF_OK)
+        pf_fail(err, k, k == PF_EUNAVAIL ? "switch_unreachable" : "reconcile_failed", NULL, "%s",
+                rep->message);
+    return k;
+}
