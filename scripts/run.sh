@@ -23,7 +23,7 @@ stop_all() {
   rm -f var/serve.pid
   echo "peerflow: stopped"
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT INT TERM HUP
 
 build/peerflow migrate
 bash scripts/demo-seed.sh
@@ -36,6 +36,10 @@ cat <<MSG
     demo logins  op@ix.example, admin@alpha.example, eng@alpha.example,
                  admin@beta.example, admin@gamma.example, view@gamma.example
                  password: peerflow-demo
+    demo mail    ${PEERFLOW_SMTP_URL#file:}/*.eml  (open the /t/... link of an
+                 approval_needed mail to decide as that network's contact)
+    fabric       ovs-ofctl -O OpenFlow13 dump-flows unix:${PEERFLOW_FABRIC_DIR:-var/fabric}/s1.mgmt
+    ping         ip netns exec pfdemo-alpha-1 ping 10.0.0.2   (alpha-1 -> beta-1 once request 1 is active)
     try          PEERFLOW_DATABASE_URL='$PEERFLOW_DATABASE_URL' \\
                    build/peerflow report open_requests --format csv
   Ctrl-C or 'make stop' stops it.
