@@ -115,9 +115,56 @@ static void scope_params(const db_scope *scope, char nb[24], char ub[24], const 
     p[2] = scope->user_id ? db_fmt_ll(ub, scope->user_id) : "";
 }
 
-/* Sends set_scope and stmt (both prepared) as one pipeline and returns
- * stmt's result; the two share the implicit transaction that ends at the
- * sync, so the transaction-local scope applies to stmt. */
+/* Reads the results of a pipeline of two queries up to its sync and
+ * leaves pipeline mode. Returns the second query's result when keep_second
+ * (caller PQclear()s), else NULL; on the first error fills err, sets
+ * *failed and returns NULL. An error in one query makes the later ones
+ * PGRES_PIPELINE_ABORTED; the first error is the one reported. */
+static PGresult *drain_pipeline(db_conn *c, bool keep_second, bool *failed, pf_err *err)
+{
+    PGresult *out = NULL;
+    int seen = 0, nulls = 0;
+    *failed = false;
+    for (int guard = 0; guard < 16; guard++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (r == NULL) {
+            if (++nulls > 2) { /* more ends than queries: the link broke */
+                if (!*failed)
+                    lost_connection(c, err);
+                *failed = true;
+                break;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        seen++;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!*failed)
+                db_error_from_result(r, err);
+            *failed = true;
+            PQclear(r);
+        } else if (seen == 2 && keep_second) {
+            out = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(c->pg);
+    if (*failed) {
+        PQclear(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Sends set_scope and the statement (prepared s, or sql text) as one
+ * pipeline and returns the statement's result; the two share the implicit
+ * transaction that ends at the sync, so the transaction-local scope
+ * applies to it. */
 static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int nparams,
                              const char *const *params, pf_err *err)
 {
@@ -133,42 +180,8 @@ static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int 
         lost_connection(c, err);
         return NULL;
     }
-    PGresult *out = NULL;
-    bool failed = false;
-    int seen = 0, nulls = 0;
-    for (int guard = 0; guard < 16; guard++) {
-        PGresult *r = PQgetResult(c->pg);
-        if (r == NULL) {
-            if (++nulls > 2) {
-                failed = true;
-                lost_connection(c, err);
-                break;
-            }
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        seen++;
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!failed)
-                db_error_from_result(r, err);
-            failed = true;
-            PQclear(r);
-        } else if (seen == 2) {
-            out = r;
-        } else {
-            PQclear(r);
-        }
-    }
-    PQexitPipelineMode(c->pg);
-    if (failed) {
-        PQclear(out);
-        return NULL;
-    }
-    return out;
+    bool failed;
+    return drain_pipeline(c, true, &failed, err);
 }
 
 PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
@@ -258,32 +271,9 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
         PQexitPipelineMode(c->pg);
         return lost_connection(c, err);
     }
-    /* Results: BEGIN, NULL, set_scope, NULL, then the sync. An error in
-     * one makes the rest PGRES_PIPELINE_ABORTED; the first error counts. */
-    pf_kind k = PF_OK;
-    int nulls = 0;
-    for (int guard = 0; guard < 16; guard++) {
-        PGresult *r = PQgetResult(c->pg);
-        if (r == NULL) {
-            if (++nulls > 2) { /* more ends than queries: the link broke */
-                k = lost_connection(c, err);
-                break;
-            }
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        if (k == PF_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-            k = st == PGRES_PIPELINE_ABORTED
-                    ? pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
-                              "the database refused to start a transaction; try again")
-                    : db_error_from_result(r, err);
-        PQclear(r);
-    }
-    PQexitPipelineMode(c->pg);
+    bool failed;
+    drain_pipeline(c, false, &failed, err);
+    pf_kind k = failed ? (err ? err->kind : PF_EUNAVAIL) : PF_OK;
     c->in_tx = true;
     if (k != PF_OK)
         db_rollback(c);
