@@ -184,23 +184,18 @@ static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int 
     return drain_pipeline(c, true, &failed, err);
 }
 
-PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
+/* Runs the prepared statement s, or sql text, and returns its result; in
+ * db_run_read the scope goes along in the same round trip. */
+static PGresult *run(db_conn *c, const db_stmt *s, const char *sql, int nparams,
+                     const char *const *params, pf_err *err)
 {
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        lost_connection(c, err);
-        return NULL;
-    }
-    if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {
-        if (PQstatus(c->pg) != CONNECTION_OK)
-            lost_connection(c, err);
-        return NULL;
-    }
     if (c->reading && !c->in_tx) {
         if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
             return NULL;
-        return exec_scoped(c, s, NULL, 0, params, err);
+        return exec_scoped(c, s, sql, nparams, params, err);
     }
-    PGresult *r = PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
+    PGresult *r = s ? PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0)
+                    : PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -212,24 +207,24 @@ PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_er
     return NULL;
 }
 
+PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        lost_connection(c, err);
+        return NULL;
+    }
+    if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            lost_connection(c, err);
+        return NULL;
+    }
+    return run(c, s, NULL, 0, params, err);
+}
+
 PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,
                       pf_err *err)
 {
-    if (c->reading && !c->in_tx) {
-        if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
-            return NULL;
-        return exec_scoped(c, NULL, sql, nparams, params, err);
-    }
-    PGresult *r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    if (PQstatus(c->pg) != CONNECTION_OK)
-        lost_connection(c, err);
-    else
-        db_error_from_result(r, err);
-    PQclear(r);
-    return NULL;
+    return run(c, NULL, sql, nparams, params, err);
 }
 
 PGresult *db_exec_one(db_conn *c, const db_stmt *s, const char *const *params,
