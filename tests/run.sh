@@ -89,6 +89,13 @@ for t in tests/integration/*_test.sh; do
   run "$(basename "$t" .sh)" bash "$t"
 done
 
+# same cluster and environment as the integration tests
+echo "== end-to-end (browser, mail, fabric, ping)"
+for t in tests/e2e/*_test.sh; do
+  [ -e "$t" ] || continue
+  run "e2e/$(basename "$t" .sh)" bash "$t"
+done
+
 echo
 if [ "$failed" -ne 0 ]; then
   echo "failed: ${failures[*]}"
