@@ -69,8 +69,8 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             fflush(stdout);
             next_sweep = time(NULL) + 30;
         }
+        int sent = 0;
         if (mail) {
-            int sent = 0;
             pf_kind k = wf_mailer_run_once(env, &mc, 100, &sent, &err);
             /* a failing server is said once, not every second */
             if (k != PF_OK && strcmp(err.message, last_mail_error) != 0)
@@ -82,7 +82,9 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
                 printf("peerflow: delivered %d message%s\n", sent, sent == 1 ? "" : "s");
             fflush(stdout);
         }
-        usleep(mail ? 500 * 1000 : 200 * 1000);
+        /* a full batch means more may be waiting: go again at once */
+        if (sent < 100)
+            usleep(mail ? 500 * 1000 : 200 * 1000);
     }
     wf_keyring_free(keys);
     prov_service_stop(prov);

@@ -404,7 +404,9 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
     unsigned timeout = cfg->timeout_seconds > 0 ? (unsigned)cfg->timeout_seconds : 15;
     s->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        /* ITC: lets web_server_stop() quiesce (stop accepting) first */
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL,
         handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
