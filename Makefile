@@ -93,8 +93,13 @@ build/bench/trivial_mhd: bench/trivial_mhd.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd)
 
+# The flows provisioner/plan.c gives N same-switch circuits (bench/fabric_bench.sh).
+build/bench/fabric_plan: bench/fabric_plan.c provisioner/plan.c provisioner/plan.h provisioner/ofp13.c provisioner/ofp13.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -I. $(PKG_CFLAGS) -O2 -o $@ bench/fabric_plan.c provisioner/plan.c provisioner/ofp13.c $(shell pkg-config --libs jansson)
+
 bench: deps
-	@$(MAKE) --no-print-directory build/peerflow build/bench/trivial_mhd
+	@$(MAKE) --no-print-directory build/peerflow build/bench/trivial_mhd build/bench/fabric_plan
 	@bash bench/run.sh
 
 test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN)

@@ -128,9 +128,14 @@ while read -r name; do
   row "report $name (all rows as an operator)${filter:+, one request}" "${ms}ms" "-" "-" "target <= 500ms"
 done < <(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT viewname FROM pg_views WHERE schemaname = 'reports' ORDER BY 1")
 
-for f in "flows installed per second, one OVS switch" "reconcile after del-flows, 10,000 circuits" "approve -> active p50/p99"; do
-  row "$f" "-" "-" "-" "not measured here yet: needs the provisioner (see docs/performance.md)"
-done
+# ------------------------------------------------------------------ fabric
+echo "bench: the fabric (Open vSwitch: flows, reconcile, approve -> active)" >&2
+use_db bench_fabric
+fabric_rows=$work/fabric.rows
+PF=$PF bash bench/fabric_bench.sh >"$fabric_rows"
+while IFS=$'\t' read -r tag fig val base rat notes; do
+  [ "$tag" = "ROW" ] && row "$fig" "$val" "$base" "$rat" "$notes"
+done <"$fabric_rows"
 
 printf '\n%-58s %14s %14s %9s %s\n' "figure" "peerflow" "baseline" "ratio" "notes"
 printf '%s\n' "${results[@]}"

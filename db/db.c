@@ -1,6 +1,7 @@
 /* db: connections, transactions and statement execution. See db.h. */
 #include "db/db_internal.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,40 @@ pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, p
     pf_kind k = fn(c, ctx, e);
     c->reading = false;
     return k;
+}
+
+pf_kind db_listen(db_conn *c, const char *channel, pf_err *err)
+{
+    char *ident = PQescapeIdentifier(c->pg, channel, strlen(channel));
+    if (ident == NULL)
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    char sql[160];
+    snprintf(sql, sizeof sql, "LISTEN %s", ident);
+    PQfreemem(ident);
+    return db_exec_script(c, sql, err);
+}
+
+static bool take_notifies(db_conn *c)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+bool db_wait_notify(db_conn *c, int timeout_ms)
+{
+    if (take_notifies(c)) /* arrived while we ran queries */
+        return true;
+    struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+    if (p.fd < 0 || poll(&p, 1, timeout_ms) <= 0)
+        return false;
+    if (!PQconsumeInput(c->pg))
+        return false;
+    return take_notifies(c);
 }
 
 pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err)

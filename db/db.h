@@ -58,6 +58,14 @@ pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
  * request saves the round trips of BEGIN and COMMIT. */
 pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, pf_err *err);
 
+/* LISTEN on channel (outside any transaction). */
+pf_kind db_listen(db_conn *c, const char *channel, pf_err *err);
+
+/* Waits up to timeout_ms for a notification on a channel this connection
+ * listens on. Returns true when one arrived (all queued are consumed),
+ * false on timeout or a broken connection. */
+bool db_wait_notify(db_conn *c, int timeout_ms);
+
 /* Runs one SQL script (several statements, no parameters) - for
  * migrations only. */
 pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err);

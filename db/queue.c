@@ -12,10 +12,14 @@ static const db_stmt ins_outbox = {
     " decode($7, 'hex'), $8)",
     8};
 
+/* The NOTIFY goes out when the transaction commits, waking an idle
+ * provisioner worker (db_wait_notify) instead of letting it poll. */
 static const db_stmt ins_job = {
     "pf_job_enqueue",
-    "INSERT INTO jobs (kind, request_id) VALUES ($1, $2)"
-    " ON CONFLICT (request_id, kind) WHERE state IN ('queued', 'running') DO NOTHING",
+    "WITH ins AS (INSERT INTO jobs (kind, request_id) VALUES ($1, $2)"
+    " ON CONFLICT (request_id, kind) WHERE state IN ('queued', 'running') DO NOTHING"
+    " RETURNING id)"
+    " SELECT pg_notify('" DB_JOBS_CHANNEL "', '') FROM ins",
     2};
 
 pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err)

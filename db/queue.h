@@ -19,8 +19,12 @@ typedef struct {
 
 pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err);
 
+/* The NOTIFY channel a new job is announced on. */
+#define DB_JOBS_CHANNEL "peerflow_jobs"
+
 /* Enqueues a job ("provision" or "teardown") for request_id; a no-op when
- * one of that kind is already open for it. */
+ * one of that kind is already open for it. Listeners on DB_JOBS_CHANNEL
+ * are notified when the transaction commits. */
 pf_kind db_job_enqueue(db_conn *c, const char *kind, long long request_id, pf_err *err);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "db/audit.h"
 #include "db/provision.h"
+#include "db/queue.h"
 #include "workflow/requests.h"
 #include <stdarg.h>
 
@@ -649,6 +650,9 @@ static void *worker_main(void *arg)
                              .base_url = s->base_url,
                              .mail_domain = s->mail_domain,
                              .request_ttl_seconds = WF_DEFAULT_TTL_SECONDS};
+            /* woken by the NOTIFY of a new job; polling stays as the
+             * fallback for jobs whose time comes (retries, leases) */
+            db_listen(j.db, DB_JOBS_CHANNEL, &err);
         }
         db_prov_job job;
         struct claim_ctx cc = {j.me, s->cfg.lease_s, &job};
@@ -658,7 +662,7 @@ static void *worker_main(void *arg)
             continue;
         }
         if (job.id == 0) {
-            nap(s, s->cfg.poll_ms);
+            db_wait_notify(j.db, s->cfg.poll_ms);
             continue;
         }
         j.job = &job;
