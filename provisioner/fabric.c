@@ -195,6 +195,34 @@ static pf_kind audit_tx(db_conn *c, void *vctx, pf_err *err)
     return k;
 }
 
+/* qsort has no context argument; the array being sorted is set just
+ * before the (single-threaded per call) sort. */
+static __thread const struct ofp_flow_entry *sort_have;
+
+static int cmp_have(const void *a, const void *b)
+{
+    return prov_flow_entry_cmp(&sort_have[*(const size_t *)a].flow,
+                               &sort_have[*(const size_t *)b].flow);
+}
+
+/* The index in have of the entry of w, or -1; order sorts have. */
+static long find_entry(const struct ofp_flow *w, const struct ofp_flow_entry *have,
+                       const size_t *order, size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = prov_flow_entry_cmp(&have[order[mid]].flow, w);
+        if (c == 0)
+            return (long)order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
 pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
                               const char *switch_name, const char *actor, int timeout_ms,
                               prov_drift *out, pf_err *err)
@@ -238,15 +266,23 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     size_t n_want = n_rows + 1;
     out->desired = (int)(n_want - bad);
     out->found = (int)n_have;
+    /* The switch's flows sorted by entry: each desired flow is found by
+     * binary search, so a healthy switch of N flows costs N log N. */
+    size_t *order = malloc((n_have + 1) * sizeof *order);
+    if (order == NULL) {
+        free(want), free(mods), free(matched), free(have);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    for (size_t j = 0; j < n_have; j++)
+        order[j] = j;
+    sort_have = have;
+    qsort(order, n_have, sizeof *order, cmp_have);
     json_t *examples = json_array();
     size_t nm = 0;
     for (size_t i = 0; i < n_want; i++) {
         if (want[i].n_unknown)
             continue; /* a row that does not parse: never install a guess */
-        long entry = -1;
-        for (size_t j = 0; j < n_have && entry < 0; j++)
-            if (prov_flow_same_entry(&want[i], &have[j].flow))
-                entry = (long)j;
+        long entry = find_entry(&want[i], have, order, n_have);
         if (entry >= 0) {
             matched[entry] = true;
             if (prov_flow_same(&want[i], &have[entry].flow)) {
@@ -274,6 +310,7 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     }
     free(have);
     free(matched);
+    free(order);
     k = PF_OK;
     if (nm > 0 && !prov_net_batch(n, switch_id, mods, nm, timeout_ms, &res)) {
         char text[256] = "";

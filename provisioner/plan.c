@@ -312,6 +312,29 @@ static bool match_same(const struct ofp_flow_match *a, const struct ofp_flow_mat
     return a->vlan_vid == b->vlan_vid;
 }
 
+/* The fields that make a flow entry, in a canonical form: a VLAN mask of
+ * all 13 bits counts as exact, as in match_same. */
+static void entry_key(const struct ofp_flow *f, uint64_t k[4])
+{
+    const struct ofp_flow_match *m = &f->match;
+    bool masked = m->has_vlan_vid && m->vlan_vid_masked && m->vlan_vid_mask != OFP_VLAN_VID_BITS;
+    k[0] = ((uint64_t)f->table_id << 32) | f->priority;
+    k[1] = m->has_in_port ? (1ULL << 32) | m->in_port : 0;
+    k[2] = m->has_vlan_vid ? (1ULL << 32) | ((uint64_t)masked << 16) | m->vlan_vid : 0;
+    k[3] = masked ? m->vlan_vid_mask : 0;
+}
+
+int prov_flow_entry_cmp(const struct ofp_flow *a, const struct ofp_flow *b)
+{
+    uint64_t ka[4], kb[4];
+    entry_key(a, ka);
+    entry_key(b, kb);
+    for (int i = 0; i < 4; i++)
+        if (ka[i] != kb[i])
+            return ka[i] < kb[i] ? -1 : 1;
+    return 0;
+}
+
 bool prov_flow_same_entry(const struct ofp_flow *a, const struct ofp_flow *b)
 {
     return a->table_id == b->table_id && a->priority == b->priority &&

@@ -95,5 +95,7 @@ int prov_flow_from_json(const char *match, const char *actions, int table_id, in
 bool prov_flow_same(const struct ofp_flow *a, const struct ofp_flow *b);
 /* Same table, priority and match: the same flow entry on a switch. */
 bool prov_flow_same_entry(const struct ofp_flow *a, const struct ofp_flow *b);
+/* A total order of flow entries: 0 exactly when prov_flow_same_entry. */
+int prov_flow_entry_cmp(const struct ofp_flow *a, const struct ofp_flow *b);
 
 #endif

@@ -180,12 +180,43 @@ static void cookies_and_comparison(void **state)
     assert_true(prov_flow_same_entry(&a, &b));
 }
 
+/* The order reconciliation sorts by agrees with prov_flow_same_entry on
+ * every pair of a set of entries that differ in one field each. */
+static void entry_order_agrees_with_equality(void **state)
+{
+    (void)state;
+    struct ofp_flow f[8];
+    for (int i = 0; i < 8; i++) {
+        ofp_flow_init(&f[i]);
+        f[i].priority = 1000;
+        f[i].match.has_in_port = true;
+        f[i].match.in_port = 1;
+    }
+    f[1].match.in_port = 2;
+    f[2].priority = 999;
+    f[3].table_id = 1;
+    ofp_match_vlan(&f[4].match, 10);
+    ofp_match_vlan(&f[5].match, 11);
+    ofp_match_vlan_masked(&f[6].match, 0x1000 | 10, 0x1fff); /* full mask: exact */
+    f[7].match.has_in_port = false;
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            bool same = prov_flow_same_entry(&f[i], &f[j]);
+            int c = prov_flow_entry_cmp(&f[i], &f[j]);
+            if ((c == 0) != same)
+                fail_msg("entries %d and %d: same %d but cmp %d", i, j, same, c);
+            assert_int_equal(c, -prov_flow_entry_cmp(&f[j], &f[i]));
+        }
+    assert_true(prov_flow_same_entry(&f[4], &f[6]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(path_over_a_line),      cmocka_unit_test(path_is_shortest),
         cmocka_unit_test(same_switch_kinds),     cmocka_unit_test(line_transit_and_ends),
         cmocka_unit_test(json_round_trip),       cmocka_unit_test(cookies_and_comparison),
+        cmocka_unit_test(entry_order_agrees_with_equality),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
