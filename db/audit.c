@@ -78,7 +78,79 @@ static bool hex_to_hash(const char *hex, unsigned char out[DB_AUDIT_HASH_BYTES])
            got == DB_AUDIT_HASH_BYTES;
 }
 
+static pf_kind write_event(db_conn *c, const db_audit_event *ev, pf_err *err);
+
+/* A queued event: its fields copied (NULL stays NULL). */
+struct db_audit_queued {
+    char *actor_kind, *actor_label, *action, *object_type, *object_id, *before, *after;
+    long long actor_user_id, network_id, request_id;
+};
+
+static char *dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void free_queued(struct db_audit_queued *q)
+{
+    free(q->actor_kind), free(q->actor_label), free(q->action), free(q->object_type);
+    free(q->object_id), free(q->before), free(q->after);
+}
+
 pf_kind db_audit_append(db_conn *c, const db_audit_event *ev, pf_err *err)
+{
+    if (!c->in_tx)
+        return pf_fail(err, PF_EINTERNAL, "audit_outside_transaction", NULL,
+                       "internal error: an audit event outside a transaction");
+    if (c->n_audit == c->cap_audit) {
+        size_t cap = c->cap_audit ? c->cap_audit * 2 : 8;
+        struct db_audit_queued *v = realloc(c->audit, cap * sizeof *v);
+        if (v == NULL)
+            return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        c->audit = v;
+        c->cap_audit = cap;
+    }
+    struct db_audit_queued *q = &c->audit[c->n_audit];
+    *q = (struct db_audit_queued){
+        .actor_kind = dup(ev->actor_kind), .actor_label = dup(ev->actor_label ? ev->actor_label : ""),
+        .action = dup(ev->action), .object_type = dup(ev->object_type),
+        .object_id = dup(ev->object_id ? ev->object_id : ""), .before = dup(ev->before),
+        .after = dup(ev->after), .actor_user_id = ev->actor_user_id,
+        .network_id = ev->network_id, .request_id = ev->request_id};
+    if (!q->actor_kind || !q->actor_label || !q->action || !q->object_type || !q->object_id ||
+        (ev->before && !q->before) || (ev->after && !q->after)) {
+        free_queued(q);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    c->n_audit++;
+    return PF_OK;
+}
+
+void db_audit_discard(db_conn *c)
+{
+    for (size_t i = 0; i < c->n_audit; i++)
+        free_queued(&c->audit[i]);
+    c->n_audit = 0;
+}
+
+pf_kind db_audit_flush(db_conn *c, pf_err *err)
+{
+    pf_kind k = PF_OK;
+    for (size_t i = 0; i < c->n_audit && k == PF_OK; i++) {
+        const struct db_audit_queued *q = &c->audit[i];
+        db_audit_event ev = {.actor_kind = q->actor_kind, .actor_user_id = q->actor_user_id,
+                             .actor_label = q->actor_label, .network_id = q->network_id,
+                             .action = q->action, .object_type = q->object_type,
+                             .object_id = q->object_id, .request_id = q->request_id,
+                             .before = q->before, .after = q->after};
+        k = write_event(c, &ev, err);
+    }
+    db_audit_discard(c);
+    return k;
+}
+
+/* Chains and inserts one event (takes the head's lock). */
+static pf_kind write_event(db_conn *c, const db_audit_event *ev, pf_err *err)
 {
     PGresult *r = db_exec(c, &bump_head, NULL, err);
     if (r == NULL)

@@ -6,8 +6,10 @@
  * the order of db_audit_fields. seq has no gaps; audit_head holds the last
  * seq and hash, so a deleted tail is noticed too.
  *
- * Appending takes the lock on audit_head for the rest of the transaction:
- * audit writes are serialized, which is what keeps the chain linear.
+ * Writing takes the lock on audit_head until the commit: audit writes are
+ * serialized, which is what keeps the chain linear. So that the lock is
+ * held as briefly as possible, events appended in a transaction are queued
+ * and written by db_commit just before COMMIT, in the order appended.
  */
 #ifndef DB_AUDIT_H
 #define DB_AUDIT_H
@@ -32,7 +34,8 @@ typedef struct {
     const char *after;       /* JSON text or NULL */
 } db_audit_event;
 
-/* Appends ev inside the caller's open transaction. */
+/* Appends ev to the caller's open transaction (copied; written at its
+ * commit, gone with its rollback). */
 pf_kind db_audit_append(db_conn *c, const db_audit_event *ev, pf_err *err);
 
 typedef struct {

@@ -59,6 +59,8 @@ void db_close(db_conn *c)
     if (c == NULL)
         return;
     PQfinish(c->pg);
+    db_audit_discard(c);
+    free(c->audit);
     free(c->prepared);
     free(c);
 }
@@ -281,6 +283,11 @@ pf_kind db_commit(db_conn *c, pf_err *err)
     if (!c->in_tx)
         return pf_fail(err, PF_EINTERNAL, "no_transaction", NULL,
                        "internal error: commit without a transaction");
+    if (c->n_audit > 0 && db_audit_flush(c, err) != PF_OK) {
+        pf_kind k = err ? err->kind : PF_EINTERNAL;
+        db_rollback(c);
+        return k;
+    }
     PGresult *r = PQexec(c->pg, "COMMIT");
     pf_kind k = PF_OK;
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK;
@@ -299,7 +306,10 @@ pf_kind db_commit(db_conn *c, pf_err *err)
 
 void db_rollback(db_conn *c)
 {
-    if (c == NULL || !c->in_tx)
+    if (c == NULL)
+        return;
+    db_audit_discard(c);
+    if (!c->in_tx)
         return;
     PGresult *r = PQexec(c->pg, "ROLLBACK");
     PQclear(r);

@@ -15,6 +15,8 @@ typedef struct {
     int nparams;
 } db_stmt;
 
+struct db_audit_queued; /* db/audit.c */
+
 struct db_conn {
     PGconn *pg;
     bool in_tx;
@@ -22,7 +24,16 @@ struct db_conn {
     db_scope read_scope;
     const db_stmt **prepared; /* statements prepared on this connection */
     size_t n_prepared, cap_prepared;
+    struct db_audit_queued *audit; /* events of the open transaction, written at commit */
+    size_t n_audit, cap_audit;
 };
+
+/* Writes the audit events queued in this transaction (db/audit.c): called
+ * by db_commit just before COMMIT, so the lock on the chain's head is held
+ * only from here to the commit. Clears the queue. */
+pf_kind db_audit_flush(db_conn *c, pf_err *err);
+/* Drops the queued events (rollback, close). */
+void db_audit_discard(db_conn *c);
 
 /* Executes stmt with text params (NULL entries are SQL NULL). Returns the
  * result on success (PGRES_COMMAND_OK or PGRES_TUPLES_OK; caller PQclear()s)
