@@ -12,7 +12,7 @@ packages=(
   openvswitch-switch iproute2 iputils-ping
   python3-aiosmtpd
   chromium nodejs
-  wrk
+  wrk curl jq procps
 )
 
 missing=()
