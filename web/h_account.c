@@ -121,7 +121,8 @@ void web_h_token_revoke(web_ctx *ctx)
 void web_h_me(web_ctx *ctx)
 {
     const wf_actor *a = &ctx->session.actor;
-    web_view(ctx, 200, "error",
+    /* API only (the route is WEB_API): no template */
+    web_view(ctx, 200, NULL,
              json_pack("{ss,ss,sI}", "email", a->label, "role", wf_role_name(a->role),
                        "network_id", (json_int_t)a->network_id));
 }

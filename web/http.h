@@ -93,7 +93,8 @@ bool web_input_int(web_ctx *ctx, const char *name, long long min, long long max,
  * err (422) when present but not a string or longer than max bytes. */
 bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out, pf_err *err);
 
-/* Answers. Each takes ownership of what it is given (view is stolen). */
+/* Answers. Each takes ownership of what it is given (view is stolen).
+ * web_view's template_name may be NULL for routes that are API only. */
 void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view);
 void web_error(web_ctx *ctx, const pf_err *err);
 void web_redirect(web_ctx *ctx, const char *location);

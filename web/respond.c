@@ -112,7 +112,9 @@ void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
     }
     json_object_set_new(view, "_page", page_data(ctx));
     pf_err err = {0};
-    char *html = web_render(ctx->templates, template_name, view, &err);
+    char *html = template_name ? web_render(ctx->templates, template_name, view, &err) : NULL;
+    if (template_name == NULL)
+        pf_fail(&err, PF_EINTERNAL, "no_template", NULL, "%s has no page, only JSON", ctx->path);
     json_decref(view);
     if (html == NULL) {
         set_body(ctx, 500, "text/plain; charset=utf-8", strdup("internal error rendering the page\n"));
