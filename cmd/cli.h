@@ -72,6 +72,5 @@ int cmd_token(const cli_config *cfg, int argc, char **argv);
 int cmd_keys(const cli_config *cfg, int argc, char **argv);
 int cmd_serve(const cli_config *cfg, int argc, char **argv);
 int cmd_reconcile(const cli_config *cfg, int argc, char **argv);
-int cmd_expire(const cli_config *cfg, int argc, char **argv);
 
 #endif

@@ -316,11 +316,6 @@ void db_rollback(db_conn *c)
     c->in_tx = false;
 }
 
-bool db_in_tx(const db_conn *c)
-{
-    return c->in_tx;
-}
-
 static bool retryable(const pf_err *e)
 {
     return strcmp(e->code, "serialization_failure") == 0 ||

@@ -42,7 +42,6 @@ void db_close(db_conn *c);
 pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err);
 pf_kind db_commit(db_conn *c, pf_err *err);
 void db_rollback(db_conn *c);
-bool db_in_tx(const db_conn *c);
 
 /* Runs fn inside a transaction for scope: commits when fn returns PF_OK,
  * rolls back otherwise, and retries up to 3 times on a serialization

@@ -46,12 +46,6 @@ static const struct kind_text *find_kind(const char *kind)
     return NULL;
 }
 
-const char *wf_notify_subject_verb(const char *kind)
-{
-    const struct kind_text *k = find_kind(kind);
-    return k ? k->verb : NULL;
-}
-
 static void endpoint_text(char *out, size_t n, long long asn, const char *name,
                           const char *port, int vlan)
 {

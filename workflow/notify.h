@@ -28,7 +28,4 @@ enum {
 pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
                   const char *detail, pf_err *err);
 
-/* The subject line for kind (pure; exposed for tests). */
-const char *wf_notify_subject_verb(const char *kind);
-
 #endif
