@@ -64,7 +64,6 @@ void web_h_request_new(web_ctx *ctx)
 static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
 {
     long long peer = 0, vlan, peer_vlan, bw;
-    const char *peer_text = NULL;
     json_t *pv = ctx->input ? json_object_get(ctx->input, "peer_asn") : NULL;
     if (!web_input_text(ctx, "port", 64, &in->port, err) ||
         !web_input_text(ctx, "peer_port", 64, &in->peer_port, err) ||
@@ -78,8 +77,7 @@ static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
         if (wf_check_asn(peer, "peer_asn", err))
             return false;
     } else if (json_is_string(pv) && json_string_length(pv) > 0) {
-        peer_text = json_string_value(pv);
-        if (wf_parse_asn(peer_text, "peer_asn", &peer, err))
+        if (wf_parse_asn(json_string_value(pv), "peer_asn", &peer, err))
             return false;
     } else if (pv != NULL && !json_is_null(pv) && !json_is_string(pv)) {
         pf_fail(err, PF_EINVALID, "wrong_type", "peer_asn", "peer_asn must be an AS number");

@@ -58,6 +58,11 @@ size_t web_route_count(void)
     return NROUTES;
 }
 
+size_t web_route_index(const web_route *r)
+{
+    return r ? (size_t)(r - routes) : NROUTES;
+}
+
 const web_route *web_route_at(size_t i)
 {
     return i < NROUTES ? &routes[i] : NULL;

@@ -10,6 +10,8 @@
 const web_route *web_route_find(const char *method, const char *path, const char **params,
                                 int *nparams, bool *path_known);
 size_t web_route_count(void);
+/* The position of r in the table (web_route_count() for NULL). */
+size_t web_route_index(const web_route *r);
 const web_route *web_route_at(size_t i);
 
 #endif

@@ -243,8 +243,8 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, ctx.query);
 
     bool known = false;
-    size_t route_index = web_route_count();
     ctx.route = web_route_find(method, url, ctx.params, &ctx.nparams, &known);
+    size_t route_index = web_route_index(ctx.route);
     ctx.is_api = strncmp(url, "/api/", 5) == 0;
     pf_err err = {0};
     if (ctx.route == NULL) {
@@ -257,9 +257,6 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
         if (known)
             ctx.status = 405;
     } else {
-        for (size_t i = 0; i < web_route_count(); i++)
-            if (web_route_at(i) == ctx.route)
-                route_index = i;
         ctx.is_api = (ctx.route->flags & WEB_API) != 0;
         parse_body(&ctx, conn, cs);
         ctx.env.db = thread_db(s, &err);

@@ -26,13 +26,7 @@ static pf_kind audit_added(db_conn *c, const wf_actor *who, const char *action,
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", id);
-    char *text = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(after);
-    db_audit_event ev = {.action = action, .object_type = type, .object_id = ids, .after = text};
-    wf_actor_audit(who, &ev);
-    pf_kind k = db_audit_append(c, &ev, err);
-    free(text);
-    return k;
+    return wf_audit(c, who, action, type, ids, 0, NULL, after, err);
 }
 
 /* Runs one change in its own transaction for the actor (db_run_tx

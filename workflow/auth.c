@@ -27,14 +27,11 @@ static pf_kind actor_from_user(const db_user *u, const char *via, wf_actor *a, p
     return PF_OK;
 }
 
-static pf_kind audit(db_conn *c, const wf_actor *a, const char *action, const char *detail,
-                     pf_err *err)
+static pf_kind audit(db_conn *c, const wf_actor *a, const char *action, pf_err *err)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", a->user_id);
-    db_audit_event ev = {.action = action, .object_type = "user", .object_id = id, .after = detail};
-    wf_actor_audit(a, &ev);
-    return db_audit_append(c, &ev, err);
+    return wf_audit(c, a, action, "user", id, 0, NULL, NULL, err);
 }
 
 /* A real Argon2id hash with the same parameters as users' hashes, made
@@ -89,7 +86,7 @@ static pf_kind login_tx(db_conn *c, void *v, pf_err *err)
             return err->kind;
         if (found) {
             wf_actor a;
-            if (actor_from_user(&u, "web", &a, err) || audit(c, &a, "user.login_failed", NULL, err))
+            if (actor_from_user(&u, "web", &a, err) || audit(c, &a, "user.login_failed", err))
                 return err->kind;
         }
         pf_fail(&x->outcome, PF_EAUTH, "bad_credentials", "password",
@@ -108,7 +105,7 @@ static pf_kind login_tx(db_conn *c, void *v, pf_err *err)
     if (actor_from_user(&u, "web", &x->s->actor, err) ||
         db_login_failures_clear(c, x->email, err) ||
         db_session_insert(c, h, u.id, x->s->csrf, WF_SESSION_TTL_SECONDS, x->addr, x->ua, err) ||
-        audit(c, &x->s->actor, "user.login", NULL, err))
+        audit(c, &x->s->actor, "user.login", err))
         return err->kind;
     return PF_OK;
 }
@@ -172,7 +169,7 @@ static pf_kind logout_tx(db_conn *c, void *v, pf_err *err)
         return PF_OK; /* already gone: logging out twice is fine */
     wf_actor a;
     if (actor_from_user(&u, "web", &a, err) || db_session_delete(c, h, err) ||
-        audit(c, &a, "user.logout", NULL, err))
+        audit(c, &a, "user.logout", err))
         return err->kind;
     return PF_OK;
 }
@@ -239,9 +236,7 @@ static pf_kind revoke_tx(db_conn *c, void *v, pf_err *err)
     snprintf(id, sizeof id, "%lld", x->id);
     if (db_api_token_revoke(c, x->who->user_id, x->id, err))
         return err->kind;
-    db_audit_event ev = {.action = "api_token.revoked", .object_type = "api_token", .object_id = id};
-    wf_actor_audit(x->who, &ev);
-    return db_audit_append(c, &ev, err);
+    return wf_audit(c, x->who, "api_token.revoked", "api_token", id, 0, NULL, NULL, err);
 }
 
 pf_kind wf_api_token_revoke(const wf_env *env, const wf_actor *who, long long id, pf_err *err)

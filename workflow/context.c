@@ -2,6 +2,7 @@
 #include "workflow/context.h"
 
 #include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,4 +42,28 @@ void wf_actor_audit(const wf_actor *a, db_audit_event *ev)
     ev->actor_user_id = a->user_id;
     ev->actor_label = a->label;
     ev->network_id = a->network_id;
+}
+
+pf_kind wf_audit(db_conn *c, const wf_actor *who, const char *action, const char *object_type,
+                 const char *object_id, long long request_id, json_t *before, json_t *after,
+                 pf_err *err)
+{
+    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    bool lost = (before && !b) || (after && !a);
+    json_decref(before);
+    json_decref(after);
+    pf_kind k;
+    if (lost) {
+        k = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    } else {
+        db_audit_event ev = {.action = action, .object_type = object_type,
+                             .object_id = object_id, .request_id = request_id,
+                             .before = b, .after = a};
+        wf_actor_audit(who, &ev);
+        k = db_audit_append(c, &ev, err);
+    }
+    free(b);
+    free(a);
+    return k;
 }

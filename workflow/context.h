@@ -3,6 +3,8 @@
 #ifndef WF_CONTEXT_H
 #define WF_CONTEXT_H
 
+#include <jansson.h>
+
 #include "db/audit.h"
 #include "db/db.h"
 #include "workflow/state_machine.h"
@@ -35,5 +37,12 @@ db_scope wf_actor_scope(const wf_actor *a);
 
 /* Fills the actor part of an audit event. */
 void wf_actor_audit(const wf_actor *a, db_audit_event *ev);
+
+/* Appends one audit event by who to c's open transaction: the object
+ * (type and id), the request concerned (0 if none), and before/after as
+ * JSON objects (stolen; NULL for none), written with sorted keys. */
+pf_kind wf_audit(db_conn *c, const wf_actor *who, const char *action, const char *object_type,
+                 const char *object_id, long long request_id, json_t *before, json_t *after,
+                 pf_err *err);
 
 #endif

@@ -210,19 +210,10 @@ static pf_kind decide_tx(db_conn *c, void *v, pf_err *err)
                               x->k.row.contact, "token_id", idhex, "client_addr",
                               d->client_addr, "user_agent", d->user_agent, "side",
                               wf_side_name(x->k.side));
-    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(after);
-    if (a == NULL)
+    if (after == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
-    db_audit_event ev = {.action = "token.used",
-                         .object_type = "approval_token",
-                         .object_id = idhex,
-                         .request_id = x->k.req.id,
-                         .after = a};
-    wf_actor_audit(&who, &ev);
-    pf_kind rc = db_audit_append(c, &ev, err);
-    free(a);
-    return rc;
+    return wf_audit(c, &who, "token.used", "approval_token", idhex, x->k.req.id, NULL, after,
+                    err);
 }
 
 pf_kind wf_token_decide(const wf_env *env, wf_keyring *keys, const wf_token_decision *d,

@@ -69,21 +69,7 @@ static pf_kind audit_request(const wf_env *env, const wf_actor *who, long long i
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", id);
-    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(before);
-    json_decref(after);
-    db_audit_event ev = {.action = action,
-                         .object_type = "request",
-                         .object_id = ids,
-                         .request_id = id,
-                         .before = b,
-                         .after = a};
-    wf_actor_audit(who, &ev);
-    pf_kind k = db_audit_append(env->db, &ev, err);
-    free(b);
-    free(a);
-    return k;
+    return wf_audit(env->db, who, action, "request", ids, id, before, after, err);
 }
 
 static json_t *state_json(const char *state, int version)

@@ -625,6 +625,14 @@ static void api_contract_and_bad_input(void **state)
     r = post_json(&b, path, "{\"vlan\": 9999}");
     assert_int_equal(r.status, 422);
     done(&r);
+    r = post_json(&b, path, "{\"port\": 5}");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "\"field\":\"port\""));
+    done(&r);
+    r = post_json(&b, path, "{\"port\": \"no-such-port\"}");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "unknown_port"));
+    done(&r);
     assert_string_equal(fingerprint(), before);
     snprintf(body, sizeof body, "{\"version\": %d}", version);
     r = post_json(&b, path, body);
