@@ -37,10 +37,10 @@ root=$(pwd)
 . tests/integration/lib.sh
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null 2>&1; then
-  echo "skipped: needs root and Open vSwitch"; exit 0
+  echo "skipped: needs root and Open vSwitch"; exit 77
 fi
 if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
-  echo "skipped: needs python3-aiosmtpd"; exit 0
+  echo "skipped: needs python3-aiosmtpd"; exit 77
 fi
 
 N=${SCALE_REQUESTS:-200}

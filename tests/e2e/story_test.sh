@@ -32,7 +32,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null 2>&1 ||
    [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
    [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
   echo "skipped: needs root, Open vSwitch, chromium, python3-aiosmtpd and tests/browser/node_modules"
-  exit 0
+  exit 77
 fi
 
 # ------------------------------------------------------------ set-up, teardown

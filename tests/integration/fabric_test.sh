@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null 2>&1; then
-  echo "skipped: needs root and Open vSwitch"; exit 0
+  echo "skipped: needs root and Open vSwitch"; exit 77
 fi
 dir=/tmp/pffs.$$
 ns=pffs$$

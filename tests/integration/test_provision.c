@@ -1169,7 +1169,7 @@ int main(void)
 {
     if (geteuid() != 0 || system("command -v ovs-vswitchd >/dev/null 2>&1") != 0) {
         printf("skipped: needs root and Open vSwitch\n");
-        return 0;
+        return 77; /* tests/run.sh counts it as skipped */
     }
     const char *r = getenv("PEERFLOW_ROOT");
     snprintf(root, sizeof root, "%s", r ? r : ".");
