@@ -232,6 +232,7 @@ PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" "$admin_url" -qAtX -v 
 owner_url=$(db_url "$owner_url" "$lat_db")
 app_url=$(db_url "$app_url" "$lat_db")
 export PEERFLOW_DATABASE_URL=$app_url PEERFLOW_MIGRATE_DATABASE_URL=$owner_url
+export PEERFLOW_WORKER_DATABASE_URL=${app_url%user=*}user=peerflow_worker
 "$PF" migrate >/dev/null
 say "figure 3: $N_LAT approvals on switch one, $N_LAT on the line l1-l2-l3"
 "$PF" network add --asn 64611 --name "Latency A" >/dev/null

@@ -38,6 +38,7 @@ use_db() {
   local db=$1
   psql_owner "${owner_url/dbname=peerflow/dbname=postgres}" -c "CREATE DATABASE $db"
   export PEERFLOW_DATABASE_URL=${PEERFLOW_DATABASE_URL%dbname=*}dbname=$db" user=peerflow_app"
+  export PEERFLOW_WORKER_DATABASE_URL=${PEERFLOW_DATABASE_URL%user=*}user=peerflow_worker
   export PEERFLOW_MIGRATE_DATABASE_URL=${owner_url/dbname=peerflow/dbname=$db}
   "$PF" migrate >/dev/null
 }
@@ -119,7 +120,7 @@ p99=$(wrk -t2 -c4 -d"${DUR}s" --latency -H "Cookie: pf_session=$session" "http:/
 row "dashboard page, 100k requests + 1M audit rows, p99" "$p99" "-" "-" "target <= 50ms (absolute, loopback, 4 connections)"
 stop_pid "$serve_pid"
 
-app_url=$PEERFLOW_DATABASE_URL
+app_url=$PEERFLOW_WORKER_DATABASE_URL # the operator scope is the worker's
 while read -r name; do
   filter=""
   [ "$name" = "request_history" ] && filter=" WHERE request_id = 4242"

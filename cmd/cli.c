@@ -1,6 +1,8 @@
 /* cli: see cli.h. */
 #include "cmd/cli.h"
 
+#include "workflow/validate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,7 @@ static const char *env_or(const char *name, const char *fallback)
 void cli_config_load(cli_config *cfg)
 {
     cfg->database_url = env_or("PEERFLOW_DATABASE_URL", NULL);
+    cfg->worker_database_url = env_or("PEERFLOW_WORKER_DATABASE_URL", cfg->database_url);
     cfg->migrate_database_url = env_or("PEERFLOW_MIGRATE_DATABASE_URL", cfg->database_url);
     cfg->migrations_dir = env_or("PEERFLOW_MIGRATIONS_DIR", PF_MIGRATIONS_DIR);
     cfg->listen = env_or("PEERFLOW_LISTEN", "127.0.0.1:8080");
@@ -120,12 +123,41 @@ void cli_config_load(cli_config *cfg)
     cfg->smtp_url = env_or("PEERFLOW_SMTP_URL", NULL);
     cfg->key_dir = env_or("PEERFLOW_KEY_DIR", NULL);
     cfg->openflow_listen = env_or("PEERFLOW_OPENFLOW_LISTEN", NULL);
+    cfg->max_open_requests = env_or("PEERFLOW_MAX_OPEN_REQUESTS", NULL);
+    cfg->max_submissions_per_hour = env_or("PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", NULL);
+}
+
+/* A positive limit from the environment; 0 when unset. */
+static pf_kind env_limit(const char *value, const char *name, int *out, pf_err *err)
+{
+    long long v = 0;
+    *out = 0;
+    if (value == NULL)
+        return PF_OK;
+    if (wf_parse_int(value, name, 1, 1000000, &v, err) != PF_OK)
+        return pf_fail(err, PF_EINVALID, "bad_limit", name,
+                       "%s must be a whole number 1..1000000, not '%.40s'", name, value);
+    *out = (int)v;
+    return PF_OK;
+}
+
+pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *err)
+{
+    if (env_limit(cfg->max_open_requests, "PEERFLOW_MAX_OPEN_REQUESTS", max_open, err) ||
+        env_limit(cfg->max_submissions_per_hour, "PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", max_hour,
+                  err))
+        return err->kind;
+    return PF_OK;
 }
 
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)
 {
     memset(env, 0, sizeof *env);
-    db_conn *c = db_connect(url ? url : cfg->database_url, err);
+    if (cli_limits(cfg, &env->max_open_requests, &env->max_submissions_per_hour, err))
+        return NULL;
+    /* the CLI and the workers are the system: peerflow_worker */
+    db_conn *c = url ? db_connect(url, err)
+                     : db_connect_as(cfg->worker_database_url, DB_ROLE_WORKER, err);
     if (c == NULL)
         return NULL;
     static char base[512];

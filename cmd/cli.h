@@ -41,7 +41,8 @@ int cli_fail(const pf_err *err);
 
 /* Global configuration from the environment (flags override it). */
 typedef struct {
-    const char *database_url;
+    const char *database_url;        /* serve's web connections: peerflow_app */
+    const char *worker_database_url; /* workers and the CLI: peerflow_worker */
     const char *migrate_database_url;
     const char *migrations_dir;
     const char *listen;
@@ -50,7 +51,13 @@ typedef struct {
     const char *smtp_url;
     const char *key_dir;
     const char *openflow_listen;
+    const char *max_open_requests;        /* PEERFLOW_MAX_OPEN_REQUESTS, checked by cli_connect */
+    const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
 } cli_config;
+
+/* The submission limits of cfg (0 = the default); PF_EINVALID for a bad
+ * value. */
+pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *err);
 
 void cli_config_load(cli_config *cfg);
 

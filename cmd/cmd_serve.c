@@ -43,7 +43,9 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
                      .templates_dir = getenv("PEERFLOW_TEMPLATES_DIR"),
                      .static_dir = getenv("PEERFLOW_STATIC_DIR"),
                      .key_dir = c.key_dir,
-                     .access_log = true};
+                     .access_log = true,
+                     .max_open_requests = env.max_open_requests,
+                     .max_submissions_per_hour = env.max_submissions_per_hour};
     web_server *srv = web_server_start(&wc, &err);
     if (srv == NULL) {
         db_close(db);

@@ -63,10 +63,11 @@ int main(int argc, char **argv)
     while (i < argc && strncmp(argv[i], "--", 2) == 0) {
         if (strcmp(argv[i], "--database-url") == 0 && i + 1 < argc) {
             cfg.database_url = argv[i + 1];
+            cfg.worker_database_url = argv[i + 1];
             cfg.migrate_database_url = argv[i + 1];
             i += 2;
         } else if (strncmp(argv[i], "--database-url=", 15) == 0) {
-            cfg.database_url = cfg.migrate_database_url = argv[i] + 15;
+            cfg.database_url = cfg.worker_database_url = cfg.migrate_database_url = argv[i] + 15;
             i++;
         } else if (strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);

@@ -43,7 +43,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     prov_service *prov = NULL;
     if (which & WORKERS_PROVISIONER) {
         pf_err err = {0};
-        prov_config pc = {.database_url = cfg->database_url,
+        prov_config pc = {.database_url = cfg->worker_database_url,
                           .openflow_listen = cfg->openflow_listen,
                           .base_url = env->base_url,
                           .mail_domain = env->mail_domain};

@@ -10,6 +10,7 @@ pf_kind pf_fail(pf_err *err, pf_kind kind, const char *code, const char *field,
     if (err == NULL)
         return kind;
     err->kind = kind;
+    err->retry_after = 0;
     snprintf(err->code, sizeof err->code, "%s", code ? code : "");
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     va_list ap;

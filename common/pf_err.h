@@ -28,11 +28,13 @@ typedef struct {
     char code[48];     /* stable_snake_case, "" when kind == PF_OK */
     char field[48];    /* input field concerned, "" if none */
     char message[400]; /* for a person: what was wrong, what to do */
+    int retry_after;   /* seconds until a retry may succeed (PF_ELIMIT, PF_EUNAVAIL);
+                        * 0 = not known. Sent as Retry-After by web/. */
 } pf_err;
 
 /* Sets *err (if err is not NULL) and returns kind, so callers can write
  * `return pf_fail(err, PF_EINVALID, "bad_vlan", "vlan", "...%d", v);`.
- * field may be NULL. */
+ * field may be NULL. retry_after is reset to 0: set it after the call. */
 pf_kind pf_fail(pf_err *err, pf_kind kind, const char *code, const char *field,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

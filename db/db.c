@@ -24,19 +24,18 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-db_conn *db_connect(const char *conninfo, pf_err *err)
+/* One line of a libpq error message. */
+static void first_line(char *dst, size_t n, const char *msg)
 {
-    if (conninfo == NULL || *conninfo == '\0') {
-        pf_fail(err, PF_EINVALID, "no_database_url", "database_url",
-                "no database given: set PEERFLOW_DATABASE_URL or pass --database-url");
-        return NULL;
-    }
-    PGconn *pg = PQconnectdb(conninfo);
+    snprintf(dst, n, "%s", msg ? msg : "out of memory");
+    dst[strcspn(dst, "\n")] = '\0';
+}
+
+db_conn *db_wrap(PGconn *pg, db_role role, pf_err *err)
+{
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        const char *m = pg ? PQerrorMessage(pg) : "out of memory";
         char line[300];
-        snprintf(line, sizeof line, "%s", m);
-        line[strcspn(line, "\n")] = '\0';
+        first_line(line, sizeof line, pg ? PQerrorMessage(pg) : NULL);
         pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
                 "cannot connect to PostgreSQL (%s): check PEERFLOW_DATABASE_URL and that the server runs",
                 line);
@@ -51,7 +50,23 @@ db_conn *db_connect(const char *conninfo, pf_err *err)
         return NULL;
     }
     c->pg = pg;
+    c->role = role;
     return c;
+}
+
+db_conn *db_connect(const char *conninfo, pf_err *err)
+{
+    if (conninfo == NULL || *conninfo == '\0') {
+        pf_fail(err, PF_EINVALID, "no_database_url", "database_url",
+                "no database given: set PEERFLOW_DATABASE_URL or pass --database-url");
+        return NULL;
+    }
+    return db_wrap(PQconnectdb(conninfo), DB_ROLE_OWNER, err);
+}
+
+db_role db_conn_role(const db_conn *c)
+{
+    return c->role;
 }
 
 void db_close(db_conn *c)
@@ -111,27 +126,72 @@ static const db_stmt set_scope = {
     "       set_config('peerflow.user_id', $3, true)",
     3};
 
-static void scope_params(const db_scope *scope, char nb[24], char ub[24], const char *p[3])
+/* An operator on the web: the database checks the credential and grants
+ * the operator scope for this transaction (migrations/0006_trust.sql). */
+static const db_stmt grant_operator = {
+    "pf_grant_operator",
+    "SELECT pf_grant_operator($1, decode($2, 'hex'))", 2};
+
+struct scope_params {
+    char nb[24], ub[24], cred[65];
+    const char *set[3];
+    const char *grant[2];
+    bool has_grant;
+};
+
+static void scope_params(const db_scope *scope, struct scope_params *sp)
 {
-    p[0] = scope->operator ? "on" : "off";
-    p[1] = scope->network_id ? db_fmt_ll(nb, scope->network_id) : "";
-    p[2] = scope->user_id ? db_fmt_ll(ub, scope->user_id) : "";
+    sp->set[0] = scope->operator ? "on" : "off";
+    sp->set[1] = scope->network_id ? db_fmt_ll(sp->nb, scope->network_id) : "";
+    sp->set[2] = scope->user_id ? db_fmt_ll(sp->ub, scope->user_id) : "";
+    sp->has_grant = scope->operator && scope->has_credential;
+    if (sp->has_grant) {
+        static const char hex[] = "0123456789abcdef";
+        for (int i = 0; i < 32; i++) {
+            sp->cred[2 * i] = hex[scope->credential[i] >> 4];
+            sp->cred[2 * i + 1] = hex[scope->credential[i] & 15];
+        }
+        sp->cred[64] = '\0';
+        sp->grant[0] = sp->set[2];
+        sp->grant[1] = sp->cred;
+    }
 }
 
-/* Reads the results of a pipeline of two queries up to its sync and
- * leaves pipeline mode. Returns the second query's result when keep_second
- * (caller PQclear()s), else NULL; on the first error fills err, sets
- * *failed and returns NULL. An error in one query makes the later ones
- * PGRES_PIPELINE_ABORTED; the first error is the one reported. */
-static PGresult *drain_pipeline(db_conn *c, bool keep_second, bool *failed, pf_err *err)
+/* Queues the scope's statements in the open pipeline; false when the
+ * connection broke. */
+static bool send_scope(db_conn *c, const struct scope_params *sp)
+{
+    return PQsendQueryPrepared(c->pg, set_scope.name, 3, sp->set, NULL, NULL, 0) &&
+           (!sp->has_grant ||
+            PQsendQueryPrepared(c->pg, grant_operator.name, 2, sp->grant, NULL, NULL, 0));
+}
+
+/* The grant is prepared only when first needed: a migrating connection
+ * may run before the function exists. */
+static pf_kind prepare_scope(db_conn *c, const db_scope *scope, pf_err *err)
+{
+    if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
+    if (scope->operator && scope->has_credential && !is_prepared(c, &grant_operator) &&
+        prepare(c, &grant_operator, err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
+    return PF_OK;
+}
+
+/* Reads the results of a pipeline of nqueries queries up to its sync and
+ * leaves pipeline mode. Returns the result of query number keep (0-based;
+ * -1 for none; caller PQclear()s), else NULL; on the first error fills
+ * err, sets *failed and returns NULL. An error in one query makes the
+ * later ones PGRES_PIPELINE_ABORTED; the first error is the one reported. */
+static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed, pf_err *err)
 {
     PGresult *out = NULL;
     int seen = 0, nulls = 0;
     *failed = false;
-    for (int guard = 0; guard < 16; guard++) {
+    for (int guard = 0; guard < 8 * nqueries + 8; guard++) {
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
-            if (++nulls > 2) { /* more ends than queries: the link broke */
+            if (++nulls > nqueries) { /* more ends than queries: the link broke */
                 if (!*failed)
                     lost_connection(c, err);
                 *failed = true;
@@ -144,17 +204,17 @@ static PGresult *drain_pipeline(db_conn *c, bool keep_second, bool *failed, pf_e
             PQclear(r);
             break;
         }
-        seen++;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             if (!*failed)
                 db_error_from_result(r, err);
             *failed = true;
             PQclear(r);
-        } else if (seen == 2 && keep_second) {
+        } else if (seen == keep) {
             out = r;
         } else {
             PQclear(r);
         }
+        seen++;
     }
     PQexitPipelineMode(c->pg);
     if (*failed) {
@@ -164,18 +224,16 @@ static PGresult *drain_pipeline(db_conn *c, bool keep_second, bool *failed, pf_e
     return out;
 }
 
-/* Sends set_scope and the statement (prepared s, or sql text) as one
- * pipeline and returns the statement's result; the two share the implicit
+/* Sends the scope and the statement (prepared s, or sql text) as one
+ * pipeline and returns the statement's result; they share the implicit
  * transaction that ends at the sync, so the transaction-local scope
  * applies to it. */
 static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int nparams,
                              const char *const *params, pf_err *err)
 {
-    char nb[24], ub[24];
-    const char *sp[3];
-    scope_params(&c->read_scope, nb, ub, sp);
-    if (!PQenterPipelineMode(c->pg) ||
-        !PQsendQueryPrepared(c->pg, set_scope.name, 3, sp, NULL, NULL, 0) ||
+    struct scope_params sp;
+    scope_params(&c->read_scope, &sp);
+    if (!PQenterPipelineMode(c->pg) || !send_scope(c, &sp) ||
         !(s ? PQsendQueryPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0)
             : PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) ||
         !PQpipelineSync(c->pg)) {
@@ -184,7 +242,8 @@ static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int 
         return NULL;
     }
     bool failed;
-    return drain_pipeline(c, true, &failed, err);
+    int n = sp.has_grant ? 3 : 2;
+    return drain_pipeline(c, n, n - 1, &failed, err);
 }
 
 /* Runs the prepared statement s, or sql text, and returns its result; in
@@ -193,7 +252,7 @@ static PGresult *run(db_conn *c, const db_stmt *s, const char *sql, int nparams,
                      const char *const *params, pf_err *err)
 {
     if (c->reading && !c->in_tx) {
-        if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
+        if (prepare_scope(c, &c->read_scope, err) != PF_OK)
             return NULL;
         return exec_scoped(c, s, sql, nparams, params, err);
     }
@@ -257,22 +316,21 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
         PQreset(c->pg);
         c->n_prepared = 0;
     }
-    if (!is_prepared(c, &set_scope) && prepare(c, &set_scope, err) != PF_OK)
+    if (prepare_scope(c, scope, err) != PF_OK)
         return err ? err->kind : PF_EUNAVAIL;
-    char nb[24], ub[24];
-    const char *p[3];
-    scope_params(scope, nb, ub, p);
+    struct scope_params sp;
+    scope_params(scope, &sp);
     if (!PQenterPipelineMode(c->pg) ||
         !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-        !PQsendQueryPrepared(c->pg, set_scope.name, 3, p, NULL, NULL, 0) ||
-        !PQpipelineSync(c->pg)) {
+        !send_scope(c, &sp) || !PQpipelineSync(c->pg)) {
         PQexitPipelineMode(c->pg);
         return lost_connection(c, err);
     }
     bool failed;
-    drain_pipeline(c, false, &failed, err);
+    drain_pipeline(c, sp.has_grant ? 3 : 2, -1, &failed, err);
     pf_kind k = failed ? (err ? err->kind : PF_EUNAVAIL) : PF_OK;
     c->in_tx = true;
+    c->tx_scope = *scope;
     if (k != PF_OK)
         db_rollback(c);
     return k;
@@ -409,6 +467,17 @@ pf_kind db_ping(db_conn *c, pf_err *err)
         return err ? err->kind : PF_EUNAVAIL;
     PQclear(r);
     return PF_OK;
+}
+
+const char *db_scope_param(const db_conn *c, char buf[24])
+{
+    if (!c->in_tx && !c->reading)
+        return db_fmt_ll(buf, 0); /* no acting party: nothing tenant-visible */
+    const db_scope *s = c->in_tx ? &c->tx_scope : &c->read_scope;
+    /* the same rule as pf_is_operator() in the database */
+    if (s->operator && (c->role != DB_ROLE_APP || s->has_credential))
+        return NULL;
+    return db_fmt_ll(buf, s->network_id);
 }
 
 const char *db_val(const PGresult *r, int row, int col)

@@ -20,20 +20,51 @@
 
 typedef struct db_conn db_conn;
 
-/* Who a transaction acts for. */
+/* Who a transaction acts for.
+ *
+ * operator is honoured by the database only where it can be trusted
+ * (docs/security.md): on a peerflow_worker connection (workers, the CLI)
+ * as it is; on the web's peerflow_app connections only together with
+ * credential, the BLAKE2b hash of an operator's live session or API token,
+ * which the SECURITY DEFINER function pf_grant_operator() checks. Without
+ * it an operator scope on an application connection sees no network's
+ * data. */
 typedef struct {
     bool operator;        /* operators, workers, the CLI: see everything */
     long long network_id; /* acting user's network, 0 for none */
     long long user_id;    /* acting user, 0 for none */
+    bool has_credential;  /* credential holds an operator's hash */
+    unsigned char credential[32];
 } db_scope;
+
+/* The role a connection acts as. */
+typedef enum {
+    DB_ROLE_OWNER,  /* as connected, no check: migrations and tests only */
+    DB_ROLE_APP,    /* peerflow_app: the web server */
+    DB_ROLE_WORKER  /* peerflow_worker: workers and the CLI */
+} db_role;
 
 /* The scope of the system itself (CLI, workers). */
 db_scope db_scope_system(void);
 db_scope db_scope_network(long long network_id, long long user_id);
 
-/* Connects with a libpq conninfo string or URL. Returns NULL and fills err
- * (PF_EUNAVAIL) when the server cannot be reached. Caller closes. */
+/* Connects with a libpq conninfo string or URL, as connected (DB_ROLE_OWNER:
+ * migrations). Returns NULL and fills err (PF_EUNAVAIL) when the server
+ * cannot be reached. Caller closes. */
 db_conn *db_connect(const char *conninfo, pf_err *err);
+
+/* Connects and makes sure the connection acts as role (db/role.c): a login
+ * that is a superuser, has BYPASSRLS or owns the tables would bypass
+ * row-level security, so it is switched to the role (the libpq option
+ * `-c role=...`, which survives reconnects) when it is a member of it,
+ * and refused otherwise (PF_EINVALID "unsafe_database_role", one line that
+ * names the fix). A login that is neither the role nor may become it is
+ * refused too ("wrong_database_role"). Caller closes. */
+db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err);
+
+/* The role this connection acts as, and its name ("peerflow_app", ...). */
+db_role db_conn_role(const db_conn *c);
+const char *db_role_name(db_role role);
 void db_close(db_conn *c);
 
 /* Transactions. db_begin starts one for scope; db_commit commits it (a

@@ -19,14 +19,20 @@ struct db_audit_queued; /* db/audit.c */
 
 struct db_conn {
     PGconn *pg;
+    db_role role;         /* what the connection acts as (db/role.c) */
     bool in_tx;
     bool reading;         /* inside db_run_read: each statement carries the scope */
     db_scope read_scope;
+    db_scope tx_scope;    /* the scope of the open transaction */
     const db_stmt **prepared; /* statements prepared on this connection */
     size_t n_prepared, cap_prepared;
     struct db_audit_queued *audit; /* events of the open transaction, written at commit */
     size_t n_audit, cap_audit;
 };
+
+/* Wraps a connected PGconn (takes it, also on failure: then it is
+ * finished and err filled). */
+db_conn *db_wrap(PGconn *pg, db_role role, pf_err *err);
 
 /* Writes the audit events queued in this transaction (db/audit.c): called
  * by db_commit just before COMMIT, so the lock on the chain's head is held
@@ -55,6 +61,14 @@ PGresult *db_exec_one(db_conn *c, const db_stmt *stmt, const char *const *params
 /* Fills err from a failed result (constraint names mapped to messages a
  * person can act on, see db/errors.c). Returns err->kind. */
 pf_kind db_error_from_result(const PGresult *res, pf_err *err);
+
+/* The acting network of the open transaction or read, as a statement
+ * parameter: NULL for operators and the system (they see everything),
+ * else the network id ("0" when the actor has none, which matches no
+ * row). Every tenant-visible query filters on it in its WHERE clause as
+ * well as through row-level security, so isolation holds twice - also
+ * when the connected role bypasses RLS. buf must outlive the call. */
+const char *db_scope_param(const db_conn *c, char buf[24]);
 
 /* Column helpers: value or NULL for SQL NULL; integer with 0 for NULL. */
 const char *db_val(const PGresult *r, int row, int col);

@@ -14,13 +14,17 @@ static const db_stmt list_reports = {
     "pf_report_list",
     "SELECT c.relname AS name, coalesce(obj_description(c.oid, 'pg_class'), '') AS description"
     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'reports' AND c.relkind = 'v' ORDER BY c.relname",
-    0};
+    " LEFT JOIN report_audience a ON a.name = c.relname"
+    " WHERE n.nspname = 'reports' AND c.relkind = 'v'"
+    "   AND ($1::bigint IS NULL OR NOT coalesce(a.operators_only, false))"
+    " ORDER BY c.relname",
+    1};
 
 static const db_stmt find_report = {
     "pf_report_find",
     "SELECT c.relname, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid"
-    "   AND a.attname = 'request_id' AND NOT a.attisdropped)"
+    "   AND a.attname = 'request_id' AND NOT a.attisdropped),"
+    " coalesce((SELECT operators_only FROM report_audience WHERE name = c.relname), false)"
     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'reports' AND c.relkind = 'v' AND c.relname = $1",
     1};
@@ -50,7 +54,9 @@ static pf_kind to_table(PGresult *r, pf_table **out, pf_err *err)
 
 pf_kind db_report_list(db_conn *c, pf_table **out, pf_err *err)
 {
-    PGresult *r = db_exec(c, &list_reports, NULL, err);
+    char nb[24];
+    const char *p[1] = {db_scope_param(c, nb)};
+    PGresult *r = db_exec(c, &list_reports, p, err);
     if (r == NULL)
         return err->kind;
     return to_table(r, out, err);
@@ -69,6 +75,13 @@ pf_kind db_report_run(db_conn *c, const char *name, long long request_id, pf_tab
                        "no report named '%s': see peerflow report list", name);
     }
     bool has_request = db_bool(r, 0, 1);
+    char nb[24];
+    if (db_bool(r, 0, 2) && db_scope_param(c, nb) != NULL) {
+        PQclear(r);
+        return pf_fail(err, PF_EFORBIDDEN, "operators_only", "name",
+                       "report %s describes the exchange's fabric and is for its operators only",
+                       name);
+    }
     char *ident = PQescapeIdentifier(c->pg, db_val(r, 0, 0), strlen(db_val(r, 0, 0)));
     PQclear(r);
     if (ident == NULL)

@@ -10,23 +10,48 @@ static const db_stmt ins_request = {
     "pf_request_insert",
     "INSERT INTO peering_requests (requester_network_id, requester_port_id, requester_vlan,"
     " peer_network_id, peer_port_id, peer_vlan, bandwidth_mbps, message, created_by,"
-    " expires_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))"
+    " expires_at, suggested_peer_port_id, suggested_peer_vlan)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10), $11, $12)"
     " RETURNING id",
-    10};
+    12};
 
+static const db_stmt quota = {
+    "pf_request_quota",
+    "WITH me AS (SELECT id FROM networks WHERE id = $1 FOR UPDATE)"
+    " SELECT (SELECT count(*) FROM peering_requests r JOIN request_states s ON s.state = r.state"
+    "          WHERE r.requester_network_id = $1 AND NOT s.terminal),"
+    "        (SELECT count(*) FROM peering_requests r"
+    "          WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour'),"
+    "        (SELECT coalesce(ceil(extract(epoch FROM min(r.created_at) + interval '1 hour' - now())),"
+    "                         0)::integer"
+    "           FROM peering_requests r"
+    "          WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour')"
+    " FROM me",
+    1};
+
+/* The row lock and the decisions are two statements on purpose: under READ
+ * COMMITTED a statement that waited for the lock re-reads the locked row,
+ * but its subqueries keep the snapshot taken before the wait, so a
+ * decision committed by the transaction we waited for would be missed
+ * (both sides approving at once left requests pending forever). The
+ * second statement takes a fresh snapshot, after the lock is ours. */
 static const db_stmt lock_request = {
     "pf_request_lock",
     "SELECT r.id, r.requester_network_id, r.requester_port_id, r.requester_vlan,"
     " r.peer_network_id, r.peer_port_id, r.peer_vlan, r.bandwidth_mbps, r.state, r.version,"
-    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'requester'),"
-    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'peer'),"
-    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'requester'"
-    "         AND a.decision = 'approve'),"
-    " EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = 'peer'"
-    "         AND a.decision = 'approve'),"
-    " r.expires_at < now()"
-    " FROM peering_requests r WHERE r.id = $1 FOR UPDATE OF r",
+    " r.expires_at < now(), r.suggested_peer_port_id, r.suggested_peer_vlan"
+    " FROM peering_requests r WHERE r.id = $1"
+    " AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))"
+    " FOR UPDATE OF r",
+    2};
+
+static const db_stmt request_decisions = {
+    "pf_request_decisions",
+    "SELECT coalesce(bool_or(side = 'requester'), false),"
+    " coalesce(bool_or(side = 'peer'), false),"
+    " coalesce(bool_or(side = 'requester' AND decision = 'approve'), false),"
+    " coalesce(bool_or(side = 'peer' AND decision = 'approve'), false)"
+    " FROM approvals WHERE request_id = $1",
     1};
 
 static const db_stmt set_state = {
@@ -54,8 +79,8 @@ static const db_stmt summary = {
     " JOIN ports rp ON rp.id = r.requester_port_id"
     " JOIN networks pn ON pn.id = r.peer_network_id"
     " LEFT JOIN ports pp ON pp.id = r.peer_port_id"
-    " WHERE r.id = $1",
-    1};
+    " WHERE r.id = $1 AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))",
+    2};
 
 static const db_stmt next_expired = {
     "pf_request_next_expired",
@@ -75,6 +100,9 @@ static const db_stmt get_request = {
     " 'id', r.id, 'state', r.state, 'version', r.version,"
     " 'requester', " ENDPOINT_JSON("rn", "rp", "r.requester_vlan") ","
     " 'peer', " ENDPOINT_JSON("pn", "pp", "r.peer_vlan") ","
+    " 'suggested_peer', CASE WHEN r.suggested_peer_port_id IS NOT NULL THEN json_build_object("
+    "   'port', (SELECT p.name FROM ports p WHERE p.id = r.suggested_peer_port_id),"
+    "   'vlan', r.suggested_peer_vlan) END,"
     " 'bandwidth_mbps', r.bandwidth_mbps, 'message', r.message,"
     " 'created_at', r.created_at, 'updated_at', r.updated_at, 'expires_at', r.expires_at,"
     " 'approved_at', r.approved_at, 'active_at', r.active_at, 'closed_at', r.closed_at,"
@@ -90,15 +118,19 @@ static const db_stmt get_request = {
     "   FROM circuits c WHERE c.request_id = r.id),"
     " 'history', coalesce((SELECT json_agg(json_build_object("
     "     'seq', e.seq, 'at', e.at, 'actor', e.actor_label, 'actor_kind', e.actor_kind,"
-    "     'action', e.action, 'before', e.before, 'after', e.after) ORDER BY e.seq)"
+    "     'action', e.action, 'before', e.before, 'after',"
+    /* where a link was used from is the operators' (abuse handling) */
+    "     CASE WHEN e.action = 'token.used' AND $2::bigint IS NOT NULL"
+    "          THEN (e.after::jsonb - 'client_addr' - 'user_agent')::json ELSE e.after END)"
+    "     ORDER BY e.seq)"
     "   FROM audit_events e WHERE e.request_id = r.id), '[]'::json))"
     " FROM peering_requests r"
     " JOIN networks rn ON rn.id = r.requester_network_id"
     " JOIN ports rp ON rp.id = r.requester_port_id"
     " JOIN networks pn ON pn.id = r.peer_network_id"
     " LEFT JOIN ports pp ON pp.id = r.peer_port_id"
-    " WHERE r.id = $1",
-    1};
+    " WHERE r.id = $1 AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))",
+    2};
 
 static const db_stmt list_requests = {
     "pf_request_list",
@@ -106,8 +138,9 @@ static const db_stmt list_requests = {
     " FROM (SELECT c.id, c.state, c.version, c.created_at, c.updated_at, c.expires_at,"
     "   c.requester, c.peer FROM request_cards c"
     "  WHERE ($1::text IS NULL OR c.state = $1)"
+    "   AND ($3::bigint IS NULL OR $3 IN (c.requester_network_id, c.peer_network_id))"
     "  ORDER BY c.id DESC LIMIT $2) x",
-    2};
+    3};
 
 static void copy(char *dst, size_t n, const char *src)
 {
@@ -117,8 +150,8 @@ static void copy(char *dst, size_t n, const char *src)
 pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
                                pf_err *err)
 {
-    char b[24];
-    const char *p[1] = {db_fmt_ll(b, id)};
+    char b[24], nb[24];
+    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
     PGresult *r = db_exec_one(c, &summary, p, "unknown_request", "no such request", err);
     if (r == NULL)
         return err->kind;
@@ -145,13 +178,14 @@ pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out
 pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
                           long long created_by, int expiry_seconds, long long *id, pf_err *err)
 {
-    char b[9][24];
-    const char *p[10] = {
+    char b[11][24];
+    const char *p[12] = {
         db_fmt_ll(b[0], r->requester_network_id), db_fmt_ll(b[1], r->requester_port_id),
         db_fmt_id(b[2], r->requester_vlan),       db_fmt_ll(b[3], r->peer_network_id),
         db_fmt_id(b[4], r->peer_port_id),         db_fmt_id(b[5], r->peer_vlan),
         db_fmt_id(b[6], r->bandwidth_mbps),       message && *message ? message : NULL,
         db_fmt_id(b[7], created_by),              db_fmt_ll(b[8], expiry_seconds),
+        db_fmt_id(b[9], r->suggested_peer_port_id), db_fmt_id(b[10], r->suggested_peer_vlan),
     };
     PGresult *res = db_exec(c, &ins_request, p, err);
     if (res == NULL)
@@ -163,8 +197,8 @@ pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
 
 pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
 {
-    char b[24];
-    const char *p[1] = {db_fmt_ll(b, id)};
+    char b[24], nb[24];
+    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
     PGresult *r = db_exec(c, &lock_request, p, err);
     if (r == NULL)
         return err->kind;
@@ -184,11 +218,17 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
     out->bandwidth_mbps = (int)db_ll(r, 0, 7);
     snprintf(out->state, sizeof out->state, "%s", db_val(r, 0, 8));
     out->version = (int)db_ll(r, 0, 9);
-    out->requester_decided = db_bool(r, 0, 10);
-    out->peer_decided = db_bool(r, 0, 11);
-    out->requester_approved = db_bool(r, 0, 12);
-    out->peer_approved = db_bool(r, 0, 13);
-    out->past_expiry = db_bool(r, 0, 14);
+    out->past_expiry = db_bool(r, 0, 10);
+    out->suggested_peer_port_id = db_ll(r, 0, 11);
+    out->suggested_peer_vlan = (int)db_ll(r, 0, 12);
+    PQclear(r);
+    r = db_exec(c, &request_decisions, p, err);
+    if (r == NULL)
+        return err->kind;
+    out->requester_decided = db_bool(r, 0, 0);
+    out->peer_decided = db_bool(r, 0, 1);
+    out->requester_approved = db_bool(r, 0, 2);
+    out->peer_approved = db_bool(r, 0, 3);
     PQclear(r);
     return PF_OK;
 }
@@ -259,8 +299,8 @@ static pf_kind json_result(PGresult *r, json_t **out, pf_err *err)
 
 pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
 {
-    char b[24];
-    const char *p[1] = {db_fmt_ll(b, id)};
+    char b[24], nb[24];
+    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
     PGresult *r = db_exec(c, &get_request, p, err);
     if (r == NULL)
         return err->kind;
@@ -275,10 +315,24 @@ pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
 pf_kind db_request_list_json(db_conn *c, const char *state, int limit, json_t **out,
                              pf_err *err)
 {
-    char b[24];
-    const char *p[2] = {state, db_fmt_ll(b, limit)};
+    char b[24], nb[24];
+    const char *p[3] = {state, db_fmt_ll(b, limit), db_scope_param(c, nb)};
     PGresult *r = db_exec(c, &list_requests, p, err);
     if (r == NULL)
         return err->kind;
     return json_result(r, out, err);
+}
+
+pf_kind db_request_quota(db_conn *c, long long network_id, db_submit_quota *out, pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, network_id)};
+    PGresult *r = db_exec_one(c, &quota, p, "unknown_network", "no such network", err);
+    if (r == NULL)
+        return err->kind;
+    out->open = db_ll(r, 0, 0);
+    out->last_hour = db_ll(r, 0, 1);
+    out->hour_frees_in = (int)db_ll(r, 0, 2);
+    PQclear(r);
+    return PF_OK;
 }

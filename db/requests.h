@@ -16,8 +16,11 @@ typedef struct {
     long long requester_port_id;
     int requester_vlan; /* 0 = untagged */
     long long peer_network_id;
-    long long peer_port_id; /* 0 until the peer picks one */
+    long long peer_port_id; /* 0 until the peer picks one (reserves it) */
     int peer_vlan;
+    /* the requester's suggestion for the peer's port: reserves nothing */
+    long long suggested_peer_port_id; /* 0 = none */
+    int suggested_peer_vlan;
     int bandwidth_mbps; /* 0 = no cap */
     char state[20];
     int version;
@@ -57,8 +60,8 @@ typedef struct {
 pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
                                pf_err *err);
 
-/* Inserts a pending request from r's requester/peer/bandwidth fields.
- * expiry_seconds from now. Sets *id. */
+/* Inserts a pending request from r's requester/peer/suggestion/bandwidth
+ * fields. expiry_seconds from now. Sets *id. */
 pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
                           long long created_by, int expiry_seconds, long long *id,
                           pf_err *err);
@@ -77,6 +80,18 @@ pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id
                                      int *new_version, pf_err *err);
 
 pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err);
+
+/* What a network has asked for lately, for the submission limits: its
+ * open (non-terminal) requests and its submissions in the last hour, and
+ * the seconds until the oldest of those leaves the hour. Locks the
+ * network's row until the transaction ends, so concurrent submissions of
+ * one network are counted one after the other. */
+typedef struct {
+    long long open;
+    long long last_hour;
+    int hour_frees_in; /* seconds; 0 when none in the last hour */
+} db_submit_quota;
+pf_kind db_request_quota(db_conn *c, long long network_id, db_submit_quota *out, pf_err *err);
 
 /* Locks the oldest pending request past its expiry that no other worker
  * holds (FOR UPDATE SKIP LOCKED). *id = 0 when there is none. */

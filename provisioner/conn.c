@@ -1036,7 +1036,7 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
         pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "cannot set up the OpenFlow manager");
         goto fail;
     }
-    n->db = db_connect(n->database_url, err);
+    n->db = db_connect_as(n->database_url, DB_ROLE_WORKER, err);
     if (n->db == NULL)
         goto fail;
     if (n->listen && (n->listen_fd = open_listener(n->listen, err)) < 0)

@@ -29,7 +29,7 @@
 #include "provisioner/fabric.h"
 
 typedef struct {
-    const char *database_url;    /* required (application role) */
+    const char *database_url;    /* required (connects as peerflow_worker) */
     const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT" or
                                     "unix:PATH", or NULL for none */
     const char *base_url;        /* links in mail; NULL: http://127.0.0.1:8080 */

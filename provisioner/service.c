@@ -641,7 +641,7 @@ static void *worker_main(void *arg)
     pf_err err;
     while (!stopping(s)) {
         if (j.db == NULL) {
-            j.db = db_connect(s->database_url, &err);
+            j.db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err);
             if (j.db == NULL) {
                 nap(s, 1000);
                 continue;
@@ -740,7 +740,7 @@ static void *reconciler_main(void *arg)
     pf_err err;
     int64_t next_all = mono_now() + s->cfg.reconcile_interval_ms;
     while (!stopping(s)) {
-        if (db == NULL && (db = db_connect(s->database_url, &err)) == NULL) {
+        if (db == NULL && (db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err)) == NULL) {
             nap(s, 1000);
             continue;
         }
@@ -926,7 +926,7 @@ pf_kind prov_reconcile_now(const prov_config *cfg_in, const char *switch_name,
     memset(rep, 0, sizeof *rep);
     prov_config cfg = *cfg_in;
     apply_defaults(&cfg);
-    db_conn *db = db_connect(cfg.database_url, err);
+    db_conn *db = db_connect_as(cfg.database_url, DB_ROLE_WORKER, err);
     if (db == NULL)
         return err->kind;
     db_prov_switch *v = NULL;

@@ -59,6 +59,7 @@ print_env() {
   echo "export PEERFLOW_PG_DIR='$dir'"
   echo "export PEERFLOW_PG_PORT='$port'"
   echo "export PEERFLOW_DATABASE_URL='host=$dir/run port=$port dbname=peerflow user=peerflow_app'"
+  echo "export PEERFLOW_WORKER_DATABASE_URL='host=$dir/run port=$port dbname=peerflow user=peerflow_worker'"
   echo "export PEERFLOW_MIGRATE_DATABASE_URL='host=$dir/run port=$port dbname=peerflow user=peerflow'"
 }
 

@@ -94,7 +94,7 @@ export PEERFLOW_TEST_PG_PORT=$(cat "$pgdir/port")
 export PEERFLOW_BIN="$root/build/asan/peerflow"
 export PEERFLOW_ROOT="$root"
 export PEERFLOW_MIGRATIONS_DIR="$root/migrations"
-unset PEERFLOW_DATABASE_URL PEERFLOW_MIGRATE_DATABASE_URL
+unset PEERFLOW_DATABASE_URL PEERFLOW_WORKER_DATABASE_URL PEERFLOW_MIGRATE_DATABASE_URL
 
 for t in tests/integration/test_*.c; do
   [ -e "$t" ] || continue

@@ -1,4 +1,5 @@
-/* Handlers for operations: /healthz, /metrics, /static/. Public. */
+/* Handlers for operations: /healthz and /static/ (public), /metrics (an
+ * operator's API token). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ void web_h_metrics(web_ctx *ctx)
     pf_err err = {0};
     json_t *gauges = NULL;
     if (ctx->env.db != NULL)
-        wf_gauges(&ctx->env, &gauges, &err);
+        wf_gauges(&ctx->env, &ctx->session.actor, &gauges, &err);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

@@ -127,12 +127,19 @@ void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
 void web_error(web_ctx *ctx, const pf_err *err)
 {
     int status = web_status_for(err);
+    if (err->retry_after > 0) {
+        snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
+        snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d",
+                 err->retry_after);
+    }
     if (status >= 500)
         fprintf(stderr, "peerflow: web: %s %s: %s\n", ctx->method, ctx->path, err->message);
     json_t *e = json_pack("{ss,ss}", "code", err->code[0] ? err->code : pf_kind_name(err->kind),
                           "message", err->message);
     if (err->field[0])
         json_object_set_new(e, "field", json_string(err->field));
+    if (err->retry_after > 0)
+        json_object_set_new(e, "retry_after", json_integer(err->retry_after));
     if (ctx->is_api || ctx->templates == NULL) {
         json_t *doc = json_pack("{so}", "error", e);
         set_body(ctx, status, "application/json", json_dumps(doc, JSON_COMPACT));

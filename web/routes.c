@@ -9,7 +9,9 @@
 static const web_route routes[] = {
     /* operations */
     {"GET", "/healthz", web_h_healthz, WEB_PUBLIC, "healthz"},
-    {"GET", "/metrics", web_h_metrics, WEB_PUBLIC, "metrics"},
+    /* the fabric's and the queues' figures are the exchange's: scrape with
+     * an operator's API token (docs/operations.md) */
+    {"GET", "/metrics", web_h_metrics, WEB_API | WEB_OPERATOR, "metrics"},
     {"GET", "/static/{file}", web_h_static, WEB_PUBLIC, "static"},
 
     /* accounts */

@@ -55,7 +55,7 @@ static db_conn *thread_db(web_server *s, pf_err *err)
     db_conn *c = pthread_getspecific(s->db_key);
     if (c != NULL)
         return c;
-    c = db_connect(s->cfg.database_url, err);
+    c = db_connect_as(s->cfg.database_url, DB_ROLE_APP, err);
     if (c == NULL)
         return NULL;
     pthread_mutex_lock(&s->lock);
@@ -239,6 +239,8 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     ctx.env.base_url = s->base_url;
     ctx.env.mail_domain = s->mail_domain;
     ctx.env.request_ttl_seconds = WF_DEFAULT_TTL_SECONDS;
+    ctx.env.max_open_requests = s->cfg.max_open_requests;
+    ctx.env.max_submissions_per_hour = s->cfg.max_submissions_per_hour;
     ctx.query = json_object();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, ctx.query);
 
@@ -268,7 +270,7 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
         } else if (ctx.env.db == NULL && ctx.route->fn != web_h_static) {
             web_error(&ctx, &err);
         } else if (ctx.route->fn == web_h_static || ctx.route->fn == web_h_healthz ||
-                   ctx.route->fn == web_h_metrics || authenticate(&ctx)) {
+                   authenticate(&ctx)) {
             ctx.route->fn(&ctx);
         }
     }
@@ -388,7 +390,7 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
         return NULL;
     }
     /* Fail early when the database is unreachable, not on the first request. */
-    db_conn *probe = db_connect(cfg->database_url, err);
+    db_conn *probe = db_connect_as(cfg->database_url, DB_ROLE_APP, err);
     if (probe == NULL) {
         wf_keyring_free(s->keys);
         web_templates_free(s->templates);

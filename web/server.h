@@ -26,6 +26,8 @@ typedef struct {
     int threads;               /* 0: 4 */
     int timeout_seconds;       /* 0: 15 */
     bool access_log;           /* one line per request on stdout */
+    int max_open_requests;     /* per network; 0: WF_DEFAULT_MAX_OPEN_REQUESTS */
+    int max_submissions_per_hour; /* per network; 0: WF_DEFAULT_... */
 } web_config;
 
 /* Starts listening; returns NULL with err filled (bad address, port in

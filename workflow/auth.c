@@ -107,6 +107,8 @@ static pf_kind login_tx(db_conn *c, void *v, pf_err *err)
         db_session_insert(c, h, u.id, x->s->csrf, WF_SESSION_TTL_SECONDS, x->addr, x->ua, err) ||
         audit(c, &x->s->actor, "user.login", err))
         return err->kind;
+    x->s->actor.has_credential = true;
+    memcpy(x->s->actor.credential, h, sizeof h);
     return PF_OK;
 }
 
@@ -146,7 +148,11 @@ static pf_kind resume_tx(db_conn *c, void *v, pf_err *err)
     token_hash(x->token, h);
     if (db_session_lookup(c, h, &u, x->s->csrf, err))
         return err->kind;
-    return actor_from_user(&u, "web", &x->s->actor, err);
+    if (actor_from_user(&u, "web", &x->s->actor, err))
+        return err->kind;
+    x->s->actor.has_credential = true;
+    memcpy(x->s->actor.credential, h, sizeof h);
+    return PF_OK;
 }
 
 pf_kind wf_session_resume(const wf_env *env, const char *token, wf_session *s, pf_err *err)
@@ -195,7 +201,11 @@ static pf_kind api_tx(db_conn *c, void *v, pf_err *err)
     wf_api_token_hash(x->token, h);
     if (db_api_token_user(c, h, &u, err))
         return err->kind;
-    return actor_from_user(&u, "api", x->out, err);
+    if (actor_from_user(&u, "api", x->out, err))
+        return err->kind;
+    x->out->has_credential = true;
+    memcpy(x->out->credential, h, sizeof h);
+    return PF_OK;
 }
 
 pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err *err)

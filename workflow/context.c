@@ -24,8 +24,15 @@ wf_actor wf_actor_cli(void)
 
 db_scope wf_actor_scope(const wf_actor *a)
 {
-    if (a->role == WF_ROLE_OPERATOR || a->role == WF_ROLE_SYSTEM)
-        return db_scope_system();
+    if (a->role == WF_ROLE_OPERATOR || a->role == WF_ROLE_SYSTEM) {
+        db_scope s = db_scope_system();
+        s.user_id = a->user_id;
+        if (a->role == WF_ROLE_OPERATOR && a->has_credential) {
+            s.has_credential = true;
+            memcpy(s.credential, a->credential, sizeof s.credential);
+        }
+        return s;
+    }
     return db_scope_network(a->network_id, a->user_id);
 }
 

@@ -14,9 +14,15 @@ typedef struct {
     const char *base_url;    /* public URL for links in mail, no trailing '/' */
     const char *mail_domain; /* right-hand side of Message-IDs */
     int request_ttl_seconds; /* a pending request expires after this */
+    /* Submission limits per requesting network (0 = the defaults below):
+     * one network must not be able to flood another's inbox. */
+    int max_open_requests;
+    int max_submissions_per_hour;
 } wf_env;
 
 #define WF_DEFAULT_TTL_SECONDS (14 * 24 * 3600)
+#define WF_DEFAULT_MAX_OPEN_REQUESTS 500
+#define WF_DEFAULT_MAX_SUBMISSIONS_PER_HOUR 100
 
 typedef struct {
     wf_role role;
@@ -26,6 +32,11 @@ typedef struct {
     const char *via;      /* "web", "api", "email", "cli" or "system" */
     /* For decisions made through an emailed link (role WF_ROLE_CONTACT). */
     const unsigned char *token_id; /* 16 bytes */
+    /* The hash of the session or API token that authenticated this user,
+     * for an operator on the web: the database grants the operator scope
+     * only against it (db_scope, docs/security.md). */
+    bool has_credential;
+    unsigned char credential[32];
 } wf_actor;
 
 /* Actors the system uses for itself. */

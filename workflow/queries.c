@@ -242,10 +242,12 @@ static pf_kind gauges_tx(db_conn *c, void *v, pf_err *err)
     return db_gauges_json(c, &x->json, err);
 }
 
-pf_kind wf_gauges(const wf_env *env, json_t **out, pf_err *err)
+pf_kind wf_gauges(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)
 {
-    wf_actor sys = wf_actor_system("metrics");
-    return run_json(env, &sys, gauges_tx, out, err);
+    if (who->role != WF_ROLE_OPERATOR && who->role != WF_ROLE_SYSTEM)
+        return pf_fail(err, PF_EFORBIDDEN, "operators_only", NULL,
+                       "the exchange's metrics are for its operators only");
+    return run_json(env, who, gauges_tx, out, err);
 }
 
 pf_kind wf_dashboard(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err)

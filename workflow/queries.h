@@ -41,8 +41,8 @@ pf_kind wf_fabric(const wf_env *env, const wf_actor *who, json_t **out, pf_err *
 /* The actor's network's ports: [{"name","mode","switch_id","speed_mbps"}]. */
 pf_kind wf_my_ports(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
 
-/* Gauges for /metrics (system scope). */
-pf_kind wf_gauges(const wf_env *env, json_t **out, pf_err *err);
+/* Gauges for /metrics: operators (and the system) only. */
+pf_kind wf_gauges(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
 
 /* Operators only. */
 pf_kind wf_audit_verify(const wf_env *env, const wf_actor *who, db_audit_verdict *v,

@@ -139,6 +139,38 @@ static pf_kind become_approved(const wf_env *env, long long id, int *version, pf
 
 /* ------------------------------------------------------------- submit */
 
+/* The per-network submission limits (wf_env): a clear 429 with the time
+ * to wait. The count runs under the network row's lock, so concurrent
+ * submissions cannot all pass the check at once. */
+static pf_kind check_quota(const wf_env *env, const wf_actor *who, pf_err *err)
+{
+    int max_open = env->max_open_requests > 0 ? env->max_open_requests
+                                              : WF_DEFAULT_MAX_OPEN_REQUESTS;
+    int max_hour = env->max_submissions_per_hour > 0 ? env->max_submissions_per_hour
+                                                     : WF_DEFAULT_MAX_SUBMISSIONS_PER_HOUR;
+    db_submit_quota q;
+    if (db_request_quota(env->db, who->network_id, &q, err))
+        return err->kind;
+    if (q.open >= max_open) {
+        pf_fail(err, PF_ELIMIT, "too_many_open_requests", NULL,
+                "your network has %lld open requests, the most this exchange allows: wait "
+                "until some are decided, or cancel those you no longer need",
+                q.open);
+        err->retry_after = 3600;
+        return err->kind;
+    }
+    if (q.last_hour >= max_hour) {
+        int wait = q.hour_frees_in > 0 ? q.hour_frees_in : 60;
+        pf_fail(err, PF_ELIMIT, "too_many_submissions", NULL,
+                "your network submitted %lld requests in the last hour, the most this exchange "
+                "allows: try again in %d minute%s",
+                q.last_hour, (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
+        err->retry_after = wait;
+        return err->kind;
+    }
+    return PF_OK;
+}
+
 struct submit_ctx {
     const wf_env *env;
     const wf_actor *who;
@@ -178,7 +210,7 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
     db_port mine, theirs = {0};
     db_network self, peer;
 
-    if (db_network_by_id(c, who->network_id, &self, err))
+    if (db_network_by_id(c, who->network_id, &self, err) || check_quota(env, who, err))
         return err->kind;
     if (db_port_by_name(c, who->network_id, in->port, &mine, err))
         return pf_fail(err, PF_EINVALID, "unknown_port", "port",
@@ -192,32 +224,38 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
         return pf_fail(err, PF_EINVALID, "peer_is_self", "peer_asn",
                        "AS%lld is your own network: pick another network to peer with",
                        peer.asn);
-    /* An auto-approving peer decides now, so its port must be known now. */
+    /* An auto-approving peer decides now, so its port must be known now;
+     * anyone else's port is only suggested: the peer reserves it by
+     * approving with it, the requester never can. */
     if ((in->peer_port && *in->peer_port) || peer.auto_approve) {
         if (resolve_peer_port(c, peer.id, in->peer_port, 0, in->peer_vlan, "peer_port",
                               "peer_vlan", &theirs, err))
             return err->kind;
     }
+    bool chosen = theirs.id != 0 && peer.auto_approve;
 
     db_request r = {.requester_network_id = who->network_id,
                     .requester_port_id = mine.id,
                     .requester_vlan = in->vlan,
                     .peer_network_id = peer.id,
-                    .peer_port_id = theirs.id,
-                    .peer_vlan = theirs.id ? in->peer_vlan : 0,
+                    .peer_port_id = chosen ? theirs.id : 0,
+                    .peer_vlan = chosen ? in->peer_vlan : 0,
+                    .suggested_peer_port_id = chosen ? 0 : theirs.id,
+                    .suggested_peer_vlan = chosen || !theirs.id ? 0 : in->peer_vlan,
                     .bandwidth_mbps = in->bandwidth_mbps};
     int ttl = env->request_ttl_seconds > 0 ? env->request_ttl_seconds : WF_DEFAULT_TTL_SECONDS;
     if (db_request_insert(c, &r, in->message, who->user_id, ttl, &x->id, err))
         return err->kind;
     long long id = x->id;
-    if (audit_request(env, who, id, "request.submitted", NULL,
-                      json_pack("{ss,si,s{sI,ss,si},s{sI,ss?,si},si,ss?}", "state", "pending",
-                                "version", 1, "requester", "asn", (json_int_t)self.asn, "port",
-                                mine.name, "vlan", in->vlan, "peer", "asn",
-                                (json_int_t)peer.asn, "port", theirs.id ? theirs.name : NULL,
-                                "vlan", r.peer_vlan, "bandwidth_mbps", in->bandwidth_mbps,
-                                "message", in->message),
-                      err))
+    json_t *after = json_pack("{ss,si,s{sI,ss,si},s{sI,ss?,si},si,ss?}", "state", "pending",
+                              "version", 1, "requester", "asn", (json_int_t)self.asn, "port",
+                              mine.name, "vlan", in->vlan, "peer", "asn", (json_int_t)peer.asn,
+                              "port", chosen ? theirs.name : NULL, "vlan", r.peer_vlan,
+                              "bandwidth_mbps", in->bandwidth_mbps, "message", in->message);
+    if (after != NULL && r.suggested_peer_port_id)
+        json_object_set_new(after, "suggested_peer",
+                            json_pack("{ss,si}", "port", theirs.name, "vlan", in->peer_vlan));
+    if (audit_request(env, who, id, "request.submitted", NULL, after, err))
         return err->kind;
 
     /* The requester's side: an admin's submission is its approval. */
@@ -353,10 +391,12 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
             db_port p;
             const char *port = x->in ? x->in->port : NULL;
             int vlan = x->in ? x->in->vlan : 0;
-            /* Nothing given: keep the port and VLAN the request names. */
+            /* Nothing given: take the port and VLAN the request names, the
+             * requester's suggestion until the peer has chosen. */
+            long long current = r.peer_port_id ? r.peer_port_id : r.suggested_peer_port_id;
             if ((port == NULL || *port == '\0') && vlan == 0)
-                vlan = r.peer_vlan;
-            if (resolve_peer_port(c, r.peer_network_id, port, r.peer_port_id, vlan, "port", "vlan",
+                vlan = r.peer_port_id ? r.peer_vlan : r.suggested_peer_vlan;
+            if (resolve_peer_port(c, r.peer_network_id, port, current, vlan, "port", "vlan",
                                   &p, err)) {
                 json_decref(after);
                 return err->kind;

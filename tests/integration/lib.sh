@@ -7,13 +7,14 @@ CHECKS_PASSED=0
 CHECKS_FAILED=0
 
 # fresh_db NAME: creates an empty database, migrates it, and exports
-# PEERFLOW_DATABASE_URL (application role) and PEERFLOW_MIGRATE_DATABASE_URL
-# (owner) for it.
+# PEERFLOW_DATABASE_URL (application role), PEERFLOW_WORKER_DATABASE_URL
+# (workers and the CLI) and PEERFLOW_MIGRATE_DATABASE_URL (owner) for it.
 fresh_db() {
   local name=$1
   "$PSQL" -h "$PEERFLOW_TEST_PG_HOST" -p "$PEERFLOW_TEST_PG_PORT" -U peerflow -d postgres -qAtc \
     "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null || return 1
   export PEERFLOW_DATABASE_URL="host=$PEERFLOW_TEST_PG_HOST port=$PEERFLOW_TEST_PG_PORT dbname=$name user=peerflow_app"
+  export PEERFLOW_WORKER_DATABASE_URL="host=$PEERFLOW_TEST_PG_HOST port=$PEERFLOW_TEST_PG_PORT dbname=$name user=peerflow_worker"
   export PEERFLOW_MIGRATE_DATABASE_URL="host=$PEERFLOW_TEST_PG_HOST port=$PEERFLOW_TEST_PG_PORT dbname=$name user=peerflow"
   "$PEERFLOW_BIN" migrate >/dev/null
 }

@@ -210,7 +210,7 @@ static void illegal_update_in_sql_is_rejected(void **state)
     /* as the superuser, who bypasses row-level security but not triggers */
     assert_string_equal(pgt_sql_state(db.owner, sql, msg, sizeof msg), "23514");
     assert_non_null(strstr(msg, "illegal state change"));
-    /* and as the application role */
+    /* and as the worker role, which sees every request */
     PGconn *app = PQconnectdb(db.app_url);
     PQclear(PQexec(app, "SELECT set_config('peerflow.operator', 'on', false)"));
     assert_string_equal(pgt_sql_state(app, sql, msg, sizeof msg), "23514");
@@ -238,7 +238,7 @@ static void app_role_cannot_change_audit(void **state)
     pgt_db db;
     pgt_create(&db, "audit_ro", false);
     pgt_seed_world(&db);
-    PGconn *app = PQconnectdb(db.app_url);
+    PGconn *app = PQconnectdb(db.web_url);
     PQclear(PQexec(app, "SELECT set_config('peerflow.operator', 'on', false)"));
     assert_string_equal(pgt_sql_state(app, "UPDATE audit_events SET action = 'x'", NULL, 0),
                         "42501");
@@ -347,7 +347,7 @@ static void third_network_sees_nothing(void **state)
     assert_int_equal(t->nrows, 1);
     pf_table_free(t);
     /* a query bug (no WHERE at all) still shows C nothing */
-    PGconn *app = PQconnectdb(db.app_url);
+    PGconn *app = PQconnectdb(db.web_url);
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT set_config('peerflow.network_id', '%lld', false)",
              c.network_id);

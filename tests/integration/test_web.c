@@ -233,7 +233,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(mail_dir));
     web_config cfg = {.listen = "127.0.0.1:0",
                       .key_dir = key_dir,
-                      .database_url = db.app_url,
+                      .database_url = db.web_url,
                       .base_url = "http://peerflow.test",
                       .threads = 2,
                       .timeout_seconds = 2};
@@ -275,7 +275,19 @@ static void health_metrics_and_headers(void **state)
     r = http(NULL, "DELETE", "/login", NULL, NULL);
     assert_int_equal(r.status, 405);
     done(&r);
+    /* the exchange's figures are its operators': no token, or a network's
+     * token, gets nothing */
     r = get(NULL, "/metrics");
+    assert_int_equal(r.status, 401);
+    assert_null(strstr(r.body, "peerflow_requests"));
+    done(&r);
+    client member = api_client("admin@a.example");
+    r = get(&member, "/metrics");
+    assert_int_equal(r.status, 403);
+    assert_null(strstr(r.body, "peerflow_requests"));
+    done(&r);
+    client op = api_client("op@ix.example");
+    r = get(&op, "/metrics");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "peerflow_http_requests_total{route=\"healthz\",status=\"200\"}"));
     assert_non_null(strstr(r.body, "peerflow_http_request_duration_seconds_bucket{route=\"healthz\""));

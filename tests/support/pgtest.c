@@ -44,7 +44,11 @@ void pgt_create(pgt_db *db, const char *name, bool empty)
     PQfinish(c);
     snprintf(db->owner_url, sizeof db->owner_url, "host=%s port=%s dbname=%s user=peerflow",
              host, port, db->name);
-    snprintf(db->app_url, sizeof db->app_url, "host=%s port=%s dbname=%s user=peerflow_app",
+    /* the suites act as users and as the system (seeding, provisioning):
+     * the worker role does both, with row-level security for users */
+    snprintf(db->app_url, sizeof db->app_url, "host=%s port=%s dbname=%s user=peerflow_worker",
+             host, port, db->name);
+    snprintf(db->web_url, sizeof db->web_url, "host=%s port=%s dbname=%s user=peerflow_app",
              host, port, db->name);
     db->owner = PQconnectdb(db->owner_url);
     if (PQstatus(db->owner) != CONNECTION_OK)
@@ -57,7 +61,7 @@ void pgt_create(pgt_db *db, const char *name, bool empty)
             die("migrate", err.message);
         db_close(mc);
         pf_err e2;
-        db->app = db_connect(db->app_url, &e2);
+        db->app = db_connect_as(db->app_url, DB_ROLE_WORKER, &e2);
         if (db->app == NULL)
             die("connect app", e2.message);
         db->env.db = db->app;

@@ -11,10 +11,11 @@
 
 typedef struct {
     char name[64];
-    char app_url[512];   /* as peerflow_app: what the product uses */
+    char app_url[512];   /* as peerflow_worker: the system and users (CLI, workers) */
+    char web_url[512];   /* as peerflow_app: what serve's web connections use */
     char owner_url[512]; /* as the superuser: for set-up and tampering */
     PGconn *owner;       /* open superuser connection */
-    db_conn *app;        /* open application connection */
+    db_conn *app;        /* open connection over app_url */
     wf_env env;          /* env over app */
 } pgt_db;
 

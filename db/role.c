@@ -1,0 +1,186 @@
+/* db_role: which PostgreSQL role a connection acts as. See db.h
+ * (db_connect_as) and docs/security.md ("Database roles").
+ *
+ * Row-level security is what keeps one network from reading another's
+ * requests, and PostgreSQL skips it for a superuser, a role with
+ * BYPASSRLS and the tables' owner. Many first deployments point
+ * PEERFLOW_DATABASE_URL at exactly such a role, so the check is made here,
+ * once per connection, rather than trusted to the deployment. */
+#include "db/db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *db_role_name(db_role role)
+{
+    switch (role) {
+    case DB_ROLE_APP:
+        return "peerflow_app";
+    case DB_ROLE_WORKER:
+        return "peerflow_worker";
+    case DB_ROLE_OWNER:
+        break;
+    }
+    return "the connected role";
+}
+
+/* What the connected role is and may do. */
+typedef struct {
+    char user[64];
+    bool super, bypass, owner, target_exists, member;
+} role_facts;
+
+static const char facts_sql[] =
+    "SELECT current_user, r.rolsuper, r.rolbypassrls,"
+    " EXISTS (SELECT 1 FROM pg_class c"
+    "          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+    "            AND pg_has_role(current_user, c.relowner, 'MEMBER')),"
+    " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),"
+    " CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)"
+    "      THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END"
+    " FROM pg_roles r WHERE r.rolname = current_user";
+
+static pf_kind read_facts(PGconn *pg, const char *target, role_facts *f, pf_err *err)
+{
+    const char *p[1] = {target};
+    PGresult *r = PQexecParams(pg, facts_sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        char line[300];
+        snprintf(line, sizeof line, "%s", PQerrorMessage(pg));
+        line[strcspn(line, "\n")] = '\0';
+        PQclear(r);
+        return pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+                       "cannot check the database role (%s)", line);
+    }
+    memset(f, 0, sizeof *f);
+    snprintf(f->user, sizeof f->user, "%s", PQgetvalue(r, 0, 0));
+    f->super = PQgetvalue(r, 0, 1)[0] == 't';
+    f->bypass = PQgetvalue(r, 0, 2)[0] == 't';
+    f->owner = PQgetvalue(r, 0, 3)[0] == 't';
+    f->target_exists = PQgetvalue(r, 0, 4)[0] == 't';
+    f->member = PQgetvalue(r, 0, 5)[0] == 't';
+    PQclear(r);
+    return PF_OK;
+}
+
+static const char *unsafe_reason(const role_facts *f)
+{
+    return f->super    ? "is a superuser"
+           : f->bypass ? "has BYPASSRLS"
+           : f->owner  ? "owns the tables"
+                       : NULL;
+}
+
+/* Connects with conninfo plus `-c role=target` in the options, keeping
+ * the options the conninfo already has. libpq sends the options again on
+ * every reconnect (PQreset), so the role survives a lost connection. */
+static PGconn *connect_with_role(const char *conninfo, const char *target, pf_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (opts == NULL) {
+        pf_fail(err, PF_EINVALID, "bad_database_url", "database_url",
+                "PEERFLOW_DATABASE_URL is not a valid libpq connection string: %.200s",
+                perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return NULL;
+    }
+    size_t n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        n++;
+    const char **keys = calloc(n + 2, sizeof *keys), **vals = calloc(n + 2, sizeof *vals);
+    char *options = NULL;
+    size_t k = 0;
+    const char *old = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (strcmp(o->keyword, "options") == 0) {
+            old = o->val ? o->val : "";
+            continue;
+        }
+        if (o->val != NULL && keys != NULL && vals != NULL) {
+            keys[k] = o->keyword;
+            vals[k++] = o->val;
+        }
+    }
+    size_t len = strlen(old) + strlen(target) + 16;
+    options = malloc(len);
+    PGconn *pg = NULL;
+    if (keys != NULL && vals != NULL && options != NULL) {
+        snprintf(options, len, "%s%s-c role=%s", old, *old ? " " : "", target);
+        keys[k] = "options";
+        vals[k++] = options;
+        pg = PQconnectdbParams(keys, vals, 0);
+    } else {
+        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    free(options);
+    free(keys);
+    free(vals);
+    PQconninfoFree(opts);
+    return pg;
+}
+
+db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err)
+{
+    if (role == DB_ROLE_OWNER)
+        return db_connect(conninfo, err);
+    db_conn *c = db_connect(conninfo, err);
+    if (c == NULL)
+        return NULL;
+    const char *target = db_role_name(role);
+    role_facts f;
+    if (read_facts(c->pg, target, &f, err) != PF_OK) {
+        db_close(c);
+        return NULL;
+    }
+    if (!f.target_exists) {
+        db_close(c);
+        pf_fail(err, PF_EINVALID, "schema_not_migrated", NULL,
+                "the database has no role %s: run `peerflow migrate` first", target);
+        return NULL;
+    }
+    const char *why = unsafe_reason(&f);
+    if (strcmp(f.user, target) == 0 && why == NULL) {
+        c->role = role;
+        return c;
+    }
+    if (!f.member) {
+        db_close(c);
+        if (why != NULL)
+            pf_fail(err, PF_EINVALID, "unsafe_database_role", "database_url",
+                    "the database role %s %s, which would bypass row-level security, and "
+                    "may not SET ROLE %s: connect as %s, or run GRANT %s TO \"%s\"",
+                    f.user, why, target, target, target, f.user);
+        else
+            pf_fail(err, PF_EINVALID, "wrong_database_role", "database_url",
+                    "the database role %s cannot act as %s: connect as %s%s, or run GRANT %s "
+                    "TO \"%s\"",
+                    f.user, target, target,
+                    role == DB_ROLE_WORKER ? " (PEERFLOW_WORKER_DATABASE_URL)" : "", target,
+                    f.user);
+        return NULL;
+    }
+    db_close(c);
+    PGconn *pg = connect_with_role(conninfo, target, err);
+    if (pg == NULL && err && err->kind != PF_OK)
+        return NULL;
+    c = db_wrap(pg, role, err);
+    if (c == NULL)
+        return NULL;
+    /* the switch must have happened, and the role must itself be safe */
+    if (read_facts(c->pg, target, &f, err) != PF_OK) {
+        db_close(c);
+        return NULL;
+    }
+    why = unsafe_reason(&f);
+    if (strcmp(f.user, target) != 0 || why != NULL) {
+        db_close(c);
+        pf_fail(err, PF_EINVALID, "unsafe_database_role", "database_url",
+                "the database role %s %s: revoke that from it (peerflow must not bypass "
+                "row-level security)",
+                f.user, why ? why : "could not be switched to");
+        return NULL;
+    }
+    return c;
+}
