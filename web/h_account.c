@@ -104,7 +104,8 @@ void web_h_token_create(web_ctx *ctx)
     pf_err err = {0};
     const char *name;
     char token[WF_API_TOKEN_LEN];
-    if (!web_input_only(ctx, token_fields, &err) || !web_input_text(ctx, "name", 100, &name, &err) ||
+    if (!web_input_only(ctx, token_fields, &err) ||
+        !web_input_text(ctx, "name", 100, &name, &err) ||
         wf_api_token_create(&ctx->env, &ctx->session.actor, ctx->session.actor.label, name, token,
                             &err)) {
         account_page(ctx, web_status_for(&err), NULL, &err);
@@ -120,7 +121,8 @@ void web_h_token_revoke(web_ctx *ctx)
     pf_err err = {0};
     if (!web_param_id(ctx, 0, &id))
         return;
-    if (!web_input_only(ctx, no_fields, &err) || wf_api_token_revoke(&ctx->env, &ctx->session.actor, id, &err)) {
+    if (!web_input_only(ctx, no_fields, &err) ||
+        wf_api_token_revoke(&ctx->env, &ctx->session.actor, id, &err)) {
         account_page(ctx, web_status_for(&err), NULL, &err);
         return;
     }

@@ -128,12 +128,12 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
             }
             if (shown < n)
                 pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
-                        "the peer network has %d ports (%s and %d more): choose one by "
-                        "name",
+                        "the peer network has several ports (%d: %s and %d more): choose "
+                        "one by name",
                         n, list, n - shown);
             else
                 pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
-                        "the peer network has %d ports (%s): choose one", n, list);
+                        "the peer network has several ports (%d: %s): choose one", n, list);
             free(ports);
             return PF_EINVALID;
         }
