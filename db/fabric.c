@@ -119,6 +119,31 @@ pf_kind db_ports_of_network(db_conn *c, long long network_id, db_port *out, int 
     return PF_OK;
 }
 
+pf_kind db_ports_of_network_all(db_conn *c, long long network_id, db_port **out, int *n,
+                                pf_err *err)
+{
+    char b[24];
+    /* LIMIT NULL is no limit: the same statement serves both */
+    const char *p[2] = {db_fmt_ll(b, network_id), NULL};
+    *out = NULL;
+    *n = 0;
+    PGresult *r = db_exec(c, &ports_of_network, p, err);
+    if (r == NULL)
+        return err->kind;
+    int rows = PQntuples(r);
+    db_port *ports = calloc(rows > 0 ? (size_t)rows : 1, sizeof *ports);
+    if (ports == NULL) {
+        PQclear(r);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    for (int i = 0; i < rows; i++)
+        port_from_row(r, i, &ports[i]);
+    PQclear(r);
+    *out = ports;
+    *n = rows;
+    return PF_OK;
+}
+
 pf_kind db_port_by_name(db_conn *c, long long network_id, const char *name, db_port *out,
                         pf_err *err)
 {

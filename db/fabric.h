@@ -39,6 +39,10 @@ pf_kind db_port_by_name(db_conn *c, long long network_id, const char *name, db_p
 /* Up to max ports of a network, by name; *n gets how many. */
 pf_kind db_ports_of_network(db_conn *c, long long network_id, db_port *out, int max, int *n,
                             pf_err *err);
+/* All ports of a network, by name: *out is malloc'd (caller frees, also
+ * when *n is 0), *n gets how many. */
+pf_kind db_ports_of_network_all(db_conn *c, long long network_id, db_port **out, int *n,
+                                pf_err *err);
 pf_kind db_port_by_id(db_conn *c, long long id, db_port *out, pf_err *err);
 
 #endif

@@ -8,6 +8,11 @@
 #include "workflow/admin.h"
 #include "workflow/auth.h"
 
+/* The fields each form accepts (web_input_only; "csrf" always is). */
+static const char *const login_fields[] = {"email", "password", NULL};
+static const char *const token_fields[] = {"name", NULL};
+static const char *const no_fields[] = {NULL};
+
 /* The login form has no session yet, so its CSRF token is a double-submit
  * cookie: a random value in a cookie and in the form, compared on POST. A
  * cross-site form cannot read or set our cookie. */
@@ -41,6 +46,10 @@ void web_h_login(web_ctx *ctx)
     const char *password = web_input_str(ctx, "password");
     const char *sent = web_input_str(ctx, "csrf");
     const char *cookie = ctx->cookie_login_csrf;
+    if (!web_input_only(ctx, login_fields, &err)) {
+        login_page(ctx, web_status_for(&err), email, &err);
+        return;
+    }
     if (sent == NULL || cookie == NULL || strlen(sent) != strlen(cookie) ||
         sodium_memcmp(sent, cookie, strlen(cookie)) != 0) {
         pf_fail(&err, PF_EFORBIDDEN, "csrf_failed", NULL,
@@ -62,7 +71,7 @@ void web_h_login(web_ctx *ctx)
 void web_h_logout(web_ctx *ctx)
 {
     pf_err err = {0};
-    if (wf_logout(&ctx->env, ctx->cookie_session, &err)) {
+    if (!web_input_only(ctx, no_fields, &err) || wf_logout(&ctx->env, ctx->cookie_session, &err)) {
         web_error(ctx, &err);
         return;
     }
@@ -95,7 +104,8 @@ void web_h_token_create(web_ctx *ctx)
     pf_err err = {0};
     const char *name;
     char token[WF_API_TOKEN_LEN];
-    if (!web_input_text(ctx, "name", 100, &name, &err) ||
+    if (!web_input_only(ctx, token_fields, &err) ||
+        !web_input_text(ctx, "name", 100, &name, &err) ||
         wf_api_token_create(&ctx->env, &ctx->session.actor, ctx->session.actor.label, name, token,
                             &err)) {
         account_page(ctx, web_status_for(&err), NULL, &err);
@@ -111,7 +121,8 @@ void web_h_token_revoke(web_ctx *ctx)
     pf_err err = {0};
     if (!web_param_id(ctx, 0, &id))
         return;
-    if (wf_api_token_revoke(&ctx->env, &ctx->session.actor, id, &err)) {
+    if (!web_input_only(ctx, no_fields, &err) ||
+        wf_api_token_revoke(&ctx->env, &ctx->session.actor, id, &err)) {
         account_page(ctx, web_status_for(&err), NULL, &err);
         return;
     }

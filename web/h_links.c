@@ -29,6 +29,12 @@ static void refused(web_ctx *ctx, const pf_err *err)
     web_view(ctx, web_status_for(err), "link_refused", view);
 }
 
+/* The fields the link's form sends (web_input_only). */
+static const char *const link_fields[] = {"decision", "port", "vlan", "reason", NULL};
+
+/* The form, with what was typed kept and the error beside its field after
+ * a refusal. The decision itself is never kept: the person picks approve
+ * or reject again, so no page of ours ever comes with a choice made. */
 static void form(web_ctx *ctx, int status, const pf_err *failed)
 {
     pf_err err = {0};
@@ -38,8 +44,40 @@ static void form(web_ctx *ctx, int status, const pf_err *failed)
         return;
     }
     json_object_set_new(view, "token", json_string(ctx->params[0]));
-    if (failed)
-        json_object_set_new(view, "error", json_string(failed->message));
+    json_t *values = json_object();
+    if (failed && ctx->input) {
+        static const char *const kept[] = {"port", "vlan", "reason"};
+        for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+            json_t *v = json_object_get(ctx->input, kept[i]);
+            if (json_is_string(v) || json_is_integer(v))
+                json_object_set(values, kept[i], v);
+        }
+    }
+    const char *chosen = json_string_value(json_object_get(values, "port"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(view, "ports"), i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        json_object_set_new(p, "selected", json_boolean(chosen && strcmp(chosen, name) == 0));
+    }
+    json_t *errors = json_object();
+    if (failed) {
+        /* beside the field when the page shows that field, else on top */
+        const char *f = failed->field;
+        bool beside =
+            (strcmp(f, "port") == 0 && json_is_true(json_object_get(view, "choose_port"))) ||
+            (strcmp(f, "vlan") == 0 && json_is_true(json_object_get(view, "ask_vlan"))) ||
+            strcmp(f, "reason") == 0;
+        if (beside)
+            json_object_set_new(errors, f, json_string(failed->message));
+        json_object_set_new(view, "error",
+                            json_string(beside ? "Nothing was decided: correct the field marked "
+                                                 "below and choose again."
+                                               : failed->message));
+        json_object_set_new(view, "error_code", json_string(failed->code));
+    }
+    json_object_set_new(view, "values", values);
+    json_object_set_new(view, "errors", errors);
     web_view(ctx, status, "link", view);
 }
 
@@ -58,7 +96,8 @@ void web_h_link_decide(web_ctx *ctx)
     wf_token_decision d = {.token = ctx->params[0],
                            .client_addr = ctx->client_addr,
                            .user_agent = ctx->user_agent};
-    if (!web_input_text(ctx, "decision", 16, &d.decision, &err) ||
+    if (!web_input_only(ctx, link_fields, &err) ||
+        !web_input_text(ctx, "decision", 16, &d.decision, &err) ||
         !web_input_text(ctx, "port", 64, &d.port, &err) ||
         !web_input_text(ctx, "reason", 2000, &d.reason, &err) ||
         !web_input_int(ctx, "vlan", 1, 4094, &vlan, &err)) {
@@ -67,8 +106,8 @@ void web_h_link_decide(web_ctx *ctx)
     }
     d.vlan = (int)vlan;
     if (wf_token_decide(&ctx->env, ctx->keys, &d, &err) != PF_OK) {
-        /* Without a choice, or with a port missing, the form comes back;
-         * a dead link gets its own page. */
+        /* Without a choice, or with a port or VLAN missing or wrong, the
+         * form comes back; a dead link gets its own page. */
         if (err.kind == PF_EINVALID)
             form(ctx, web_status_for(&err), &err);
         else

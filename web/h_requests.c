@@ -45,9 +45,11 @@ static void new_form(web_ctx *ctx, int status, json_t *values, const pf_err *fai
     }
     json_t *errors = json_object();
     if (failed) {
-        json_object_set_new(errors, failed->field[0] ? failed->field : "form",
+        /* an unknown field has no place on the form: its error goes on top */
+        bool on_top = failed->field[0] == '\0' || strcmp(failed->code, "unknown_field") == 0;
+        json_object_set_new(errors, on_top ? "form" : failed->field,
                             json_string(failed->message));
-        if (failed->field[0] == '\0')
+        if (on_top)
             json_object_set_new(errors, "any", json_true());
     }
     json_t *view = json_pack("{so,so,so,so}", "ports", ports, "networks", networks, "values",
@@ -60,12 +62,17 @@ void web_h_request_new(web_ctx *ctx)
     new_form(ctx, 200, NULL, NULL);
 }
 
-/* Reads the submission; false with err on a malformed field. */
+/* The fields of a submission (POST /requests, the form and the API). */
+static const char *const submit_fields[] = {"port",      "vlan",           "peer_asn", "peer_port",
+                                            "peer_vlan", "bandwidth_mbps", "message",  NULL};
+
+/* Reads the submission; false with err on a malformed or unknown field. */
 static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
 {
     long long peer = 0, vlan, peer_vlan, bw;
     json_t *pv = ctx->input ? json_object_get(ctx->input, "peer_asn") : NULL;
-    if (!web_input_text(ctx, "port", 64, &in->port, err) ||
+    if (!web_input_only(ctx, submit_fields, err) ||
+        !web_input_text(ctx, "port", 64, &in->port, err) ||
         !web_input_text(ctx, "peer_port", 64, &in->peer_port, err) ||
         !web_input_text(ctx, "message", WF_MESSAGE_MAX, &in->message, err) ||
         !web_input_int(ctx, "vlan", -100000, 100000, &vlan, err) ||
@@ -158,6 +165,24 @@ void web_h_request_show(web_ctx *ctx)
         show(ctx, id, 200, NULL);
 }
 
+/* The fields each decision accepts: a field of another action (a port on
+ * a reject) is refused, not ignored. */
+static const char *const approve_fields[] = {"version", "port", "vlan", "reason", NULL};
+static const char *const close_fields[] = {"version", "reason", NULL};
+static const char *const retry_fields[] = {"version", NULL};
+
+static const char *const *decision_fields(const char *action)
+{
+    if (strcmp(action, "approve") == 0)
+        return approve_fields;
+    if (strcmp(action, "reject") == 0 || strcmp(action, "cancel") == 0 ||
+        strcmp(action, "decommission") == 0)
+        return close_fields;
+    if (strcmp(action, "retry") == 0)
+        return retry_fields;
+    return NULL;
+}
+
 void web_h_request_decide(web_ctx *ctx)
 {
     long long id, version = 0, vlan = 0;
@@ -165,6 +190,14 @@ void web_h_request_decide(web_ctx *ctx)
     if (!web_param_id(ctx, 0, &id))
         return;
     const char *action = ctx->params[1];
+    const char *const *fields = decision_fields(action);
+    if (fields == NULL) {
+        pf_fail(&err, PF_ENOTFOUND, "not_found", NULL,
+                "there is no action '%.40s': use approve, reject, cancel, decommission or retry",
+                action);
+        web_error(ctx, &err);
+        return;
+    }
     if (ctx->input_malformed) {
         pf_fail(&err, PF_EINVALID, "malformed_json", NULL,
                 "the body is not a JSON object: fix its syntax");
@@ -172,7 +205,8 @@ void web_h_request_decide(web_ctx *ctx)
         return;
     }
     wf_decision_input in = {0};
-    if (!web_input_int(ctx, "version", 1, 2147483647, &version, &err) ||
+    if (!web_input_only(ctx, fields, &err) ||
+        !web_input_int(ctx, "version", 1, 2147483647, &version, &err) ||
         !web_input_int(ctx, "vlan", -100000, 100000, &vlan, &err) ||
         !web_input_text(ctx, "port", 64, &in.port, &err) ||
         !web_input_text(ctx, "reason", WF_MESSAGE_MAX, &in.reason, &err) ||

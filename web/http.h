@@ -93,6 +93,15 @@ bool web_input_int(web_ctx *ctx, const char *name, long long min, long long max,
  * err (422) when present but not a string or longer than max bytes. */
 bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out, pf_err *err);
 
+/* Strict input: true when every field of ctx->input is one of fields (a
+ * NULL-terminated list the handler declares; a page form's "csrf" is
+ * always accepted). false with err (422 unknown_field, field = the first
+ * field not in the list, the message naming the accepted ones) otherwise.
+ * Handlers call it before they act, so a typo ("peer_vlan_id") or a field
+ * of another action ({"port": ...} on a reject) changes nothing instead of
+ * being silently dropped. No input is fine. */
+bool web_input_only(web_ctx *ctx, const char *const *fields, pf_err *err);
+
 /* Answers. Each takes ownership of what it is given (view is stolen).
  * web_view's template_name may be NULL for routes that are API only. */
 void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view);

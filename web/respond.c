@@ -66,6 +66,43 @@ bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out
     return true;
 }
 
+static bool listed(const char *const *fields, const char *name)
+{
+    for (size_t i = 0; fields && fields[i]; i++)
+        if (strcmp(fields[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool web_input_only(web_ctx *ctx, const char *const *fields, pf_err *err)
+{
+    const char *key;
+    json_t *v;
+    if (ctx->input == NULL)
+        return true;
+    /* the route's pattern, not the path: a link's path is its token */
+    const char *where = ctx->route ? ctx->route->pattern : ctx->path;
+    json_object_foreach(ctx->input, key, v) {
+        if (listed(fields, key) || (!ctx->is_api && strcmp(key, "csrf") == 0))
+            continue;
+        char list[300] = "";
+        size_t used = 0;
+        for (size_t i = 0; fields && fields[i] && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     fields[i]);
+        if (list[0])
+            pf_fail(err, PF_EINVALID, "unknown_field", key,
+                    "'%.60s' is not a field of %s %s: it accepts %s (nothing was changed)", key,
+                    ctx->method, where, list);
+        else
+            pf_fail(err, PF_EINVALID, "unknown_field", key,
+                    "'%.60s' is not a field of %s %s: it accepts no fields (nothing was changed)",
+                    key, ctx->method, where);
+        return false;
+    }
+    return true;
+}
+
 int web_status_for(const pf_err *err)
 {
     if (strcmp(err->code, "malformed_json") == 0 || strcmp(err->code, "malformed_body") == 0)

@@ -120,25 +120,38 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
         return err->kind;
     }
     json_t *ports = json_array();
-    bool choose = false;
+    bool choose = false, ask_vlan = false;
+    json_t *only = json_null();
     if (x->k.side == WF_SIDE_PEER && x->k.req.peer_port_id == 0) {
-        db_port p[8];
+        /* The port is the peer's to give: all its ports, however many, and
+         * a VLAN field whenever the port may be a trunk (a trunk as the
+         * only port included: without it that link could never approve). */
+        db_port *p;
         int n = 0;
-        if (db_ports_of_network(c, net.id, p, 8, &n, err)) {
+        if (db_ports_of_network_all(c, net.id, &p, &n, err)) {
             json_decref(req);
             json_decref(ports);
             return err->kind;
         }
-        for (int i = 0; i < n; i++)
-            json_array_append_new(ports, json_pack("{ss,ss}", "name", p[i].name, "mode",
-                                                   p[i].mode));
+        for (int i = 0; i < n; i++) {
+            bool trunk = strcmp(p[i].mode, "trunk") == 0;
+            json_array_append_new(ports, json_pack("{ss,ss,sb}", "name", p[i].name, "mode",
+                                                   p[i].mode, "trunk", trunk));
+            ask_vlan = ask_vlan || trunk;
+        }
         choose = n > 1;
+        if (n == 1) {
+            json_decref(only);
+            only = json_pack("{ss,ss}", "name", p[0].name, "mode", p[0].mode);
+        }
+        free(p);
     }
-    x->view = json_pack("{so,ss,s{sI,ss},ss,so,sI,sb,so}", "request", req, "side",
+    x->view = json_pack("{so,ss,s{sI,ss},ss,so,sI,sb,so,so,sb}", "request", req, "side",
                         wf_side_name(x->k.side), "network", "asn", (json_int_t)net.asn, "name",
                         net.name, "contact", x->k.row.contact, "actions",
                         actions_json(x->k.row.actions), "token_expires_at",
-                        (json_int_t)x->k.row.expires, "choose_port", choose, "ports", ports);
+                        (json_int_t)x->k.row.expires, "choose_port", choose, "ports", ports,
+                        "only_port", only, "ask_vlan", ask_vlan);
     if (x->view == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     return PF_OK;

@@ -43,8 +43,11 @@
  *    "actions": ["approve", "reject"],
  *    "token_expires_at": unix seconds,
  *    "choose_port": bool,             the peer must pick one of "ports"
- *    "ports": [{"name", "mode"}]}     the peer's ports when its port is not
- *                                      fixed yet (mode trunk: ask a VLAN) */
+ *    "ports": [{"name", "mode", "trunk"}], every port of the peer when its
+ *                                      port is not fixed yet (no limit)
+ *    "only_port": {"name", "mode"}|null, that port when it has just one
+ *    "ask_vlan": bool}                the port is not fixed and is, or may
+ *                                      be, a trunk: the page asks a VLAN */
 pf_kind wf_token_view(const wf_env *env, wf_keyring *keys, const char *token, json_t **view,
                       pf_err *err);
 

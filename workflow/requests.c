@@ -105,24 +105,40 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
         if (db_port_by_id(c, current, out, err))
             return err->kind;
     } else {
-        db_port ports[8];
+        /* every port, however many: the list in the error is the whole
+         * choice, and one port among many is never taken for the only one */
+        db_port *ports;
         int n;
-        if (db_ports_of_network(c, network_id, ports, 8, &n, err))
+        if (db_ports_of_network_all(c, network_id, &ports, &n, err))
             return err->kind;
-        if (n == 0)
+        if (n == 0) {
+            free(ports);
             return pf_fail(err, PF_EINVALID, "peer_has_no_port", port_field,
                            "the peer network has no port on the fabric yet: the exchange "
                            "operators must add one before it can peer");
+        }
         if (n > 1) {
-            char list[400] = "";
-            for (int i = 0; i < n; i++) {
-                strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, ports[i].name, sizeof list - strlen(list) - 1);
+            char list[300] = "";
+            int shown = 0;
+            for (; shown < n; shown++) {
+                if (strlen(list) + strlen(ports[shown].name) + 2 >= sizeof list)
+                    break;
+                strcat(list, shown ? ", " : "");
+                strcat(list, ports[shown].name);
             }
-            return pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
-                           "the peer network has several ports (%s): choose one", list);
+            if (shown < n)
+                pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
+                        "the peer network has several ports (%d: %s and %d more): choose "
+                        "one by name",
+                        n, list, n - shown);
+            else
+                pf_fail(err, PF_EINVALID, "peer_port_required", port_field,
+                        "the peer network has several ports (%d: %s): choose one", n, list);
+            free(ports);
+            return PF_EINVALID;
         }
         *out = ports[0];
+        free(ports);
     }
     return check_vlan_for_port(out, vlan, vlan_field, err);
 }
