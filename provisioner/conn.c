@@ -727,6 +727,7 @@ static void refresh(prov_net *n)
         n->sw[i] = n->sw[--n->n_sw];
     }
     pthread_mutex_unlock(&n->mu);
+    wake(n); /* the I/O thread connects to new switches now, not after its poll */
     free(v);
 }
 
