@@ -16,6 +16,47 @@ static void log_err(const char *what, const pf_err *err)
     fprintf(stderr, "peerflow: %s: %s\n", what, err->message);
 }
 
+/* The requests the expiry sweep could not expire: each is logged once,
+ * when it first fails, not at every sweep while it keeps failing. */
+#define EXPIRY_REMEMBER 256
+struct expiry_failures {
+    long long prev[EXPIRY_REMEMBER], cur[EXPIRY_REMEMBER];
+    size_t n_prev, n_cur;
+};
+
+static void on_expire_failed(void *arg, long long id, const pf_err *why)
+{
+    struct expiry_failures *f = arg;
+    bool known = false;
+    for (size_t i = 0; i < f->n_prev && !known; i++)
+        known = f->prev[i] == id;
+    if (f->n_cur < EXPIRY_REMEMBER)
+        f->cur[f->n_cur++] = id;
+    if (!known)
+        fprintf(stderr, "peerflow: expiry sweep: request %lld could not expire (%s): %s; "
+                        "the sweep skips it and goes on\n",
+                id, why->code, why->message);
+}
+
+/* One expiry sweep: every due request that can expire does. */
+static void expiry_sweep(wf_env *env, struct expiry_failures *f)
+{
+    pf_err err = {0};
+    int n = 0, failed = 0;
+    f->n_cur = 0;
+    pf_kind k = wf_request_expire_sweep(env, &n, &failed, on_expire_failed, f, &err);
+    if (k != PF_OK && failed == 0)
+        log_err("expiry sweep", &err);
+    if (n > 0)
+        printf("peerflow: expired %d request%s\n", n, n == 1 ? "" : "s");
+    if (failed > 0)
+        printf("peerflow: %d expired request%s could not expire\n", failed,
+               failed == 1 ? "" : "s");
+    fflush(stdout);
+    memcpy(f->prev, f->cur, f->n_cur * sizeof f->cur[0]);
+    f->n_prev = f->n_cur;
+}
+
 /* The mailer's set-up; false (with a line on stderr) when mail is off. */
 static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_config *mc)
 {
@@ -58,15 +99,13 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
     time_t next_sweep = 0;
     char last_mail_error[400] = "";
+    static struct expiry_failures expiry_failed;
     while (!*stop) {
         pf_err err = {0};
-        if ((which & WORKERS_MAILER) && time(NULL) >= next_sweep) {
-            int n;
-            if (wf_request_expire_due(env, &n, &err) != PF_OK)
-                log_err("expiry sweep", &err);
-            else if (n > 0)
-                printf("peerflow: expired %d request%s\n", n, n == 1 ? "" : "s");
-            fflush(stdout);
+        /* every worker process sweeps (mailer, provisioner or both): SKIP
+         * LOCKED keeps two sweeps off the same request */
+        if (time(NULL) >= next_sweep) {
+            expiry_sweep(env, &expiry_failed);
             next_sweep = time(NULL) + 30;
         }
         int sent = 0;

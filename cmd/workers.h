@@ -1,6 +1,6 @@
 /* workers: the background loop shared by `peerflow serve` and
- * `peerflow worker`: the expiry sweep and mail delivery ("mailer") and the
- * provisioner. Each worker coordinates with the others through the
+ * `peerflow worker`: mail delivery ("mailer") and the provisioner, and in
+ * every process the expiry sweep. Each worker coordinates with the others through the
  * database only (SKIP LOCKED), so any number of processes may run them. */
 #ifndef CMD_WORKERS_H
 #define CMD_WORKERS_H
@@ -10,7 +10,7 @@
 #include "cmd/cli.h"
 
 enum {
-    WORKERS_MAILER = 1,      /* expiry sweep + mail delivery */
+    WORKERS_MAILER = 1,      /* mail delivery (the expiry sweep runs in all) */
     WORKERS_PROVISIONER = 2,
     WORKERS_ALL = 3,
 };

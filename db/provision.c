@@ -34,6 +34,12 @@ static const db_stmt job_defer = {
     " WHERE id = $1 AND locked_by = $2 AND state = 'running' RETURNING id",
     4};
 
+static const db_stmt job_renew = {
+    "pf_prov_job_renew",
+    "UPDATE jobs SET locked_at = now()"
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running' RETURNING id",
+    2};
+
 pf_kind db_prov_job_claim(db_conn *c, const char *worker, int lease_s, db_prov_job *job,
                           pf_err *err)
 {
@@ -64,6 +70,19 @@ pf_kind db_prov_job_finish(db_conn *c, long long job_id, const char *worker, boo
         return err->kind;
     if (owned)
         *owned = PQntuples(r) == 1;
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_prov_job_renew(db_conn *c, long long job_id, const char *worker, bool *owned,
+                          pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, job_id), worker};
+    PGresult *r = db_exec(c, &job_renew, p, err);
+    if (r == NULL)
+        return err->kind;
+    *owned = PQntuples(r) == 1;
     PQclear(r);
     return PF_OK;
 }

@@ -5,7 +5,8 @@
  *
  * Job model (docs/fabric.md): a job is claimed with FOR UPDATE SKIP LOCKED
  * and marked running with a lease (locked_at + lease); a running job
- * whose lease ran out (its worker died) is claimable again. Finishing,
+ * whose lease ran out (its worker died) is claimable again; a live worker
+ * renews the lease while it works (db_prov_job_renew). Finishing,
  * deferring and failing check locked_by, so a worker that lost its lease
  * cannot overwrite the result of the worker that took the job over. */
 #ifndef DB_PROVISION_H
@@ -35,6 +36,13 @@ pf_kind db_prov_job_claim(db_conn *c, const char *worker, int lease_s, db_prov_j
  * to false (and nothing written) when another worker holds it now. */
 pf_kind db_prov_job_finish(db_conn *c, long long job_id, const char *worker, bool ok,
                            const char *error, bool *owned, pf_err *err);
+/* Renews the lease of a running job (locked_at = now()), the heartbeat of
+ * the worker that holds it. *owned is false (and nothing written) when
+ * the job is no longer running under this worker: it was taken over after
+ * its lease ran out, re-queued by a retry, or finished; the worker must
+ * then give the job up. */
+pf_kind db_prov_job_renew(db_conn *c, long long job_id, const char *worker, bool *owned,
+                          pf_err *err);
 /* Puts a job back in the queue to run after delay_ms, with last_error. */
 pf_kind db_prov_job_defer(db_conn *c, long long job_id, const char *worker, int delay_ms,
                           const char *error, bool *owned, pf_err *err);

@@ -27,4 +27,10 @@ pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err);
  * are notified when the transaction commits. */
 pf_kind db_job_enqueue(db_conn *c, const char *kind, long long request_id, pf_err *err);
 
+/* An operator's retry: the open job of that kind for request_id (queued or
+ * running) is queued again to run now, as a fresh attempt; without one, a
+ * job is enqueued. Either way an open job exists when the transaction
+ * commits. */
+pf_kind db_job_requeue(db_conn *c, const char *kind, long long request_id, pf_err *err);
+
 #endif

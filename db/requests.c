@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const db_stmt ins_request = {
@@ -85,8 +86,9 @@ static const db_stmt summary = {
 static const db_stmt next_expired = {
     "pf_request_next_expired",
     "SELECT id FROM peering_requests WHERE state = 'pending' AND expires_at < now()"
-    " ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-    0};
+    " AND id <> ALL ($1::bigint[])"
+    " ORDER BY expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+    1};
 
 /* One endpoint of a request as JSON. */
 #define ENDPOINT_JSON(net, port, vlan)                                                   \
@@ -276,9 +278,21 @@ pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err)
     return PF_OK;
 }
 
-pf_kind db_request_next_expired(db_conn *c, long long *id, pf_err *err)
+pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip, long long *id,
+                                pf_err *err)
 {
-    PGresult *r = db_exec(c, &next_expired, NULL, err);
+    /* {1,2,3}: the ids this sweep could not expire */
+    size_t cap = 3 + n_skip * 21;
+    char *arr = malloc(cap);
+    if (arr == NULL)
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    size_t len = (size_t)snprintf(arr, cap, "{");
+    for (size_t i = 0; i < n_skip; i++)
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", skip[i]);
+    snprintf(arr + len, cap - len, "}");
+    const char *p[1] = {arr};
+    PGresult *r = db_exec(c, &next_expired, p, err);
+    free(arr);
     if (r == NULL)
         return err->kind;
     *id = PQntuples(r) == 1 ? db_ll(r, 0, 0) : 0;

@@ -94,8 +94,10 @@ typedef struct {
 pf_kind db_request_quota(db_conn *c, long long network_id, db_submit_quota *out, pf_err *err);
 
 /* Locks the oldest pending request past its expiry that no other worker
- * holds (FOR UPDATE SKIP LOCKED). *id = 0 when there is none. */
-pf_kind db_request_next_expired(db_conn *c, long long *id, pf_err *err);
+ * holds (FOR UPDATE SKIP LOCKED) and that is not one of skip[0..n_skip)
+ * (those this sweep failed to expire). *id = 0 when there is none. */
+pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip, long long *id,
+                                pf_err *err);
 
 /* The request as the API shows it: id, state, version, requester, peer,
  * approvals, circuit, history (see docs/api.md). *out is a new reference. */

@@ -98,7 +98,9 @@ struct prov_net {
     size_t n_sw, cap_sw;
     struct conn *conns;
     int listen_fd;
-    int64_t next_refresh;
+    pthread_t db_thread;
+    pthread_cond_t db_cv; /* wakes the recorder: a state changed, or stop */
+    bool db_stop;
     struct ofp_flow_entry *scratch; /* decoding buffer of the I/O thread */
 };
 
@@ -653,7 +655,7 @@ static int parse_dpid(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Re-reads the switch list (I/O thread, lock not held). */
+/* Re-reads the switch list (recorder thread, lock not held). */
 static void refresh(prov_net *n)
 {
     pf_err err;
@@ -725,6 +727,7 @@ static void refresh(prov_net *n)
         n->sw[i] = n->sw[--n->n_sw];
     }
     pthread_mutex_unlock(&n->mu);
+    wake(n); /* the I/O thread connects to new switches now, not after its poll */
     free(v);
 }
 
@@ -736,6 +739,16 @@ struct state_write {
     char error[300];
 };
 
+/* Under the lock: the switch has a state the database does not know. */
+static bool sw_dirty(const struct sw *s)
+{
+    return strcmp(s->want_state, "unknown") != 0 &&
+           (!s->written_once || strcmp(s->want_state, s->written_state) != 0 ||
+            strcmp(s->want_error, s->written_error) != 0);
+}
+
+static void deadline_ts(struct timespec *ts, int timeout_ms);
+
 static void *io_main(void *arg)
 {
     prov_net *n = arg;
@@ -743,14 +756,9 @@ static void *io_main(void *arg)
     struct conn **pconn = NULL;
     size_t pcap = 0;
     for (;;) {
-        int64_t t = now_ms();
-        if (t >= n->next_refresh) {
-            refresh(n);
-            n->next_refresh = now_ms() + n->cfg.refresh_ms;
-        }
         pthread_mutex_lock(&n->mu);
         bool stopping = n->stop;
-        t = now_ms();
+        int64_t t = now_ms();
         if (!stopping) {
             for (size_t i = 0; i < n->n_sw; i++) {
                 struct sw *s = n->sw[i];
@@ -880,69 +888,110 @@ static void *io_main(void *arg)
                 conn_close(n, c, c->close_reason);
             c = next;
         }
-        /* collect state changes and connect notifications */
-        struct state_write *w = NULL;
-        size_t nw = 0;
-        long long *notify = NULL;
+        /* connect notifications; state changes go to the recorder */
+        long long *notify = n->n_sw ? calloc(n->n_sw, sizeof *notify) : NULL;
         size_t nn = 0;
-        if (n->n_sw) {
-            w = calloc(n->n_sw, sizeof *w);
-            notify = calloc(n->n_sw, sizeof *notify);
-        }
-        for (size_t i = 0; w && notify && i < n->n_sw; i++) {
+        bool dirty = false;
+        for (size_t i = 0; i < n->n_sw; i++) {
             struct sw *s = n->sw[i];
-            if (!s->written_once || strcmp(s->want_state, s->written_state) != 0 ||
-                strcmp(s->want_error, s->written_error) != 0) {
-                if (strcmp(s->want_state, "unknown") != 0) {
-                    w[nw].id = s->id;
-                    msgf(w[nw].state, sizeof w[nw].state, "%s", s->want_state);
-                    msgf(w[nw].error, sizeof w[nw].error, "%s", s->want_error);
-                    nw++;
-                    msgf(s->written_state, sizeof s->written_state, "%s", s->want_state);
-                    msgf(s->written_error, sizeof s->written_error, "%s", s->want_error);
-                    s->written_once = true;
-                }
-            }
-            if (s->notify_connect) {
+            dirty = dirty || sw_dirty(s);
+            if (s->notify_connect && notify) {
                 s->notify_connect = false;
                 notify[nn++] = s->id;
             }
         }
+        if (dirty)
+            pthread_cond_signal(&n->db_cv);
         pthread_mutex_unlock(&n->mu);
-        if (n->cfg.write_state && nw > 0) {
-            pf_err err;
-            db_scope scope = db_scope_system();
-            if (db_begin(n->db, &scope, &err) == PF_OK) {
-                bool ok = true;
-                for (size_t i = 0; i < nw && ok; i++)
-                    ok = db_prov_switch_state(n->db, w[i].id, w[i].state,
-                                              w[i].error[0] ? w[i].error : NULL, &err) == PF_OK;
-                if (ok)
-                    db_commit(n->db, &err);
-                else
-                    db_rollback(n->db);
-            }
-        }
         for (size_t i = 0; i < nn; i++)
             if (n->cfg.on_connect)
                 n->cfg.on_connect(n->cfg.on_connect_arg, notify[i]);
-        free(w);
         free(notify);
-    }
-    /* stopped: every switch is disconnected as far as we know */
-    if (n->cfg.write_state) {
-        pf_err err;
-        db_scope scope = db_scope_system();
-        if (db_begin(n->db, &scope, &err) == PF_OK) {
-            for (size_t i = 0; i < n->n_sw; i++)
-                if (strcmp(n->sw[i]->written_state, "connected") == 0)
-                    db_prov_switch_state(n->db, n->sw[i]->id, "disconnected",
-                                         "the provisioner stopped", &err);
-            db_commit(n->db, &err);
-        }
     }
     free(pfd);
     free(pconn);
+    return NULL;
+}
+
+/* ------------------------------------------------------ the recorder */
+
+/* Writes the state changes collected since the last call (own thread,
+ * lock not held on entry). A write that fails is tried again at the next
+ * wake-up or refresh. */
+static void write_states(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    struct state_write *w = n->n_sw ? calloc(n->n_sw, sizeof *w) : NULL;
+    size_t nw = 0;
+    for (size_t i = 0; w && i < n->n_sw; i++) {
+        struct sw *s = n->sw[i];
+        if (!sw_dirty(s))
+            continue;
+        w[nw].id = s->id;
+        msgf(w[nw].state, sizeof w[nw].state, "%s", s->want_state);
+        msgf(w[nw].error, sizeof w[nw].error, "%s", s->want_error);
+        nw++;
+        msgf(s->written_state, sizeof s->written_state, "%s", s->want_state);
+        msgf(s->written_error, sizeof s->written_error, "%s", s->want_error);
+        s->written_once = true;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (!n->cfg.write_state || nw == 0) {
+        free(w);
+        return;
+    }
+    pf_err err;
+    db_scope scope = db_scope_system();
+    bool ok = db_begin(n->db, &scope, &err) == PF_OK;
+    for (size_t i = 0; i < nw && ok; i++)
+        ok = db_prov_switch_state(n->db, w[i].id, w[i].state, w[i].error[0] ? w[i].error : NULL,
+                                  &err) == PF_OK;
+    if (ok)
+        ok = db_commit(n->db, &err) == PF_OK;
+    else
+        db_rollback(n->db);
+    if (!ok) {
+        pthread_mutex_lock(&n->mu);
+        for (size_t i = 0; i < nw; i++) {
+            struct sw *s = sw_by_id(n, w[i].id);
+            if (s)
+                s->written_once = false;
+        }
+        pthread_mutex_unlock(&n->mu);
+    }
+    free(w);
+}
+
+/* The only thread of prov_net that talks to the database: it re-reads
+ * the switch list and records connection states. The I/O thread never
+ * waits for PostgreSQL, so a slow or locked database cannot stall ECHO,
+ * handshakes or batches on any switch (docs/fabric.md). */
+static void *db_main(void *arg)
+{
+    prov_net *n = arg;
+    int64_t next_refresh = 0;
+    for (;;) {
+        if (now_ms() >= next_refresh) {
+            refresh(n);
+            next_refresh = now_ms() + n->cfg.refresh_ms;
+        }
+        write_states(n);
+        pthread_mutex_lock(&n->mu);
+        if (n->db_stop) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        int64_t left = next_refresh - now_ms();
+        if (left > 0) {
+            struct timespec ts;
+            deadline_ts(&ts, (int)left);
+            pthread_cond_timedwait(&n->db_cv, &n->mu, &ts);
+        }
+        pthread_mutex_unlock(&n->mu);
+    }
+    /* stopped: the I/O thread has closed every connection (their state
+     * is "disconnected, the provisioner stopped"): record it */
+    write_states(n);
     return NULL;
 }
 
@@ -1002,6 +1051,15 @@ static int open_listener(const char *spec, pf_err *err)
     return fd;
 }
 
+static void stop_db_thread(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    n->db_stop = true;
+    pthread_cond_signal(&n->db_cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->db_thread, NULL);
+}
+
 prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
 {
     prov_net *n = calloc(1, sizeof *n);
@@ -1031,6 +1089,7 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&n->cv, &ca);
+    pthread_cond_init(&n->db_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (n->scratch == NULL || pipe2(n->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "cannot set up the OpenFlow manager");
@@ -1041,8 +1100,13 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
         goto fail;
     if (n->listen && (n->listen_fd = open_listener(n->listen, err)) < 0)
         goto fail;
+    if (pthread_create(&n->db_thread, NULL, db_main, n) != 0) {
+        pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the OpenFlow state thread");
+        goto fail;
+    }
     if (pthread_create(&n->thread, NULL, io_main, n) != 0) {
         pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the OpenFlow thread");
+        stop_db_thread(n);
         goto fail;
     }
     return n;
@@ -1067,6 +1131,7 @@ void prov_net_stop(prov_net *n)
     pthread_mutex_unlock(&n->mu);
     wake(n);
     pthread_join(n->thread, NULL);
+    stop_db_thread(n); /* after the I/O thread: it records the last states */
     if (n->listen_fd >= 0) {
         close(n->listen_fd);
         if (n->listen && strncmp(n->listen, "unix:", 5) == 0)
@@ -1080,6 +1145,7 @@ void prov_net_stop(prov_net *n)
     close(n->wake[1]);
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
+    pthread_cond_destroy(&n->db_cv);
     free(n->scratch);
     free(n->database_url), free(n->listen), free(n->only_switch);
     free(n);

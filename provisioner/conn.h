@@ -16,9 +16,14 @@
  *     an endpoint is refused);
  *   - keeps each connection alive with ECHO and drops a peer silent for
  *     dead_after_ms;
- *   - writes switches.conn_state / conn_changed_at / conn_error on every
- *     change (when write_state);
- *   - re-reads the switch list every refresh_ms.
+ *   - notes every change of a switch's connection state.
+ *
+ * A second thread, the state recorder, is the only one that talks to the
+ * database: it re-reads the switch list every refresh_ms and writes
+ * switches.conn_state / conn_changed_at / conn_error on every change
+ * (when write_state). The I/O thread never waits for PostgreSQL: a slow
+ * or locked database delays the recorded state, never ECHO, handshakes
+ * or batches; the state lands once the database answers again.
  *
  * Other threads (job workers, the reconciler, the CLI) call the blocking
  * functions below. They encode their messages into the connection's output

@@ -34,6 +34,9 @@ struct worker {
     struct prov_service *svc;
     int index;
     pthread_t thread;
+    char me[200];     /* jobs.locked_by */
+    long long job_id; /* the job it works on, 0 when idle (under svc->mu) */
+    bool lost;        /* the heartbeat found the job no longer ours (svc->mu) */
 };
 
 struct prov_service {
@@ -45,6 +48,8 @@ struct prov_service {
     int n_workers;
     pthread_t reconciler;
     bool has_reconciler;
+    pthread_t heartbeat;
+    bool has_heartbeat;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
@@ -109,10 +114,12 @@ typedef struct {
     enum outcome_kind kind;
     int delay_ms;
     char msg[400];
+    bool closed; /* the job row was ended with the request's last event */
 } outcome;
 
 struct job_ctx {
     struct prov_service *svc;
+    struct worker *w;
     db_conn *db;
     wf_env env;
     wf_actor sys;
@@ -324,6 +331,46 @@ static pf_kind report(struct job_ctx *j, wf_event ev, const char *detail, const 
     return k;
 }
 
+/* Reports the event that ends the job (active, failed, removed) and ends
+ * the job row in the same transaction (wf_request_provision_job_event), so
+ * the request is never failed while its job is open and an operator's
+ * retry cannot fall between the two. A request already past the event (a
+ * re-run) is fine: the job is then ended by finish_tx. PF_ECONFLICT
+ * "job_not_owned": another worker or a retry has the job now. */
+static pf_kind report_final(struct job_ctx *j, wf_event ev, const char *detail,
+                            const char *want_after, outcome *o, pf_err *err)
+{
+    pf_kind k = wf_request_provision_job_event(&j->env, &j->sys, j->job->request_id, ev, detail,
+                                               j->job->id, j->me, err);
+    if (k == PF_OK) {
+        o->closed = true;
+        return PF_OK;
+    }
+    if (k == PF_ECONFLICT && strcmp(err->code, "job_not_owned") != 0) {
+        db_prov_request r;
+        pf_err e2;
+        if (request_state(j, &r, &e2) == PF_OK && strcmp(r.state, want_after) == 0)
+            return PF_OK;
+    }
+    return k;
+}
+
+/* Whether the heartbeat found that the job is no longer this worker's
+ * (its lease was taken over, or a retry re-queued it): then the worker
+ * stops at once and records nothing (docs/fabric.md). */
+static bool gave_up(struct job_ctx *j, outcome *o)
+{
+    pthread_mutex_lock(&j->svc->mu);
+    bool lost = j->w->lost;
+    pthread_mutex_unlock(&j->svc->mu);
+    if (lost) {
+        o->kind = O_DEFER;
+        o->delay_ms = 0;
+        msgf(o->msg, sizeof o->msg, "gave up: the job is no longer held by %s", j->me);
+    }
+    return lost;
+}
+
 /* The distinct switches of a flow list, in order of first appearance. */
 static size_t switches_of(const db_prov_flow *f, size_t n, long long *out)
 {
@@ -382,6 +429,8 @@ static void fail_circuit(struct job_ctx *j, const db_prov_circuit *c, const db_p
                          size_t n_rows, const char *why, outcome *o)
 {
     pf_err err;
+    if (gave_up(j, o))
+        return;
     if (c->id && set_circuit(j, c->id, "failed", why, false, &err) != PF_OK) {
         o->kind = O_DEFER;
         o->delay_ms = 1000;
@@ -390,7 +439,7 @@ static void fail_circuit(struct job_ctx *j, const db_prov_circuit *c, const db_p
     }
     if (c->id && n_rows)
         remove_flows_best_effort(j, c->id, rows, n_rows);
-    if (report(j, WF_EV_PROV_FAILED, why, "failed", &err) != PF_OK) {
+    if (report_final(j, WF_EV_PROV_FAILED, why, "failed", o, &err) != PF_OK) {
         o->kind = O_DEFER;
         o->delay_ms = 1000;
         msgf(o->msg, sizeof o->msg, "reporting the failure: %s", err.message);
@@ -429,6 +478,8 @@ static void run_provision(struct job_ctx *j, outcome *o)
         msgf(o->msg, sizeof o->msg, "nothing to do: the request is %s", r.state);
         return;
     }
+    if (gave_up(j, o))
+        return;
     /* plan (or re-read the plan): retried when two planners raced for a VLAN */
     struct plan_ctx p = {.request_id = j->job->request_id, .actor = "provisioner"};
     db_scope scope = db_scope_system();
@@ -458,6 +509,11 @@ static void run_provision(struct job_ctx *j, outcome *o)
     char problem[400] = "";
     bool unreachable = false;
     for (size_t s = 0; s < n_sw && fl && !problem[0]; s++) {
+        if (gave_up(j, o)) {
+            free(fl);
+            db_prov_flows_free(p.flows, p.n_flows);
+            return;
+        }
         struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
         size_t idx[2 * (PROV_MAX_HOPS + 1)], nm = 0;
         for (size_t i = 0; i < p.n_flows; i++)
@@ -508,9 +564,11 @@ static void run_provision(struct job_ctx *j, outcome *o)
         return;
     }
     db_prov_flows_free(p.flows, p.n_flows);
+    if (gave_up(j, o))
+        return;
     /* every switch confirmed: active */
     if (set_circuit(j, p.circuit.id, "installed", NULL, false, &err) != PF_OK ||
-        report(j, WF_EV_PROV_ACTIVE, NULL, "active", &err) != PF_OK) {
+        report_final(j, WF_EV_PROV_ACTIVE, NULL, "active", o, &err) != PF_OK) {
         o->kind = O_DEFER;
         o->delay_ms = 1000;
         msgf(o->msg, sizeof o->msg, "%s", err.message);
@@ -573,7 +631,7 @@ static void run_teardown(struct job_ctx *j, outcome *o)
         size_t n_sw = switches_of(t.flows, t.n_flows, sws);
         size_t bad;
         struct ofp_flow *fl = prov_flows_from_rows(t.flows, t.n_flows, &bad);
-        for (size_t s = 0; s < n_sw && fl; s++) {
+        for (size_t s = 0; s < n_sw && fl && !gave_up(j, o); s++) {
             struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
             size_t nm = 0;
             for (size_t i = 0; i < t.n_flows && nm < sizeof mine / sizeof mine[0]; i++)
@@ -593,6 +651,8 @@ static void run_teardown(struct job_ctx *j, outcome *o)
         free(fl);
     }
     db_prov_flows_free(t.flows, t.n_flows);
+    if (gave_up(j, o))
+        return;
     /* A switch that stays unreachable past the deadline does not hold the
      * teardown forever: its flows are no longer desired, so the
      * reconciliation on its reconnect deletes them (docs/fabric.md). */
@@ -604,8 +664,8 @@ static void run_teardown(struct job_ctx *j, outcome *o)
     }
     if ((t.circuit.id && set_circuit(j, t.circuit.id, "removed", problem[0] ? problem : NULL,
                                      true, &err) != PF_OK) ||
-        report(j, WF_EV_PROV_REMOVED, problem[0] ? problem : NULL, "decommissioned", &err) !=
-            PF_OK) {
+        report_final(j, WF_EV_PROV_REMOVED, problem[0] ? problem : NULL, "decommissioned", o,
+                     &err) != PF_OK) {
         o->kind = O_DEFER;
         o->delay_ms = 1000;
         msgf(o->msg, sizeof o->msg, "%s", err.message);
@@ -635,8 +695,8 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct prov_service *s = w->svc;
-    struct job_ctx j = {.svc = s};
-    msgf(j.me, sizeof j.me, "%s:w%d", s->worker_name, w->index);
+    struct job_ctx j = {.svc = s, .w = w};
+    msgf(j.me, sizeof j.me, "%s", w->me);
     j.sys = wf_actor_system("provisioner");
     pf_err err;
     while (!stopping(s)) {
@@ -666,20 +726,83 @@ static void *worker_main(void *arg)
             continue;
         }
         j.job = &job;
+        pthread_mutex_lock(&s->mu);
+        w->job_id = job.id; /* the heartbeat renews its lease from now on */
+        w->lost = false;
+        pthread_mutex_unlock(&s->mu);
         outcome o = {.kind = O_DONE};
         if (strcmp(job.kind, "provision") == 0)
             run_provision(&j, &o);
         else
             run_teardown(&j, &o);
-        /* The job row is updated in its own transaction, after the
-         * request's: a crash between the two leaves the job running until
-         * its lease expires, and the re-run finds the request already
-         * moved on and does nothing (docs/fabric.md). */
-        struct finish_ctx fc = {&job, j.me, &o, false};
-        db_run_tx(j.db, &scope, finish_tx, &fc, &err);
+        /* The request's last event ended the job row in its own
+         * transaction (report_final); otherwise (nothing to do, a defer, a
+         * re-run that found the request moved on) the job row is ended
+         * here. A crash before this leaves the job running until its
+         * lease expires, and the re-run finds the request already moved
+         * on and does nothing (docs/fabric.md). */
+        if (!o.closed) {
+            struct finish_ctx fc = {&job, j.me, &o, false};
+            db_run_tx(j.db, &scope, finish_tx, &fc, &err);
+        }
+        pthread_mutex_lock(&s->mu);
+        w->job_id = 0;
+        w->lost = false;
+        pthread_mutex_unlock(&s->mu);
         j.job = NULL;
     }
     db_close(j.db);
+    return NULL;
+}
+
+/* ----------------------------------------------------------- heartbeat */
+
+struct renew_ctx {
+    long long job_id;
+    const char *me;
+    bool owned;
+};
+
+static pf_kind renew_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct renew_ctx *x = vctx;
+    return db_prov_job_renew(c, x->job_id, x->me, &x->owned, err);
+}
+
+/* Renews the lease of every job this process's workers hold, three times
+ * per lease, on a connection of its own (a worker may be blocked in a
+ * switch batch or on a switch lock for longer than a lease). A renewal
+ * that finds the job no longer the worker's marks it lost; the worker
+ * gives the job up at its next step. */
+static void *heartbeat_main(void *arg)
+{
+    struct prov_service *s = arg;
+    db_conn *db = NULL;
+    pf_err err;
+    int every = s->cfg.lease_s * 1000 / 3;
+    if (every < 100)
+        every = 100;
+    while (!nap(s, every)) {
+        if (db == NULL && (db = db_connect(s->database_url, &err)) == NULL)
+            continue;
+        for (int i = 0; i < s->n_workers; i++) {
+            struct worker *w = &s->workers[i];
+            pthread_mutex_lock(&s->mu);
+            long long id = w->job_id;
+            pthread_mutex_unlock(&s->mu);
+            if (id == 0)
+                continue;
+            struct renew_ctx r = {id, w->me, true};
+            db_scope scope = db_scope_system();
+            if (db_run_tx(db, &scope, renew_tx, &r, &err) != PF_OK || r.owned)
+                continue; /* renewed; or try again next time */
+            pthread_mutex_lock(&s->mu);
+            if (w->job_id == id)
+                w->lost = true;
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    db_close(db);
     return NULL;
 }
 
@@ -888,10 +1011,14 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
     for (int i = 0; s->workers && i < nw; i++) {
         s->workers[i].svc = s;
         s->workers[i].index = i;
+        msgf(s->workers[i].me, sizeof s->workers[i].me, "%s:w%d", s->worker_name, i);
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
             break;
         s->n_workers++;
     }
+    /* after the workers: n_workers no longer changes */
+    if (s->n_workers > 0 && pthread_create(&s->heartbeat, NULL, heartbeat_main, s) == 0)
+        s->has_heartbeat = true;
     return s;
 }
 
@@ -907,6 +1034,8 @@ void prov_service_stop(prov_service *s)
         pthread_join(s->workers[i].thread, NULL);
     if (s->has_reconciler)
         pthread_join(s->reconciler, NULL);
+    if (s->has_heartbeat)
+        pthread_join(s->heartbeat, NULL);
     prov_net_stop(s->net);
     free(s->workers);
     free(s->pending);

@@ -8,6 +8,7 @@
 
 #include "db/directory.h"
 #include "db/fabric.h"
+#include "db/provision.h"
 #include "db/queue.h"
 #include "db/requests.h"
 #include "workflow/notify.h"
@@ -543,6 +544,8 @@ struct prov_ctx {
     long long id;
     wf_event ev;
     const char *detail;
+    long long job_id;   /* the job whose result the event is, or 0 */
+    const char *worker; /* its holder */
 };
 
 static pf_kind provision_tx(db_conn *c, void *vctx, pf_err *err)
@@ -557,10 +560,27 @@ static pf_kind provision_tx(db_conn *c, void *vctx, pf_err *err)
     wf_sm_result sr = wf_sm_step(from, x->ev, x->who->role, WF_SIDE_NONE, &to);
     if (sr != WF_SM_OK)
         return wf_sm_error(sr, x->ev, r.state, x->who, err);
+    /* The job ends in the transaction that moves the request (after the
+     * request's row lock, the order a retry takes them in too): a request
+     * is never failed while its job is still open, so a retry always
+     * finds either no job or one it can re-queue. */
+    if (x->job_id) {
+        bool owned = false;
+        bool ok = x->ev != WF_EV_PROV_FAILED;
+        if (db_prov_job_finish(c, x->job_id, x->worker, ok, ok ? NULL : x->detail, &owned, err))
+            return err->kind;
+        if (!owned)
+            return pf_fail(err, PF_ECONFLICT, "job_not_owned", NULL,
+                           "job %lld is no longer held by %s (taken over or re-queued by a "
+                           "retry): its result is not recorded",
+                           x->job_id, x->worker);
+    }
     int version;
     if (db_request_set_state(c, r.id, wf_state_name(to), &version, err))
         return err->kind;
-    if (x->ev == WF_EV_RETRY && db_job_enqueue(c, "provision", r.id, err))
+    /* a retry makes the open job (if a worker still holds one) run again,
+     * or enqueues one: the request never waits in provisioning without */
+    if (x->ev == WF_EV_RETRY && db_job_requeue(c, "provision", r.id, err))
         return err->kind;
     json_t *after = state_json(wf_state_name(to), version);
     if (x->detail)
@@ -586,42 +606,99 @@ pf_kind wf_request_provision_event(const wf_env *env, const wf_actor *who, long 
     return db_run_tx(env->db, &scope, provision_tx, &x, err);
 }
 
+pf_kind wf_request_provision_job_event(const wf_env *env, const wf_actor *who, long long id,
+                                       wf_event ev, const char *detail, long long job_id,
+                                       const char *worker, pf_err *err)
+{
+    struct prov_ctx x = {.env = env, .who = who, .id = id, .ev = ev, .detail = detail,
+                         .job_id = job_id, .worker = worker};
+    db_scope scope = wf_actor_scope(who);
+    return db_run_tx(env->db, &scope, provision_tx, &x, err);
+}
+
 /* -------------------------------------------------------------- expiry */
 
 struct expire_ctx {
     const wf_env *env;
     const wf_actor *who;
-    bool found;
+    const long long *skip;
+    size_t n_skip;
+    long long id; /* the request tried, 0 when none was due */
 };
 
 static pf_kind expire_one_tx(db_conn *c, void *vctx, pf_err *err)
 {
     struct expire_ctx *x = vctx;
+    x->id = 0;
     long long id;
-    x->found = false;
-    if (db_request_next_expired(c, &id, err))
+    if (db_request_next_expired(c, x->skip, x->n_skip, &id, err))
         return err->kind;
     if (id == 0)
         return PF_OK;
-    x->found = true;
+    x->id = id;
     struct prov_ctx p = {.env = x->env, .who = x->who, .id = id, .ev = WF_EV_EXPIRE};
     if (provision_tx(c, &p, err))
         return err->kind;
     return wf_notify(x->env, id, "request_expired", WF_NOTIFY_BOTH, NULL, err);
 }
 
-pf_kind wf_request_expire_due(const wf_env *env, int *n, pf_err *err)
+pf_kind wf_request_expire_sweep(const wf_env *env, int *n, int *n_failed,
+                                wf_expire_failed_fn on_fail, void *arg, pf_err *err)
 {
     wf_actor sys = wf_actor_system("expiry");
     struct expire_ctx x = {.env = env, .who = &sys};
     db_scope scope = db_scope_system();
+    /* a request that cannot expire is skipped for the rest of the sweep,
+     * so it does not hold up the ones behind it */
+    long long *failed = NULL;
+    size_t nf = 0, cap = 0;
+    pf_err first = {0};
+    pf_kind rc = PF_OK;
     *n = 0;
     for (;;) {
-        pf_kind k = db_run_tx(env->db, &scope, expire_one_tx, &x, err);
-        if (k != PF_OK)
-            return k;
-        if (!x.found)
-            return PF_OK;
-        (*n)++;
+        x.skip = failed;
+        x.n_skip = nf;
+        pf_err e = {0};
+        pf_kind k = db_run_tx(env->db, &scope, expire_one_tx, &x, &e);
+        if (k == PF_OK && x.id == 0)
+            break;
+        if (k == PF_OK) {
+            (*n)++;
+            continue;
+        }
+        if (x.id == 0) { /* not one request: the sweep itself failed */
+            if (rc == PF_OK)
+                first = e;
+            rc = k;
+            break;
+        }
+        if (on_fail)
+            on_fail(arg, x.id, &e);
+        if (rc == PF_OK) {
+            rc = k;
+            first = e;
+            pf_fail(&first, k, e.code, e.field[0] ? e.field : NULL,
+                    "request %lld could not expire: %s", x.id, e.message);
+        }
+        if (nf == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            long long *a = realloc(failed, nc * sizeof *a);
+            if (a == NULL)
+                break;
+            failed = a;
+            cap = nc;
+        }
+        failed[nf++] = x.id;
     }
+    free(failed);
+    if (n_failed)
+        *n_failed = (int)nf;
+    if (rc != PF_OK && err)
+        *err = first;
+    return rc;
+}
+
+pf_kind wf_request_expire_due(const wf_env *env, int *n, pf_err *err)
+{
+    return wf_request_expire_sweep(env, n, NULL, NULL, NULL, err);
 }

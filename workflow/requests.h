@@ -54,8 +54,25 @@ pf_kind wf_request_decide_in_tx(const wf_env *env, const wf_actor *who, long lon
 pf_kind wf_request_provision_event(const wf_env *env, const wf_actor *who, long long id,
                                    wf_event ev, const char *detail, pf_err *err);
 
-/* Expires pending requests past their expiry, one transaction each.
- * *n gets how many. */
+/* The same for the provisioner's result of a job: the job (job_id, held
+ * by worker) is closed in the same transaction - done, or failed with
+ * detail for WF_EV_PROV_FAILED - so the request never becomes failed while
+ * its job is open. PF_ECONFLICT "job_not_owned" (nothing written) when
+ * the worker no longer holds the job. */
+pf_kind wf_request_provision_job_event(const wf_env *env, const wf_actor *who, long long id,
+                                       wf_event ev, const char *detail, long long job_id,
+                                       const char *worker, pf_err *err);
+
+/* Expires pending requests past their expiry, one transaction each. A
+ * request whose transaction fails is reported to on_fail (may be NULL)
+ * with its id and error and skipped for the rest of the sweep; the others
+ * still expire. *n gets how many expired, *n_failed (may be NULL) how many
+ * failed. Returns PF_OK, or the kind of the first failure (err says which
+ * request) after the sweep went through every other request. */
+typedef void (*wf_expire_failed_fn)(void *arg, long long id, const pf_err *why);
+pf_kind wf_request_expire_sweep(const wf_env *env, int *n, int *n_failed,
+                                wf_expire_failed_fn on_fail, void *arg, pf_err *err);
+/* wf_request_expire_sweep without a callback. */
 pf_kind wf_request_expire_due(const wf_env *env, int *n, pf_err *err);
 
 /* Maps a state machine refusal to a pf_err for the user. */

@@ -23,6 +23,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1011,6 +1012,82 @@ static void silent_switch_does_not_block_others(void **state)
     close(blackhole_fd);
 }
 
+/* A locked switches table (the state recorder and the switch list both
+ * wait for it) does not stall the OpenFlow connections: barriers keep
+ * being answered and no connection is dropped for a missed ECHO, and the
+ * state change that happened meanwhile lands once the lock is released. */
+static void locked_database_does_not_stall_connections(void **state)
+{
+    (void)state;
+    prov_net *net = prov_service_net(svc);
+    long long s1 = atoll(pgt_sql(&db, "SELECT id FROM switches WHERE name = 's1'"));
+    wait_connected("s1");
+    /* s7 accepts the connection and never answers: its handshake times
+     * out (5 s) while the table is locked */
+    char path[100], ep[160];
+    snprintf(path, sizeof path, "%s/mute.sock", fabdir);
+    snprintf(ep, sizeof ep, "unix:%s", path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    wf_actor op = wf_actor_cli();
+    pf_err err;
+    long long s7;
+    wf_switch_input s = {"s7", "0000000000000007", ep};
+    must(wf_switch_add(&db.env, &op, &s, &s7, &err), &err, "switch s7");
+    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+    if (poll(&pfd, 1, 10000) != 1)
+        fail_msg("the provisioner did not connect to s7");
+    int afd = accept(lfd, NULL, NULL);
+    assert_true(afd >= 0);
+    prov_net_stats before;
+    prov_net_get_stats(net, s1, &before);
+
+    PGconn *locker = PQconnectdb(db.owner_url);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    PQclear(PQexec(locker, "BEGIN"));
+    PGresult *r = PQexec(locker, "LOCK TABLE switches IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    double t0 = now_s();
+    int rounds = 0, answered = 0;
+    while (now_s() - t0 < 7.0) { /* > dead_after_ms (4 s) and the handshake (5 s) */
+        prov_result res;
+        rounds++;
+        if (prov_net_batch(net, s1, NULL, 0, 1000, &res))
+            answered++;
+        else
+            printf("# barrier to s1 while the table is locked: %s\n", res.message);
+        usleep(250 * 1000);
+    }
+    prov_net_stats during;
+    prov_net_get_stats(net, s1, &during);
+    bool s7_closed = prov_net_connected(net, s7) == false;
+    PQclear(PQexec(locker, "COMMIT"));
+    PQfinish(locker);
+    printf("# %d of %d barriers answered during a 7 s table lock\n", answered, rounds);
+    assert_int_equal(answered, rounds);
+    assert_int_equal(during.disconnects, before.disconnects);
+    assert_int_equal(during.echo_timeouts, before.echo_timeouts);
+    assert_true(prov_net_connected(net, s1));
+    assert_true(s7_closed);
+    /* the handshake failure of s7 is recorded once the database answers */
+    double end = now_s() + 5;
+    const char *e = "";
+    while (now_s() < end &&
+           strstr(e = pgt_sql(&db, "SELECT conn_state || ': ' || coalesce(conn_error, '')"
+                                   " FROM switches WHERE name = 's7'"),
+                  "handshake") == NULL)
+        usleep(50 * 1000);
+    if (strncmp(e, "disconnected: ", 14) != 0 || strstr(e, "no OpenFlow handshake") == NULL)
+        fail_msg("s7 after the lock: %s", e);
+    pgt_sql(&db, "DELETE FROM switches WHERE name = 's7'");
+    close(afd);
+    close(lfd);
+}
+
 /* flows/s of one pipelined batch with one barrier, against ovs-ofctl
  * add-flows of the same flows into the same switch; and a reconcile of
  * them after the switch lost them, against ovs-ofctl replace-flows. */
@@ -1149,6 +1226,7 @@ static int run_all(void)
         cmocka_unit_test(switch_connecting_to_listener),
         cmocka_unit_test(dead_peer_detected_by_echo),
         cmocka_unit_test(silent_switch_does_not_block_others),
+        cmocka_unit_test(locked_database_does_not_stall_connections),
         cmocka_unit_test(measure_batch_and_reconcile),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
