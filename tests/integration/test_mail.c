@@ -279,7 +279,7 @@ static void fx_use_smtp(struct fx *f)
 {
     if (smtp_port == 0)
         smtp_port = free_port();
-    snprintf(f->url, sizeof f->url, "smtp://127.0.0.1:%d", smtp_port);
+    snprintf(f->url, sizeof f->url, "smtp://127.0.0.1:%d?tls=none", smtp_port);
     f->cfg.smtp_url = f->url;
 }
 
