@@ -10,7 +10,8 @@
 static const db_stmt claim = {
     "pf_outbox_claim",
     "WITH due AS ("
-    "  SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now()"
+    "  SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
+    "  AND next_attempt_at <= now()"
     "  ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
     " UPDATE outbox o SET attempts = o.attempts + 1,"
     "  next_attempt_at = now() + make_interval(secs => $2)"
@@ -22,13 +23,37 @@ static const db_stmt claim = {
 
 static const db_stmt delivered = {
     "pf_outbox_delivered",
-    "UPDATE outbox SET delivered_at = now() WHERE id = $1 AND delivered_at IS NULL", 1};
+    "UPDATE outbox SET delivered_at = now() WHERE id = $1 AND delivered_at IS NULL"
+    " AND dead_at IS NULL",
+    1};
 
 static const db_stmt failed = {
     "pf_outbox_failed",
     "UPDATE outbox SET last_error = $3, next_attempt_at = now() + make_interval(secs => $2)"
-    " WHERE id = $1 AND delivered_at IS NULL",
+    " WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL",
     3};
+
+static const db_stmt dead = {
+    "pf_outbox_dead",
+    "UPDATE outbox SET last_error = $2, dead_at = now()"
+    " WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL",
+    2};
+
+/* error (an error message, not content) cut to fit msg, between UTF-8
+ * characters so that the database accepts it */
+static void error_text(char msg[1001], const char *error)
+{
+    if (error == NULL || *error == '\0')
+        error = "unknown error";
+    size_t n = strlen(error);
+    if (n > 1000) {
+        n = 1000;
+        while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(msg, error, n);
+    msg[n] = '\0';
+}
 
 static char *dup_or_empty(const char *s)
 {
@@ -62,8 +87,8 @@ pf_kind db_outbox_claim(db_conn *c, int max, int lease_seconds, db_outbox_item *
         m->id = db_ll(r, i, 0);
         m->request_id = db_ll(r, i, 1);
         m->network_id = db_ll(r, i, 2);
-        snprintf(m->kind, sizeof m->kind, "%s", db_val(r, i, 3));
-        snprintf(m->message_id, sizeof m->message_id, "%s", db_val(r, i, 4));
+        m->kind = dup_or_empty(db_val(r, i, 3));
+        m->message_id = dup_or_empty(db_val(r, i, 4));
         m->recipients = dup_or_empty(db_val(r, i, 5));
         m->subject = dup_or_empty(db_val(r, i, 6));
         m->body = dup_or_empty(db_val(r, i, 7));
@@ -73,7 +98,7 @@ pf_kind db_outbox_claim(db_conn *c, int max, int lease_seconds, db_outbox_item *
                        sodium_hex2bin(m->token_id, 16, tok, 32, NULL, &tn, NULL) == 0 && tn == 16;
         m->created = db_ll(r, i, 9);
         m->attempts = (int)db_ll(r, i, 10);
-        if (!m->recipients || !m->subject || !m->body) {
+        if (!m->kind || !m->message_id || !m->recipients || !m->subject || !m->body) {
             PQclear(r);
             db_outbox_items_free(it, rows);
             return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
@@ -91,6 +116,8 @@ pf_kind db_outbox_claim(db_conn *c, int max, int lease_seconds, db_outbox_item *
 void db_outbox_items_free(db_outbox_item *items, int n)
 {
     for (int i = 0; items && i < n; i++) {
+        free(items[i].kind);
+        free(items[i].message_id);
         free(items[i].recipients);
         free(items[i].subject);
         free(items[i].body);
@@ -113,9 +140,21 @@ pf_kind db_outbox_mark_failed(db_conn *c, long long id, int retry_seconds, const
                               pf_err *err)
 {
     char b[2][24], msg[1001];
-    snprintf(msg, sizeof msg, "%s", error ? error : "unknown error");
+    error_text(msg, error);
     const char *p[3] = {db_fmt_ll(b[0], id), db_fmt_ll(b[1], retry_seconds), msg};
     PGresult *r = db_exec(c, &failed, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_outbox_mark_dead(db_conn *c, long long id, const char *error, pf_err *err)
+{
+    char b[24], msg[1001];
+    error_text(msg, error);
+    const char *p[2] = {db_fmt_ll(b, id), msg};
+    PGresult *r = db_exec(c, &dead, p, err);
     if (r == NULL)
         return err->kind;
     PQclear(r);

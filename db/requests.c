@@ -154,27 +154,43 @@ pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out
 {
     char b[24], nb[24];
     const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
+    memset(out, 0, sizeof *out);
     PGresult *r = db_exec_one(c, &summary, p, "unknown_request", "no such request", err);
     if (r == NULL)
         return err->kind;
-    memset(out, 0, sizeof *out);
     out->id = db_ll(r, 0, 0);
     copy(out->state, sizeof out->state, db_val(r, 0, 1));
     out->requester_network_id = db_ll(r, 0, 2);
     out->peer_network_id = db_ll(r, 0, 3);
     out->requester_asn = db_ll(r, 0, 4);
     out->peer_asn = db_ll(r, 0, 5);
-    copy(out->requester_name, sizeof out->requester_name, db_val(r, 0, 6));
-    copy(out->peer_name, sizeof out->peer_name, db_val(r, 0, 7));
+    out->requester_name = strdup(db_val(r, 0, 6) ? db_val(r, 0, 6) : "");
+    out->peer_name = strdup(db_val(r, 0, 7) ? db_val(r, 0, 7) : "");
     copy(out->requester_port, sizeof out->requester_port, db_val(r, 0, 8));
     copy(out->peer_port, sizeof out->peer_port, db_val(r, 0, 9));
     out->requester_vlan = (int)db_ll(r, 0, 10);
     out->peer_vlan = (int)db_ll(r, 0, 11);
-    copy(out->requester_contacts, sizeof out->requester_contacts, db_val(r, 0, 12));
-    copy(out->peer_contacts, sizeof out->peer_contacts, db_val(r, 0, 13));
-    copy(out->message, sizeof out->message, db_val(r, 0, 14));
+    out->requester_contacts = strdup(db_val(r, 0, 12) ? db_val(r, 0, 12) : "[]");
+    out->peer_contacts = strdup(db_val(r, 0, 13) ? db_val(r, 0, 13) : "[]");
+    out->message = strdup(db_val(r, 0, 14) ? db_val(r, 0, 14) : "");
     PQclear(r);
+    if (!out->requester_name || !out->peer_name || !out->requester_contacts ||
+        !out->peer_contacts || !out->message) {
+        db_request_summary_clear(out);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
     return PF_OK;
+}
+
+void db_request_summary_clear(db_request_summary *s)
+{
+    free(s->requester_name);
+    free(s->peer_name);
+    free(s->requester_contacts);
+    free(s->peer_contacts);
+    free(s->message);
+    s->requester_name = s->peer_name = s->requester_contacts = s->peer_contacts = s->message =
+        NULL;
 }
 
 pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,

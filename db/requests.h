@@ -43,22 +43,27 @@ typedef struct {
     const char *reason;   /* or NULL */
 } db_approval;
 
-/* What a notification tells about a request. */
+/* What a notification tells about a request. The texts of any length
+ * (names: 100 characters, up to 400 bytes; contacts; the message) are
+ * allocated, never cut: free them with db_request_summary_clear. */
 typedef struct {
     long long id;
     char state[20];
     long long requester_network_id, peer_network_id;
     long long requester_asn, peer_asn;
-    char requester_name[101], peer_name[101];
-    char requester_port[64], peer_port[64]; /* peer_port "" until chosen */
+    char *requester_name, *peer_name;
+    char requester_port[64], peer_port[64]; /* peer_port "" until chosen; the schema
+                                               allows at most 63 ASCII characters */
     int requester_vlan, peer_vlan;
-    char requester_contacts[2048]; /* JSON arrays of addresses */
-    char peer_contacts[2048];
-    char message[2001];
+    char *requester_contacts; /* JSON arrays of addresses */
+    char *peer_contacts;
+    char *message;            /* "" when none */
 } db_request_summary;
 
+/* On PF_OK the caller owns *out's texts (db_request_summary_clear). */
 pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
                                pf_err *err);
+void db_request_summary_clear(db_request_summary *s);
 
 /* Inserts a pending request from r's requester/peer/suggestion/bandwidth
  * fields. expiry_seconds from now. Sets *id. */

@@ -65,7 +65,9 @@ static const db_stmt gauges = {
     "SELECT json_build_object("
     " 'requests_by_state', (SELECT json_object_agg(s.state, (SELECT count(*) FROM"
     "   peering_requests r WHERE r.state = s.state)) FROM request_states s),"
-    " 'outbox_pending', (SELECT count(*) FROM outbox WHERE delivered_at IS NULL),"
+    " 'outbox_pending', (SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+    "   AND dead_at IS NULL),"
+    " 'outbox_dead', (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL),"
     " 'jobs_pending', (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')),"
     " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json))",
     0};

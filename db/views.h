@@ -21,7 +21,7 @@ pf_kind db_networks_json(db_conn *c, json_t **out, pf_err *err);
 pf_kind db_fabric_json(db_conn *c, json_t **out, pf_err *err);
 
 /* Operational gauges for /metrics: {"requests_by_state": {"pending": N...},
- * "outbox_pending": N, "jobs_pending": N, "switches": {"s1": "connected"}}. */
+ * "outbox_pending": N, "outbox_dead": N, "jobs_pending": N, "switches": {"s1": "connected"}}. */
 pf_kind db_gauges_json(db_conn *c, json_t **out, pf_err *err);
 
 #endif

@@ -4,7 +4,7 @@
 # start their own, see tests/integration/test_mail.c.)
 #
 #   bash scripts/smtp.sh start DIR [PORT]  starts it (default port: a free one),
-#                                          prints PEERFLOW_SMTP_URL=smtp://127.0.0.1:PORT
+#                                          prints PEERFLOW_SMTP_URL=smtp://127.0.0.1:PORT?tls=none
 #   bash scripts/smtp.sh stop DIR          stops it
 #   bash scripts/smtp.sh status DIR        running or not; how many messages
 #
@@ -19,7 +19,7 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 case $cmd in
 start)
-  if running; then echo "PEERFLOW_SMTP_URL=smtp://127.0.0.1:$(cat "$dir/smtp.port")"; exit 0; fi
+  if running; then echo "PEERFLOW_SMTP_URL=smtp://127.0.0.1:$(cat "$dir/smtp.port")?tls=none"; exit 0; fi
   mkdir -p "$dir"
   port=${3:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   nohup /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox \
@@ -28,7 +28,7 @@ start)
   echo "$port" >"$dir/smtp.port"
   for _ in $(seq 50); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "PEERFLOW_SMTP_URL=smtp://127.0.0.1:$port"
+      echo "PEERFLOW_SMTP_URL=smtp://127.0.0.1:$port?tls=none"
       exit 0
     fi
     running || break

@@ -90,9 +90,13 @@ void web_metrics_write(FILE *out, const json_t *gauges)
     json_t *v;
     json_object_foreach((json_t *)json_object_get(gauges, "requests_by_state"), k, v)
         fprintf(out, "peerflow_requests{state=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
-    fprintf(out, "# HELP peerflow_outbox_pending Mail not yet delivered.\n"
+    fprintf(out, "# HELP peerflow_outbox_pending Mail not yet delivered (dead letters not counted).\n"
                  "# TYPE peerflow_outbox_pending gauge\npeerflow_outbox_pending %lld\n",
             (long long)json_integer_value(json_object_get(gauges, "outbox_pending")));
+    fprintf(out, "# HELP peerflow_outbox_dead Dead letters: mail that will never be retried "
+                 "(reports.mail_queue says why).\n"
+                 "# TYPE peerflow_outbox_dead gauge\npeerflow_outbox_dead %lld\n",
+            (long long)json_integer_value(json_object_get(gauges, "outbox_dead")));
     fprintf(out, "# HELP peerflow_jobs_pending Provisioning jobs queued or running.\n"
                  "# TYPE peerflow_jobs_pending gauge\npeerflow_jobs_pending %lld\n",
             (long long)json_integer_value(json_object_get(gauges, "jobs_pending")));

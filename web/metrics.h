@@ -12,7 +12,7 @@
 void web_metrics_record(size_t route, int status, double seconds);
 
 /* Writes every metric; gauges is {"requests_by_state": {...},
- * "outbox_pending": N, "jobs_pending": N, "switches": {"name": "state"}}
+ * "outbox_pending": N, "outbox_dead": N, "jobs_pending": N, "switches": {"name": "state"}}
  * from the database (may be NULL when it is unreachable). */
 void web_metrics_write(FILE *out, const json_t *gauges);
 

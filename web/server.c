@@ -384,7 +384,7 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
         free(s);
         return NULL;
     }
-    if (cfg->key_dir != NULL && wf_keyring_open(cfg->key_dir, &s->keys, err) != PF_OK) {
+    if (cfg->key_dir != NULL && wf_keyring_open_verify(cfg->key_dir, &s->keys, err) != PF_OK) {
         web_templates_free(s->templates);
         free(s);
         return NULL;

@@ -29,6 +29,9 @@ struct wf_keyring {
     bool has_current;
     unsigned char current[WF_KEY_ID_BYTES];
     struct timespec loaded_mtime; /* of the directory when last loaded */
+    bool verify_only;             /* never reads .key files, never creates keys */
+    bool reload_failed;           /* the last reload failed: the keys are older */
+    pf_err reload_err;            /* ... and why */
 };
 
 void wf_key_id_hex(const unsigned char id[WF_KEY_ID_BYTES], char out[WF_KEY_ID_HEX])
@@ -119,7 +122,19 @@ static struct key *find(wf_keyring *k, const unsigned char id[WF_KEY_ID_BYTES])
     return bsearch(&probe, k->keys, k->n, sizeof *k->keys, key_cmp);
 }
 
-/* Loads every key of the directory. Caller holds the mutex. */
+static void free_keys(struct key *keys, size_t n)
+{
+    if (keys)
+        sodium_memzero(keys, n * sizeof *keys);
+    free(keys);
+}
+
+/* Loads every key of the directory into a new set, and only when all of
+ * it could be read replaces the loaded one: a failed reload (a key file
+ * with the wrong mode, half-written by hand, ...) keeps the keys already
+ * loaded, so one bad file never turns every valid link into "retired".
+ * The failure is returned and remembered (wf_keyring_reload_error). A
+ * verify-only keyring reads only .pub files. Caller holds the mutex. */
 static pf_kind load(wf_keyring *k, pf_err *err)
 {
     struct stat dst;
@@ -128,8 +143,8 @@ static pf_kind load(wf_keyring *k, pf_err *err)
     DIR *d = opendir(k->dir);
     if (d == NULL)
         return unusable(err, k->dir, strerror(errno));
-    clear_keys(k);
-    size_t cap = 0;
+    struct key *keys = NULL;
+    size_t n = 0, cap = 0;
     pf_kind rc = PF_OK;
     const struct dirent *e;
     while (rc == PF_OK && (e = readdir(d)) != NULL) {
@@ -146,14 +161,17 @@ static pf_kind load(wf_keyring *k, pf_err *err)
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", k->dir, e->d_name);
         if (!read_hex32(path, key.pk, &st)) {
-            rc = unusable(err, k->dir, "a .pub file is not 64 hex digits");
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s.pub is not 64 hex digits: restore or delete it",
+                     idhex);
+            rc = unusable(err, k->dir, msg);
             break;
         }
         key.created = (long long)st.st_mtime;
         snprintf(path, sizeof path, "%s/%s.key", k->dir, idhex);
         unsigned char seed[crypto_sign_SEEDBYTES];
         struct stat kst;
-        if (read_hex32(path, seed, &kst)) {
+        if (!k->verify_only && read_hex32(path, seed, &kst)) {
             unsigned char pk[crypto_sign_PUBLICKEYBYTES];
             if ((kst.st_mode & 077) != 0) {
                 char msg[200];
@@ -174,25 +192,31 @@ static pf_kind load(wf_keyring *k, pf_err *err)
             sodium_memzero(&key, sizeof key);
             break;
         }
-        if (k->n == cap) {
+        if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            struct key *nk = realloc(k->keys, cap * sizeof *nk);
+            struct key *nk = realloc(keys, cap * sizeof *nk);
             if (nk == NULL) {
                 rc = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
                 break;
             }
-            k->keys = nk;
+            keys = nk;
         }
-        k->keys[k->n++] = key;
+        keys[n++] = key;
         sodium_memzero(&key, sizeof key);
     }
     closedir(d);
     if (rc != PF_OK) {
-        clear_keys(k);
+        free_keys(keys, n);
+        k->reload_failed = true;
+        k->reload_err = *err;
         return rc;
     }
-    if (k->n)
-        qsort(k->keys, k->n, sizeof *k->keys, key_cmp);
+    if (n)
+        qsort(keys, n, sizeof *keys, key_cmp);
+    clear_keys(k);
+    k->keys = keys;
+    k->n = n;
+    k->reload_failed = false;
     char path[4200], cur[64] = "";
     snprintf(path, sizeof path, "%s/current", k->dir);
     FILE *f = fopen(path, "r");
@@ -218,7 +242,8 @@ static pf_kind refresh(wf_keyring *k, pf_err *err)
     struct stat st;
     if (stat(k->dir, &st) != 0)
         return unusable(err, k->dir, strerror(errno));
-    if (st.st_mtim.tv_sec == k->loaded_mtime.tv_sec &&
+    /* after a failed reload, try again at every use until it succeeds */
+    if (!k->reload_failed && st.st_mtim.tv_sec == k->loaded_mtime.tv_sec &&
         st.st_mtim.tv_nsec == k->loaded_mtime.tv_nsec)
         return PF_OK;
     return load(k, err);
@@ -299,7 +324,7 @@ static pf_kind make_dirs(const char *dir, pf_err *err)
     return PF_OK;
 }
 
-pf_kind wf_keyring_open(const char *dir, wf_keyring **out, pf_err *err)
+static pf_kind open_keyring(const char *dir, bool verify_only, wf_keyring **out, pf_err *err)
 {
     *out = NULL;
     if (dir == NULL || *dir == '\0')
@@ -314,8 +339,10 @@ pf_kind wf_keyring_open(const char *dir, wf_keyring **out, pf_err *err)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
     pthread_mutex_init(&k->mu, NULL);
+    k->verify_only = verify_only;
     pf_kind rc = load(k, err);
-    if (rc == PF_OK && !k->has_current)
+    /* a verifier never creates a secret: the signer (the mailer) does */
+    if (rc == PF_OK && !k->has_current && !verify_only)
         rc = create_key(k, true, NULL, err);
     if (rc != PF_OK) {
         wf_keyring_free(k);
@@ -323,6 +350,26 @@ pf_kind wf_keyring_open(const char *dir, wf_keyring **out, pf_err *err)
     }
     *out = k;
     return PF_OK;
+}
+
+pf_kind wf_keyring_open(const char *dir, wf_keyring **out, pf_err *err)
+{
+    return open_keyring(dir, false, out, err);
+}
+
+pf_kind wf_keyring_open_verify(const char *dir, wf_keyring **out, pf_err *err)
+{
+    return open_keyring(dir, true, out, err);
+}
+
+bool wf_keyring_reload_error(wf_keyring *k, pf_err *out)
+{
+    pthread_mutex_lock(&k->mu);
+    bool failed = k->reload_failed;
+    if (failed && out)
+        *out = k->reload_err;
+    pthread_mutex_unlock(&k->mu);
+    return failed;
 }
 
 void wf_keyring_free(wf_keyring *k)
@@ -337,6 +384,10 @@ void wf_keyring_free(wf_keyring *k)
 
 pf_kind wf_keyring_rotate(wf_keyring *k, char id_hex[WF_KEY_ID_HEX], pf_err *err)
 {
+    if (k->verify_only)
+        return pf_fail(err, PF_EINVALID, "keyring_verify_only", "key_dir",
+                       "this process only verifies links and cannot create keys: run "
+                       "peerflow keys rotate");
     pthread_mutex_lock(&k->mu);
     pf_kind rc = create_key(k, false, id_hex, err);
     pthread_mutex_unlock(&k->mu);
@@ -348,8 +399,13 @@ pf_kind wf_keyring_sign(wf_keyring *k, const unsigned char *key_id, const unsign
                         unsigned char used_id[WF_KEY_ID_BYTES], pf_err *err)
 {
     pthread_mutex_lock(&k->mu);
+    /* the signer does not sign with keys of a directory it cannot read
+     * completely: the mail waits, with this error, until it is fixed */
     pf_kind rc = refresh(k, err);
     const struct key *key = NULL;
+    if (rc == PF_OK && k->verify_only)
+        rc = pf_fail(err, PF_ENOTFOUND, "signing_key_missing", "key_dir",
+                     "this keyring only verifies links (it never reads secret keys)");
     if (rc == PF_OK) {
         if (key_id == NULL && !k->has_current)
             rc = pf_fail(err, PF_ENOTFOUND, "signing_key_missing", "key_dir",
@@ -390,7 +446,8 @@ wf_verify_result wf_keyring_verify(wf_keyring *k, const unsigned char *key_id,
 {
     pthread_mutex_lock(&k->mu);
     pf_err ignored;
-    /* a failed reload keeps the keys already loaded */
+    /* a failed reload keeps the keys already loaded (load() replaces them
+     * only on success); wf_keyring_reload_error tells why */
     (void)refresh(k, &ignored);
     const struct key *key = find(k, key_id);
     wf_verify_result r = WF_VERIFY_UNKNOWN_KEY;

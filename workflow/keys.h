@@ -14,7 +14,9 @@
  *
  * A wf_keyring is safe to share between threads (one mutex). It notices
  * keys added by another process (the directory's mtime changes) and
- * reloads before the next use.
+ * reloads before the next use. A reload that fails (a file it cannot
+ * read or trust) keeps the keys loaded before and is tried again at the
+ * next use; wf_keyring_reload_error says why.
  */
 #ifndef WF_KEYS_H
 #define WF_KEYS_H
@@ -36,7 +38,18 @@ typedef struct wf_keyring wf_keyring;
  * or created, or a key file is readable by others. Caller frees with
  * wf_keyring_free. */
 pf_kind wf_keyring_open(const char *dir, wf_keyring **out, pf_err *err);
+
+/* As wf_keyring_open for a process that only verifies links (the web
+ * server): it reads only the .pub files - never a .key file, so a secret's
+ * mode or content cannot make it fail - and creates no key (the signer,
+ * the mailer, creates the first one; this keyring sees it at its next
+ * use). wf_keyring_sign and _rotate refuse on it. */
+pf_kind wf_keyring_open_verify(const char *dir, wf_keyring **out, pf_err *err);
 void wf_keyring_free(wf_keyring *k);
+
+/* True when the last reload failed (the keys in use are the ones loaded
+ * before); *out (may be NULL) gets the error. For logs and health. */
+bool wf_keyring_reload_error(wf_keyring *k, pf_err *out);
 
 /* Adds a new key and makes it current. id_hex gets its id. */
 pf_kind wf_keyring_rotate(wf_keyring *k, char id_hex[WF_KEY_ID_HEX], pf_err *err);

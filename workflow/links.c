@@ -241,13 +241,35 @@ pf_kind wf_token_decide(const wf_env *env, wf_keyring *keys, const wf_token_deci
 
 /* ------------------------------------------------------------ delivery */
 
-pf_kind wf_link_token_for_delivery(const wf_env *env, wf_keyring *keys,
-                                   const unsigned char token_id[WF_TOKEN_ID_BYTES],
-                                   char text[WF_TOKEN_TEXT_MAX], pf_err *err)
+/* The message goes to the token's contact alone, for its request and
+ * side: compared exactly (the contact was copied from the same list the
+ * recipients were, in one transaction). */
+static bool for_its_contact(const db_token *row, const wf_link_delivery *d)
 {
+    json_t *rcpt = json_loads(d->recipients ? d->recipients : "", 0, NULL);
+    const char *only = json_array_size(rcpt) == 1
+                           ? json_string_value(json_array_get(rcpt, 0))
+                           : NULL;
+    bool ok = only != NULL && strcmp(only, row->contact) == 0 &&
+              row->request_id == d->request_id && row->network_id == d->network_id;
+    json_decref(rcpt);
+    return ok;
+}
+
+pf_kind wf_link_token_for_delivery(const wf_env *env, wf_keyring *keys,
+                                   const wf_link_delivery *d, char text[WF_TOKEN_TEXT_MAX],
+                                   pf_err *err)
+{
+    const unsigned char *token_id = d->token_id;
     db_token row;
     if (db_token_get(env->db, token_id, false, &row, err))
         return err->kind;
+    if (!for_its_contact(&row, d))
+        return pf_fail(err, PF_EFORBIDDEN, "link_not_for_recipient", "recipients",
+                       "refused to sign the approval link: the message's recipients, request "
+                       "or network are not the token's (it was issued to one contact of "
+                       "request #%lld); the outbox row was changed - nothing was sent",
+                       row.request_id);
     wf_token t = {.request_id = row.request_id,
                   .network_id = row.network_id,
                   .actions = row.actions,

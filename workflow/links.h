@@ -69,12 +69,26 @@ typedef struct {
 pf_kind wf_token_decide(const wf_env *env, wf_keyring *keys, const wf_token_decision *d,
                         pf_err *err);
 
+/* The outbox message a link is signed for. */
+typedef struct {
+    const unsigned char *token_id; /* WF_TOKEN_ID_BYTES */
+    long long request_id;          /* the message's request and network */
+    long long network_id;
+    const char *recipients;        /* the message's recipients, a JSON array */
+} wf_link_delivery;
+
 /* For the mailer, inside its open transaction: the token text of the
- * approval_tokens row token_id, signed with the key already bound to it
+ * approval_tokens row d->token_id, signed with the key already bound to it
  * (the same text at every attempt), or on first use with the current key,
- * which is then bound (key id and hash stored). */
+ * which is then bound (key id and hash stored).
+ *
+ * Signs only for the contact the token was issued to: the message's
+ * recipients must be exactly [approval_tokens.contact], and its request
+ * and network the token's. Otherwise (a tampered outbox row: a link
+ * must never reach another address) PF_EFORBIDDEN
+ * "link_not_for_recipient", nothing signed or bound. */
 pf_kind wf_link_token_for_delivery(const wf_env *env, wf_keyring *keys,
-                                   const unsigned char token_id[WF_TOKEN_ID_BYTES],
-                                   char text[WF_TOKEN_TEXT_MAX], pf_err *err);
+                                   const wf_link_delivery *d, char text[WF_TOKEN_TEXT_MAX],
+                                   pf_err *err);
 
 #endif

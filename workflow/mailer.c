@@ -19,6 +19,7 @@
 #include "workflow/links.h"
 #include "workflow/notify.h"
 #include "workflow/tokens.h"
+#include "workflow/validate.h"
 
 #define BATCH 16
 
@@ -64,7 +65,8 @@ static bool is_ascii_printable(const char *s)
     return true;
 }
 
-/* An address or Message-ID that can go into a header as is. */
+/* A Message-ID (inside its <>) that can go into a header as is.
+ * Addresses are checked by wf_email_valid, the check input uses too. */
 static bool header_safe(const char *s)
 {
     return s && *s && strlen(s) < 256 && is_ascii_printable(s) && strpbrk(s, " <>\",;") == NULL;
@@ -204,6 +206,20 @@ static void date_header(sbuf *s, long long when)
     sb_str(s, line);
 }
 
+/* The sender: the same check as every address, except that the domain
+ * may be "localhost" (the default peerflow@localhost of a fresh set-up;
+ * RFC 2606 reserves the name). */
+static bool sender_valid(const char *from)
+{
+    if (wf_email_valid(from))
+        return true;
+    const char *at = from ? strrchr(from, '@') : NULL;
+    char probe[WF_EMAIL_MAX + 32];
+    return at != NULL && strcmp(at, "@localhost") == 0 &&
+           snprintf(probe, sizeof probe, "%s.localdomain", from) < (int)sizeof probe &&
+           wf_email_valid(probe);
+}
+
 pf_kind wf_mail_format(const wf_mail *m, char **out, pf_err *err)
 {
     *out = NULL;
@@ -215,17 +231,19 @@ pf_kind wf_mail_format(const wf_mail *m, char **out, pf_err *err)
                        "a message needs at least one recipient");
     }
     for (size_t i = 0; i < nr; i++)
-        if (!header_safe(json_string_value(json_array_get(rcpt, i)))) {
+        if (!wf_email_valid(json_string_value(json_array_get(rcpt, i)))) {
             json_decref(rcpt);
             return pf_fail(err, PF_EINVALID, "bad_mail_header", "recipients",
-                           "recipient %zu is not a plain address", i + 1);
+                           "recipient %zu is not an address peerflow can send to (fix the "
+                           "network's contacts)",
+                           i + 1);
         }
     char inner[256] = "";
     size_t mlen = m->message_id ? strlen(m->message_id) : 0;
     if (mlen > 2 && mlen < sizeof inner && m->message_id[0] == '<' &&
         m->message_id[mlen - 1] == '>')
         snprintf(inner, sizeof inner, "%.*s", (int)(mlen - 2), m->message_id + 1);
-    if (!header_safe(m->from) || !header_safe(inner) || strchr(inner, '@') == NULL) {
+    if (!sender_valid(m->from) || !header_safe(inner) || strchr(inner, '@') == NULL) {
         json_decref(rcpt);
         return pf_fail(err, PF_EINVALID, "bad_mail_header", NULL,
                        "the sender or the Message-ID is malformed");
@@ -280,7 +298,8 @@ typedef struct {
     bool file;
     char dir[4096];
     CURL *curl;
-    char url[1024];
+    char url[1024];   /* without our ?options: what libcurl gets */
+    char where[300];  /* HOST:PORT, for messages (never the credentials) */
     long use_ssl;
     int timeout;
     char errbuf[CURL_ERROR_SIZE];
@@ -295,8 +314,35 @@ static void curl_init_once(void)
 static pf_kind bad_url(pf_err *err, const char *why)
 {
     return pf_fail(err, PF_EINVALID, "bad_smtp_url", "smtp_url",
-                   "PEERFLOW_SMTP_URL %s: use smtp://HOST:PORT, smtps://HOST:PORT or file:DIR",
+                   "PEERFLOW_SMTP_URL %s: use smtp://HOST:PORT (TLS by STARTTLS, required), "
+                   "smtp://HOST:PORT?tls=none (cleartext, a local relay only), "
+                   "smtps://HOST:PORT or file:DIR",
                    why);
+}
+
+/* The URL's query: only tls=required (the default) and tls=none are
+ * known; anything else is refused rather than ignored, so a typo cannot
+ * silently weaken (or fail to weaken) the transport. */
+static pf_kind parse_options(const char *q, bool *cleartext, pf_err *err)
+{
+    *cleartext = false;
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", q) >= (int)sizeof buf)
+        return bad_url(err, "has too long options");
+    char *save = NULL;
+    for (char *o = strtok_r(buf, "&", &save); o; o = strtok_r(NULL, "&", &save)) {
+        if (strcmp(o, "tls=required") == 0) {
+            *cleartext = false;
+        } else if (strcmp(o, "tls=none") == 0) {
+            *cleartext = true;
+        } else {
+            char why[320];
+            snprintf(why, sizeof why, "has an unknown option '%.200s' (known: tls=required, "
+                                      "tls=none)", o);
+            return bad_url(err, why);
+        }
+    }
+    return PF_OK;
 }
 
 static pf_kind transport_open(transport *t, const wf_mailer_config *cfg, pf_err *err)
@@ -305,6 +351,11 @@ static pf_kind transport_open(transport *t, const wf_mailer_config *cfg, pf_err 
     const char *u = cfg->smtp_url;
     if (u == NULL || *u == '\0')
         return bad_url(err, "is not set");
+    if (!sender_valid(cfg->mail_from))
+        return pf_fail(err, PF_EINVALID, "bad_mail_from", "mail_from",
+                       "PEERFLOW_MAIL_FROM '%.80s' is not an address peerflow can send from: "
+                       "use name@domain.example",
+                       cfg->mail_from ? cfg->mail_from : "");
     t->timeout = cfg->timeout_seconds > 0 ? cfg->timeout_seconds : 30;
     if (strncmp(u, "file:", 5) == 0) {
         const char *d = u + 5;
@@ -321,14 +372,33 @@ static pf_kind transport_open(transport *t, const wf_mailer_config *cfg, pf_err 
     bool smtps = strncmp(u, "smtps://", 8) == 0;
     if (!smtps && strncmp(u, "smtp://", 7) != 0)
         return bad_url(err, "has an unknown scheme");
-    if (snprintf(t->url, sizeof t->url, "%s", u) >= (int)sizeof t->url)
+    if (strchr(u, '#') != NULL)
+        return bad_url(err, "has a #fragment");
+    const char *q = strchr(u, '?');
+    size_t base = q ? (size_t)(q - u) : strlen(u);
+    if (base >= sizeof t->url)
         return bad_url(err, "is too long");
+    memcpy(t->url, u, base);
+    t->url[base] = '\0';
+    bool cleartext = false;
+    if (q && parse_options(q + 1, &cleartext, err))
+        return err->kind;
     const char *auth = u + (smtps ? 8 : 7);
     size_t alen = strcspn(auth, "/?#");
-    bool creds = memchr(auth, '@', alen) != NULL;
-    /* smtps: TLS from the start. smtp: STARTTLS when offered; required
-     * when a password would otherwise cross the network in clear. */
-    t->use_ssl = smtps ? CURLUSESSL_ALL : creds ? CURLUSESSL_ALL : CURLUSESSL_TRY;
+    const char *at = memchr(auth, '@', alen);
+    const char *host = at ? at + 1 : auth;
+    snprintf(t->where, sizeof t->where, "%.*s", (int)(alen - (size_t)(host - auth)), host);
+    if (t->where[0] == '\0')
+        return bad_url(err, "names no host");
+    if (smtps && cleartext)
+        return bad_url(err, "says smtps:// (TLS from the start) and tls=none");
+    if (cleartext && at != NULL)
+        return bad_url(err, "has credentials and tls=none: a password must not cross the "
+                            "network in clear");
+    /* smtps: TLS from the start. smtp: STARTTLS, required, unless the URL
+     * says tls=none: a man in the middle who strips STARTTLS from the
+     * server's EHLO answer gets an error, never the mail in clear. */
+    t->use_ssl = cleartext ? CURLUSESSL_NONE : CURLUSESSL_ALL;
     pthread_once(&curl_once, curl_init_once);
     t->curl = curl_easy_init();
     if (t->curl == NULL)
@@ -342,6 +412,16 @@ static void transport_close(transport *t)
         curl_easy_cleanup(t->curl);
     t->curl = NULL;
 }
+
+/* What became of one delivery attempt. */
+typedef enum {
+    SENT,
+    RETRY,  /* may work later (4xx, a broken connection): retried, dead after max_attempts */
+    DEAD,   /* can never work as it is (5xx to the recipient or the message, unencodable):
+               a dead letter at once */
+    SERVER  /* the transport or its configuration (unreachable, TLS, authentication,
+               sender refused, no key): retried, never dead - it is not this message's fault */
+} outcome;
 
 /* file:DIR - ID-MESSAGEID.eml, written to a temporary name, synced, then
  * renamed: a reader never sees half a message, and a resend after a crash
@@ -403,25 +483,33 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 
 /* SMTP through libcurl. libcurl escapes lines that start with "." (it
  * dot-stuffs the DATA stream itself; tests/integration/test_mail.c checks
- * such a line arrives intact). */
-static bool deliver_smtp(transport *t, const char *from, const char *recipients,
-                         const char *text, char *why, size_t whylen, bool *unreachable)
+ * such a line arrives intact). *down: the rest of the batch would fail
+ * the same way (the server, not this message). */
+static outcome deliver_smtp(transport *t, const char *from, const char *recipients,
+                            const char *text, char *why, size_t whylen, bool *down)
 {
     CURL *c = t->curl;
     curl_easy_reset(c);
     json_t *rcpt = json_loads(recipients, 0, NULL);
     struct curl_slist *list = NULL;
-    for (size_t i = 0; i < json_array_size(rcpt); i++) {
-        char a[300];
-        snprintf(a, sizeof a, "<%s>", json_string_value(json_array_get(rcpt, i)));
-        struct curl_slist *nl = curl_slist_append(list, a);
-        if (nl == NULL)
-            break;
-        list = nl;
+    bool built = json_array_size(rcpt) > 0;
+    for (size_t i = 0; built && i < json_array_size(rcpt); i++) {
+        char a[WF_EMAIL_MAX + 3];
+        const char *addr = json_string_value(json_array_get(rcpt, i));
+        /* wf_mail_format checked every address already: this cannot cut */
+        built = addr && snprintf(a, sizeof a, "<%s>", addr) < (int)sizeof a;
+        struct curl_slist *nl = built ? curl_slist_append(list, a) : NULL;
+        built = nl != NULL;
+        if (built)
+            list = nl;
     }
     json_decref(rcpt);
-    char sender[300];
-    snprintf(sender, sizeof sender, "<%s>", from);
+    char sender[WF_EMAIL_MAX + 3];
+    if (!built || snprintf(sender, sizeof sender, "<%s>", from) >= (int)sizeof sender) {
+        curl_slist_free_all(list);
+        snprintf(why, whylen, "cannot build the SMTP envelope (out of memory?)");
+        return RETRY;
+    }
     struct reader r = {text, strlen(text)};
     t->errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, t->url);
@@ -440,15 +528,42 @@ static bool deliver_smtp(transport *t, const char *from, const char *recipients,
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(list);
     if (rc == CURLE_OK)
-        return true;
+        return SENT;
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    snprintf(why, whylen, "SMTP %s: %s%s%.0ld", t->url[4] == 's' ? "(TLS)" : "",
-             t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc), code ? ", server said " : "",
-             code);
-    *unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-                   rc == CURLE_OPERATION_TIMEDOUT;
-    return false;
+    const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_USE_SSL_FAILED) {
+        *down = true;
+        snprintf(why, whylen,
+                 "SMTP %.200s: TLS is required but the server offers no STARTTLS (%.100s): "
+                 "enable TLS on the server or use smtps://; for a local relay only, allow "
+                 "cleartext with ?tls=none in PEERFLOW_SMTP_URL",
+                 t->where, detail);
+        return SERVER;
+    }
+    snprintf(why, whylen, "SMTP %.200s: %.200s%s%.0ld", t->where, detail,
+             code ? ", server said " : "", code);
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_LOGIN_DENIED ||
+        rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION) {
+        *down = true;
+        return SERVER;
+    }
+    if (code >= 500 && code < 600) {
+        /* RFC 5321 4.2.1: a 5xx means "do not repeat as is". To RCPT TO
+         * (this recipient) or to the message (DATA, or its end: all of it
+         * was read) that is about this message: dead at once. To MAIL FROM
+         * or anything before it, it is about our sender or the server:
+         * every message would get it, so it is not a dead letter. */
+        bool about_message = strncmp(t->errbuf, "RCPT failed", 11) == 0 ||
+                             strncmp(t->errbuf, "DATA failed", 11) == 0 ||
+                             (r.left == 0 && strncmp(t->errbuf, "MAIL failed", 11) != 0);
+        if (about_message)
+            return DEAD;
+        *down = true;
+        return SERVER;
+    }
+    return RETRY;
 }
 
 /* ------------------------------------------------------------- the run */
@@ -461,6 +576,7 @@ struct claim_ctx {
     int n;
     char (*links)[WF_TOKEN_TEXT_MAX]; /* per item: the token, or "" */
     bool *skip;                       /* per item: failed while claiming */
+    bool *skip_dead;                  /* ... and was made a dead letter */
 };
 
 static int backoff(const wf_mailer_config *cfg, int attempts)
@@ -473,6 +589,11 @@ static int backoff(const wf_mailer_config *cfg, int attempts)
     return (int)(d < cap ? d : cap);
 }
 
+static int max_attempts(const wf_mailer_config *cfg)
+{
+    return cfg->max_attempts > 0 ? cfg->max_attempts : WF_MAIL_MAX_ATTEMPTS_DEFAULT;
+}
+
 static void claim_reset(struct claim_ctx *x)
 {
     db_outbox_items_free(x->items, x->n);
@@ -480,9 +601,11 @@ static void claim_reset(struct claim_ctx *x)
         sodium_memzero(x->links, (size_t)x->n * sizeof *x->links);
     free(x->links);
     free(x->skip);
+    free(x->skip_dead);
     x->items = NULL;
     x->links = NULL;
     x->skip = NULL;
+    x->skip_dead = NULL;
     x->n = 0;
 }
 
@@ -502,7 +625,8 @@ static pf_kind claim_tx(db_conn *c, void *v, pf_err *err)
         return PF_OK;
     x->links = calloc((size_t)x->n, sizeof *x->links);
     x->skip = calloc((size_t)x->n, sizeof *x->skip);
-    if (x->links == NULL || x->skip == NULL)
+    x->skip_dead = calloc((size_t)x->n, sizeof *x->skip_dead);
+    if (x->links == NULL || x->skip == NULL || x->skip_dead == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     for (int i = 0; i < x->n; i++) {
         db_outbox_item *m = &x->items[i];
@@ -510,11 +634,15 @@ static pf_kind claim_tx(db_conn *c, void *v, pf_err *err)
             continue;
         pf_err e = {0};
         pf_kind k = PF_OK;
+        wf_link_delivery d = {.token_id = m->token_id,
+                              .request_id = m->request_id,
+                              .network_id = m->network_id,
+                              .recipients = m->recipients};
         if (x->cfg->keys == NULL)
             k = pf_fail(&e, PF_EINVALID, "no_key_dir", "key_dir",
                         "cannot sign the approval link: no key directory (set PEERFLOW_KEY_DIR)");
         else
-            k = wf_link_token_for_delivery(x->env, x->cfg->keys, m->token_id, x->links[i], &e);
+            k = wf_link_token_for_delivery(x->env, x->cfg->keys, &d, x->links[i], &e);
         if (k == PF_OK)
             continue;
         if (k == PF_EUNAVAIL || strcmp(e.code, "database_error") == 0) {
@@ -522,7 +650,11 @@ static pf_kind claim_tx(db_conn *c, void *v, pf_err *err)
             return k;
         }
         x->skip[i] = true;
-        if (db_outbox_mark_failed(c, m->id, backoff(x->cfg, m->attempts), e.message, err))
+        /* a link that is not the recipient's is never sent, nor retried */
+        x->skip_dead[i] = strcmp(e.code, "link_not_for_recipient") == 0;
+        if (x->skip_dead[i] ? db_outbox_mark_dead(c, m->id, e.message, err)
+                            : db_outbox_mark_failed(c, m->id, backoff(x->cfg, m->attempts),
+                                                    e.message, err))
             return err->kind;
     }
     return PF_OK;
@@ -530,7 +662,7 @@ static pf_kind claim_tx(db_conn *c, void *v, pf_err *err)
 
 struct mark_ctx {
     long long id;
-    bool ok;
+    outcome o;
     int retry;
     const char *error;
 };
@@ -538,8 +670,14 @@ struct mark_ctx {
 static pf_kind mark_tx(db_conn *c, void *v, pf_err *err)
 {
     struct mark_ctx *x = v;
-    return x->ok ? db_outbox_mark_delivered(c, x->id, err)
-                 : db_outbox_mark_failed(c, x->id, x->retry, x->error, err);
+    switch (x->o) {
+    case SENT:
+        return db_outbox_mark_delivered(c, x->id, err);
+    case DEAD:
+        return db_outbox_mark_dead(c, x->id, x->error, err);
+    default:
+        return db_outbox_mark_failed(c, x->id, x->retry, x->error, err);
+    }
 }
 
 /* The body with the link in place of the placeholder (first occurrence). */
@@ -566,7 +704,7 @@ pf_kind wf_mailer_run_once(const wf_env *env, const wf_mailer_config *cfg, int m
     if (transport_open(&t, cfg, err))
         return err->kind;
     db_scope scope = db_scope_system();
-    int claimed = 0, failures = 0;
+    int claimed = 0, failures = 0, dead = 0;
     char last[600] = "";
     pf_kind rc = PF_OK;
     bool down = false;
@@ -583,12 +721,13 @@ pf_kind wf_mailer_run_once(const wf_env *env, const wf_mailer_config *cfg, int m
         for (int i = 0; i < x.n && rc == PF_OK; i++) {
             db_outbox_item *m = &x.items[i];
             if (x.skip[i]) {
-                failures++;
-                snprintf(last, sizeof last, "message %lld: approval link not signed", m->id);
+                x.skip_dead[i] ? dead++ : failures++;
+                snprintf(last, sizeof last, "message %lld: approval link not signed%s", m->id,
+                         x.skip_dead[i] ? " (dead letter: it is not the recipient's)" : "");
                 continue;
             }
-            char why[600] = "";
-            bool ok = false, unreachable = false;
+            char why[700] = "";
+            outcome o = RETRY;
             char *body = with_link(m->body, env->base_url, x.links[i]);
             char *text = NULL;
             pf_err fe = {0};
@@ -598,33 +737,45 @@ pf_kind wf_mailer_run_once(const wf_env *env, const wf_mailer_config *cfg, int m
                             .body = body ? body : "",
                             .message_id = m->message_id,
                             .date = m->created};
-            if (body == NULL)
+            if (body == NULL) {
                 snprintf(why, sizeof why, "out of memory");
-            else if (wf_mail_format(&mail, &text, &fe) != PF_OK)
-                snprintf(why, sizeof why, "%s", fe.message);
-            else if (down)
+            } else if (wf_mail_format(&mail, &text, &fe) != PF_OK) {
+                /* the same bytes every time: retrying cannot help (the
+                 * sender was checked when the transport opened) */
+                o = DEAD;
+                snprintf(why, sizeof why, "cannot encode the message: %s", fe.message);
+            } else if (down) {
+                o = SERVER;
                 snprintf(why, sizeof why, "not tried: %.500s", last);
-            else if (t.file)
-                ok = deliver_file(&t, m->id, m->message_id, text, why, sizeof why);
-            else
-                ok = deliver_smtp(&t, cfg->mail_from, m->recipients, text, why, sizeof why,
-                                  &unreachable);
+            } else if (t.file) {
+                o = deliver_file(&t, m->id, m->message_id, text, why, sizeof why) ? SENT
+                                                                                  : SERVER;
+            } else {
+                o = deliver_smtp(&t, cfg->mail_from, m->recipients, text, why, sizeof why,
+                                 &down);
+            }
             if (body)
                 sodium_memzero(body, strlen(body)); /* it held a usable link */
             if (text)
                 sodium_memzero(text, strlen(text));
             free(body);
             free(text);
-            if (unreachable)
-                down = true; /* the rest of this batch would fail the same way */
-            struct mark_ctx mk = {.id = m->id, .ok = ok, .retry = backoff(cfg, m->attempts),
-                                  .error = why};
+            const char *error = why;
+            char gave_up[800];
+            if (o == RETRY && m->attempts >= max_attempts(cfg)) {
+                snprintf(gave_up, sizeof gave_up, "gave up after %d attempts: %s", m->attempts,
+                         why);
+                error = gave_up;
+                o = DEAD;
+            }
+            struct mark_ctx mk = {.id = m->id, .o = o, .retry = backoff(cfg, m->attempts),
+                                  .error = error};
             rc = db_run_tx(env->db, &scope, mark_tx, &mk, err);
-            if (ok && rc == PF_OK)
+            if (o == SENT && rc == PF_OK)
                 (*delivered)++;
-            if (!ok) {
-                failures++;
-                snprintf(last, sizeof last, "%s", why);
+            if (o != SENT) {
+                o == DEAD ? dead++ : failures++;
+                snprintf(last, sizeof last, "%s%.550s", o == DEAD ? "dead letter: " : "", error);
             }
         }
         claim_reset(&x);
@@ -632,9 +783,10 @@ pf_kind wf_mailer_run_once(const wf_env *env, const wf_mailer_config *cfg, int m
     transport_close(&t);
     if (rc != PF_OK)
         return rc;
-    if (failures)
+    if (failures || dead)
         return pf_fail(err, PF_EUNAVAIL, "mail_delivery_failed", NULL,
-                       "%d message%s not delivered (will retry): %s", failures,
-                       failures == 1 ? "" : "s", last);
+                       "%d message%s not delivered (will retry), %d dead letter%s (never "
+                       "retried, see peerflow report mail_queue): %s",
+                       failures, failures == 1 ? "" : "s", dead, dead == 1 ? "" : "s", last);
     return PF_OK;
 }

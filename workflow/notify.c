@@ -11,6 +11,7 @@
 #include "db/requests.h"
 #include "db/tokens.h"
 #include "workflow/tokens.h"
+#include "workflow/validate.h"
 
 struct kind_text {
     const char *kind;
@@ -46,18 +47,18 @@ static const struct kind_text *find_kind(const char *kind)
     return NULL;
 }
 
-static void endpoint_text(char *out, size_t n, long long asn, const char *name,
-                          const char *port, int vlan)
+/* One side of the request in words, written to f (no fixed buffer: a
+ * network's name may be 100 characters of UTF-8). */
+static void endpoint_text(FILE *f, long long asn, const char *name, const char *port, int vlan)
 {
-    char v[24];
+    if (port[0] == '\0') {
+        fprintf(f, "AS%lld %s, port to be chosen by the peer", asn, name);
+        return;
+    }
     if (vlan)
-        snprintf(v, sizeof v, "VLAN %d", vlan);
+        fprintf(f, "AS%lld %s, port %s (VLAN %d)", asn, name, port, vlan);
     else
-        snprintf(v, sizeof v, "untagged");
-    if (port[0])
-        snprintf(out, n, "AS%lld %s, port %s (%s)", asn, name, port, v);
-    else
-        snprintf(out, n, "AS%lld %s, port to be chosen by the peer", asn, name);
+        fprintf(f, "AS%lld %s, port %s (untagged)", asn, name, port);
 }
 
 /* The body of a message; link_for: the contact an approval link is for,
@@ -66,10 +67,6 @@ static char *compose_body(const wf_env *env, const db_request_summary *s,
                           const struct kind_text *k, long long asn, const char *link_for,
                           const char *detail)
 {
-    char req[300], peer[300];
-    endpoint_text(req, sizeof req, s->requester_asn, s->requester_name, s->requester_port,
-                  s->requester_vlan);
-    endpoint_text(peer, sizeof peer, s->peer_asn, s->peer_name, s->peer_port, s->peer_vlan);
     char *body = NULL;
     size_t blen = 0;
     FILE *f = open_memstream(&body, &blen);
@@ -87,8 +84,11 @@ static char *compose_body(const wf_env *env, const db_request_summary *s,
                 WF_NOTIFY_LINK_PLACEHOLDER, link_for, WF_TOKEN_TTL_SECONDS / 86400, asn);
     if (detail && *detail)
         fprintf(f, "\n%s\n", detail);
-    fprintf(f, "\nRequest:   #%lld, now %s\nRequester: %s\nPeer:      %s\n", s->id, s->state,
-            req, peer);
+    fprintf(f, "\nRequest:   #%lld, now %s\nRequester: ", s->id, s->state);
+    endpoint_text(f, s->requester_asn, s->requester_name, s->requester_port, s->requester_vlan);
+    fprintf(f, "\nPeer:      ");
+    endpoint_text(f, s->peer_asn, s->peer_name, s->peer_port, s->peer_vlan);
+    fprintf(f, "\n");
     if (s->message[0])
         fprintf(f, "Message:   %s\n", s->message);
     fprintf(f, "\n%s:\n%s/requests/%lld\n\n-- \npeerflow\n",
@@ -101,14 +101,18 @@ static char *compose_body(const wf_env *env, const db_request_summary *s,
     return body;
 }
 
-static void new_message_id(const wf_env *env, long long id, const char *kind, char *out,
+/* false when it would not fit a header the mailer accepts (< 256
+ * characters inside the <>): a mail domain that long is a configuration
+ * error, said at once rather than cut. */
+static bool new_message_id(const wf_env *env, long long id, const char *kind, char *out,
                            size_t n)
 {
     unsigned char rnd[12];
     char rhex[25];
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(rhex, sizeof rhex, rnd, sizeof rnd);
-    snprintf(out, n, "<pf.%lld.%s.%s@%s>", id, kind, rhex, env->mail_domain);
+    int len = snprintf(out, n, "<pf.%lld.%s.%s@%s>", id, kind, rhex, env->mail_domain);
+    return len > 0 && (size_t)len < n && len < 256 + 2;
 }
 
 static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const struct kind_text *k,
@@ -116,55 +120,84 @@ static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const str
                        const char *detail, pf_err *err)
 {
     json_t *arr = json_loads(contacts, 0, NULL);
+    if (arr == NULL || !json_is_array(arr)) {
+        json_decref(arr);
+        return pf_fail(err, PF_EINTERNAL, "bad_contacts", "contacts",
+                       "internal error: the contacts of network %lld are not a JSON array",
+                       network_id);
+    }
     size_t n = json_array_size(arr);
     if (n == 0) {
         json_decref(arr);
         return PF_OK; /* a network without contacts gets no mail; the UI shows it */
     }
-    char subject[400], mid[200];
-    snprintf(subject, sizeof subject, "Peering request #%lld AS%lld %s -> AS%lld %s %s", s->id,
-             s->requester_asn, s->requester_name, s->peer_asn, s->peer_name, k->verb);
+    char *subject = NULL;
+    if (asprintf(&subject, "Peering request #%lld AS%lld %s -> AS%lld %s %s", s->id,
+                 s->requester_asn, s->requester_name, s->peer_asn, s->peer_name, k->verb) < 0) {
+        json_decref(arr);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    char mid[300];
     bool links = strcmp(k->kind, "approval_needed") == 0;
     pf_kind rc = PF_OK;
     /* approval links: one message and one token per contact; else one
      * message to all of the network's contacts */
     for (size_t i = 0; rc == PF_OK && i < (links ? n : 1); i++) {
         const char *contact = links ? json_string_value(json_array_get(arr, i)) : NULL;
-        char one[300];
+        char *one = NULL;
         db_token t = {.request_id = s->id, .network_id = network_id,
                       .actions = WF_TOKEN_APPROVE | WF_TOKEN_REJECT};
+        /* a contact the mailer could not send to (stored before the
+         * address check, or by hand) gets its message without a token:
+         * the mailer makes it a dead letter, visible in mail_queue */
+        bool token = links && wf_email_valid(contact);
         if (links) {
             if (contact == NULL)
                 continue;
+            json_t *to = json_pack("[s]", contact);
+            one = to ? json_dumps(to, JSON_COMPACT) : NULL;
+            json_decref(to);
+            if (one == NULL) {
+                rc = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+                break;
+            }
+        }
+        if (token) {
             randombytes_buf(t.id, sizeof t.id);
-            snprintf(t.contact, sizeof t.contact, "%s", contact);
+            snprintf(t.contact, sizeof t.contact, "%s", contact); /* <= WF_EMAIL_MAX */
             if (db_token_insert(env->db, &t, WF_TOKEN_TTL_SECONDS, err)) {
+                free(one);
                 rc = err->kind;
                 break;
             }
-            json_t *to = json_pack("[s]", contact);
-            char *js = json_dumps(to, JSON_COMPACT);
-            json_decref(to);
-            snprintf(one, sizeof one, "%s", js ? js : "[]");
-            free(js);
         }
-        char *body = compose_body(env, s, k, asn, contact, detail);
+        char *body = compose_body(env, s, k, asn, token ? contact : NULL, detail);
         if (body == NULL) {
+            free(one);
             rc = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
             break;
         }
-        new_message_id(env, s->id, k->kind, mid, sizeof mid);
+        if (!new_message_id(env, s->id, k->kind, mid, sizeof mid)) {
+            free(body);
+            free(one);
+            rc = pf_fail(err, PF_EINVALID, "bad_mail_domain", "mail_from",
+                         "the domain of PEERFLOW_MAIL_FROM is too long for a Message-ID: use "
+                         "a domain of at most 200 characters");
+            break;
+        }
         db_outbox_msg m = {.kind = k->kind,
                            .request_id = s->id,
                            .network_id = network_id,
                            .recipients = links ? one : contacts,
                            .subject = subject,
                            .body = body,
-                           .token_id = links ? t.id : NULL,
+                           .token_id = token ? t.id : NULL,
                            .message_id = mid};
         rc = db_outbox_insert(env->db, &m, err);
         free(body);
+        free(one);
     }
+    free(subject);
     json_decref(arr);
     return rc;
 }
@@ -179,12 +212,12 @@ pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int
     db_request_summary s;
     if (db_request_summary_get(env->db, request_id, &s, err) != PF_OK)
         return err->kind;
-    if ((sides & WF_NOTIFY_REQUESTER) &&
-        enqueue(env, &s, k, s.requester_network_id, s.requester_asn, s.requester_contacts,
-                detail, err))
-        return err->kind;
-    if ((sides & WF_NOTIFY_PEER) &&
-        enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail, err))
-        return err->kind;
-    return PF_OK;
+    pf_kind rc = PF_OK;
+    if (sides & WF_NOTIFY_REQUESTER)
+        rc = enqueue(env, &s, k, s.requester_network_id, s.requester_asn, s.requester_contacts,
+                     detail, err);
+    if (rc == PF_OK && (sides & WF_NOTIFY_PEER))
+        rc = enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail, err);
+    db_request_summary_clear(&s);
+    return rc;
 }

@@ -76,24 +76,59 @@ pf_kind wf_parse_vlan(const char *s, const char *field, int *out, pf_err *err)
     return PF_OK;
 }
 
+/* ASCII only, whatever the locale */
+static bool ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool local_char(unsigned char c)
+{
+    return ascii_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+bool wf_email_valid(const char *s)
+{
+    if (s == NULL)
+        return false;
+    size_t len = strlen(s);
+    const char *at = strchr(s, '@');
+    if (len < 3 || len > WF_EMAIL_MAX || at == NULL || strchr(at + 1, '@') != NULL)
+        return false;
+    size_t local = (size_t)(at - s);
+    if (local < 1 || local > 64 || s[0] == '.' || at[-1] == '.')
+        return false;
+    for (size_t i = 0; i < local; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.' ? s[i + 1] == '.' : !local_char(c))
+            return false;
+    }
+    /* DOMAIN: labels separated by single dots, at least two of them */
+    int labels = 0;
+    for (const char *p = at + 1;;) {
+        size_t n = 0;
+        while (ascii_alnum((unsigned char)p[n]) || p[n] == '-')
+            n++;
+        if (n < 1 || n > 63 || p[0] == '-' || p[n - 1] == '-')
+            return false;
+        labels++;
+        p += n;
+        if (*p == '\0')
+            break;
+        if (*p != '.')
+            return false;
+        p++;
+    }
+    return labels >= 2;
+}
+
 pf_kind wf_check_email(const char *s, const char *field, pf_err *err)
 {
-    size_t len = s ? strlen(s) : 0;
-    const char *at = s ? strchr(s, '@') : NULL;
-    bool ok = len >= 3 && len <= 254 && at != NULL && at != s && strchr(at + 1, '@') == NULL;
-    for (size_t i = 0; ok && i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>' || ch == '"' || ch == ',' ||
-            ch == ';' || ch == '\\' || ch == '(' || ch == ')')
-            ok = false;
-    }
-    if (ok) {
-        const char *dot = strrchr(at + 1, '.');
-        ok = dot != NULL && dot != at + 1 && dot[1] != '\0' && at[1] != '.';
-    }
-    if (!ok)
+    if (!wf_email_valid(s))
         return pf_fail(err, PF_EINVALID, "bad_email", field,
-                       "'%.80s' is not an email address: use name@domain.example", s ? s : "");
+                       "'%.80s' is not an email address peerflow can send to: use "
+                       "name@domain.example (ASCII letters, digits, . _ + -)",
+                       s ? s : "");
     return PF_OK;
 }
 

@@ -23,8 +23,19 @@ pf_kind wf_check_vlan(long long vlan, const char *field, pf_err *err);
 pf_kind wf_parse_int(const char *s, const char *field, long long min, long long max,
                      long long *out, pf_err *err);
 
-/* addr-spec without quoting: local@domain.tld, 3..254 characters, no
- * spaces or control characters. */
+/* THE address check of peerflow: input (network contacts, user emails)
+ * and the mailer (recipients and sender, before anything goes into a
+ * header or an SMTP command) use this one function, so an address that
+ * was accepted can always be sent to, and nothing the mailer refuses can
+ * be stored. Accepted: LOCAL@DOMAIN in ASCII, 3..254 characters;
+ * LOCAL is 1..64 of letters, digits and !#$%&'*+-/=?^_`{|}~ and dots
+ * (not first, last or doubled: RFC 5321 dot-string, no quoting); DOMAIN
+ * is two or more labels of 1..63 letters, digits and '-' (not first or
+ * last). So no space, control character (CR/LF), '<>",;:()[]\' or
+ * non-ASCII byte ever reaches a header or an SMTP command. */
+#define WF_EMAIL_MAX 254
+bool wf_email_valid(const char *s);
+/* wf_email_valid with an error: "bad_email" on field. */
 pf_kind wf_check_email(const char *s, const char *field, pf_err *err);
 
 /* Datapath id: 1..16 hex digits, optional 0x and ':' separators

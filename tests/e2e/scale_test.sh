@@ -119,7 +119,7 @@ t_start=$(now)
 # ------------------------------------------------------------ services
 fresh_db "$dbname" || abort "cannot create database $dbname"
 smtp_url=$(bash "$root/scripts/smtp.sh" start "$work/smtp") || abort "aiosmtpd did not start"
-export PEERFLOW_SMTP_URL=${smtp_url#PEERFLOW_SMTP_URL=}      # smtp://127.0.0.1:PORT
+export PEERFLOW_SMTP_URL=${smtp_url#PEERFLOW_SMTP_URL=}      # smtp://127.0.0.1:PORT?tls=none
 export PEERFLOW_KEY_DIR=$work/keys PEERFLOW_MAIL_FROM=peerflow@scale.example
 "$PF" keys rotate >/dev/null || abort "peerflow keys rotate"
 

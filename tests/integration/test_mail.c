@@ -46,6 +46,8 @@
 #include "workflow/mailer.h"
 #include "workflow/queries.h"
 #include "workflow/requests.h"
+#include "workflow/validate.h"
+#include "web/metrics.h"
 
 /* -------------------------------------------------------- SMTP server */
 
@@ -89,7 +91,23 @@ static void smtp_stop(void)
     smtp_pid = 0;
 }
 
-/* Starts aiosmtpd on smtp_port (chosen once per test) into smtp_dir. */
+/* A Maildir sink that answers RCPT TO refused* with 550 (permanent) and
+ * busy* with 450 (temporary), for the dead-letter tests. */
+static const char refusing_py[] =
+    "from aiosmtpd.handlers import Mailbox\n"
+    "class Refusing(Mailbox):\n"
+    "    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n"
+    "        if address.startswith('refused'):\n"
+    "            return '550 5.1.1 no such mailbox here'\n"
+    "        if address.startswith('busy'):\n"
+    "            return '450 4.2.1 mailbox busy, try later'\n"
+    "        envelope.rcpt_tos.append(address)\n"
+    "        return '250 OK'\n";
+
+static const char *smtp_handler = "aiosmtpd.handlers.Mailbox";
+
+/* Starts aiosmtpd on smtp_port (chosen once per test) into smtp_dir,
+ * with smtp_handler. */
 static void smtp_start(void)
 {
     if (smtp_port == 0)
@@ -105,7 +123,7 @@ static void smtp_start(void)
             _exit(1);
         freopen("/dev/null", "w", stdout);
         execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-              "aiosmtpd.handlers.Mailbox", smtp_dir, (char *)NULL);
+              smtp_handler, smtp_dir, (char *)NULL);
         _exit(127);
     }
     smtp_pid = pid;
@@ -279,8 +297,24 @@ static void fx_use_smtp(struct fx *f)
 {
     if (smtp_port == 0)
         smtp_port = free_port();
-    snprintf(f->url, sizeof f->url, "smtp://127.0.0.1:%d", smtp_port);
+    snprintf(f->url, sizeof f->url, "smtp://127.0.0.1:%d?tls=none", smtp_port);
     f->cfg.smtp_url = f->url;
+}
+
+/* The refusing sink (refusing_py), from a module written into f->tmp. */
+static void smtp_start_refusing(struct fx *f)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/pfsink.py", f->tmp);
+    FILE *py = fopen(path, "w");
+    assert_non_null(py);
+    fputs(refusing_py, py);
+    fclose(py);
+    setenv("PYTHONPATH", f->tmp, 1);
+    smtp_handler = "pfsink.Refusing";
+    smtp_start();
+    smtp_handler = "aiosmtpd.handlers.Mailbox";
+    unsetenv("PYTHONPATH");
 }
 
 static void fx_end(struct fx *f)
@@ -636,6 +670,7 @@ static void smtp_down_then_up(void **state)
     struct fx f;
     fx_start(&f, "mail_retry");
     fx_use_smtp(&f); /* nothing listens yet */
+    f.cfg.max_attempts = 1; /* an unreachable server is never the message's fault */
     pgt_db *db = &f.db;
     long long id = submit(db, "admin@a.example", "a1", 0, 64501, NULL);
     assert_int_equal(run_mailer(&f, PF_EUNAVAIL), 0);
@@ -654,7 +689,7 @@ static void smtp_down_then_up(void **state)
     sleep(1);
     assert_int_equal(run_mailer(&f, PF_EUNAVAIL), 0);
     assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE attempts = 2 AND next_attempt_at "
-                           "> now() + interval '1 second'"), 1);
+                           "> now() + interval '1 second' AND dead_at IS NULL"), 1);
 
     smtp_start();
     /* not due yet: nothing is sent before its time */
@@ -896,6 +931,347 @@ static void file_delivery(void **state)
     fx_end(&f);
 }
 
+/* ------------------------------------------------- trust: TLS, dead letters */
+
+/* Runs SQL as the owner with one text parameter (addresses with quotes,
+ * CR, LF). */
+static void owner_exec1(pgt_db *db, const char *sql, const char *param)
+{
+    const char *p[1] = {param};
+    PGresult *r = PQexecParams(db->owner, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(db->owner));
+    PQclear(r);
+}
+
+static const char *report_state(pgt_db *db, long long outbox_id)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT state FROM reports.mail_queue WHERE outbox_id = %lld",
+             outbox_id);
+    return pgt_sql(db, sql);
+}
+
+/* The gauge as /metrics prints it. */
+static long long metric(struct fx *f, const char *name)
+{
+    json_t *g = NULL;
+    pf_err err = {0};
+    assert_int_equal(wf_gauges(&f->db.env, &g, &err), PF_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    web_metrics_write(m, g);
+    fclose(m);
+    json_decref(g);
+    char needle[80];
+    snprintf(needle, sizeof needle, "\n%s ", name);
+    const char *at = strstr(buf, needle);
+    long long v = at ? atoll(at + strlen(needle)) : -1;
+    free(buf);
+    return v;
+}
+
+/* smtp:// requires TLS: the sink offers no STARTTLS (as when a man in the
+ * middle strips it), so nothing is sent, with an error that says how to
+ * allow cleartext; ?tls=none delivers. Options are checked. */
+static void smtp_requires_tls(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, "mail_tls");
+    smtp_port = free_port();
+    smtp_start();
+    pgt_db *db = &f.db;
+    submit(db, "admin@a.example", "a1", 0, 64501, NULL);
+    snprintf(f.url, sizeof f.url, "smtp://127.0.0.1:%d", smtp_port);
+    f.cfg.smtp_url = f.url;
+    int n = -1;
+    pf_err err = {0};
+    assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EUNAVAIL);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.message, "TLS is required"));
+    assert_non_null(strstr(err.message, "?tls=none"));
+    assert_int_equal(maildir_count(smtp_dir, "Message-ID"), 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE last_error LIKE '%%TLS is "
+                           "required%%' AND dead_at IS NULL AND delivered_at IS NULL"), 1);
+    /* tls=required says the same as the default */
+    pgt_sql(db, "UPDATE outbox SET next_attempt_at = now()");
+    snprintf(f.url, sizeof f.url, "smtp://127.0.0.1:%d?tls=required", smtp_port);
+    assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EUNAVAIL);
+    assert_non_null(strstr(err.message, "TLS is required"));
+    /* cleartext when the URL says so */
+    pgt_sql(db, "UPDATE outbox SET next_attempt_at = now()");
+    snprintf(f.url, sizeof f.url, "smtp://127.0.0.1:%d?tls=none", smtp_port);
+    assert_int_equal(run_mailer(&f, PF_OK), 1);
+    assert_int_equal(maildir_count(smtp_dir, "To: peering@b.example"), 1);
+
+    /* unknown or contradictory options are configuration errors */
+    const char *bad[] = {"smtp://127.0.0.1:25?tls=maybe", "smtp://127.0.0.1:25?starttls=0",
+                         "smtps://127.0.0.1:465?tls=none",
+                         "smtp://user:pw@127.0.0.1:25?tls=none", "smtp://127.0.0.1:25#x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f.cfg.smtp_url = bad[i];
+        assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EINVALID);
+        assert_string_equal(err.code, "bad_smtp_url");
+    }
+    f.cfg.smtp_url = "smtp://127.0.0.1:25?tls=maybe";
+    wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err);
+    assert_non_null(strstr(err.message, "unknown option 'tls=maybe'"));
+    fx_end(&f);
+}
+
+/* A 5xx to the recipient: a dead letter at once, never retried, in the
+ * report and in /metrics. A 4xx: retried, dead after max_attempts. The
+ * server unreachable: never dead (smtp_down_then_up). */
+static void dead_letters(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, "mail_dead");
+    fx_use_smtp(&f);
+    smtp_start_refusing(&f);
+    pgt_db *db = &f.db;
+    pgt_sql(db, "UPDATE networks SET contacts = ARRAY['refused@b.example'] WHERE asn = 64501");
+    long long id = submit(db, "admin@a.example", "a1", 0, 64501, NULL);
+    long long oid = q(db, "SELECT id FROM outbox WHERE request_id = %lld", id);
+    int n = -1;
+    pf_err err = {0};
+    assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EUNAVAIL);
+    assert_non_null(strstr(err.message, "1 dead letter"));
+    assert_int_equal(n, 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE id = %lld AND dead_at IS NOT NULL"
+                           " AND attempts = 1 AND last_error LIKE '%%550%%'", oid), 1);
+    assert_string_equal(report_state(db, oid), "dead");
+    assert_int_equal(metric(&f, "peerflow_outbox_dead"), 1);
+    assert_int_equal(metric(&f, "peerflow_outbox_pending"), 0);
+    /* never retried, even when due */
+    pgt_sql(db, "UPDATE outbox SET next_attempt_at = now() - interval '1 hour'");
+    assert_int_equal(run_mailer(&f, PF_OK), 0);
+    assert_int_equal(q(db, "SELECT attempts FROM outbox WHERE id = %lld", oid), 1);
+    assert_int_equal(maildir_count(smtp_dir, "Message-ID"), 0);
+
+    /* 4xx: retried; with max_attempts 2 the second failure is the last */
+    pgt_sql(db, "INSERT INTO outbox (kind, recipients, subject, body, message_id) VALUES"
+                " ('request_active', ARRAY['busy@a.example'], 's', 'b', '<busy.1@peerflow.test>')");
+    long long bid = q(db, "SELECT id FROM outbox WHERE message_id = '<busy.1@peerflow.test>'");
+    f.cfg.max_attempts = 2;
+    assert_int_equal(run_mailer(&f, PF_EUNAVAIL), 0);
+    assert_string_equal(report_state(db, bid), "pending");
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE id = %lld AND dead_at IS NULL AND"
+                           " last_error LIKE '%%450%%'", bid), 1);
+    pgt_sql(db, "UPDATE outbox SET next_attempt_at = now() WHERE dead_at IS NULL");
+    assert_int_equal(run_mailer(&f, PF_EUNAVAIL), 0);
+    assert_string_equal(report_state(db, bid), "dead");
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE id = %lld AND last_error LIKE "
+                           "'gave up after 2 attempts%%450%%'", bid), 1);
+    assert_int_equal(metric(&f, "peerflow_outbox_dead"), 2);
+    /* a good message in the same queue still goes */
+    pgt_sql(db, "INSERT INTO outbox (kind, recipients, subject, body, message_id) VALUES"
+                " ('request_active', ARRAY['noc@a.example'], 's', 'b', '<ok.1@peerflow.test>')");
+    assert_int_equal(run_mailer(&f, PF_OK), 1);
+    assert_int_equal(maildir_count(smtp_dir, "<ok.1@peerflow.test>"), 1);
+    fx_end(&f);
+}
+
+/* One address check: what input refuses, the mailer refuses (a dead
+ * letter, nothing sent), and what input accepts, the mailer encodes. */
+static void one_address_check(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, "mail_addr");
+    fx_use_smtp(&f);
+    smtp_start();
+    pgt_db *db = &f.db;
+    char long_local[80], long_total[300];
+    snprintf(long_local, sizeof long_local, "%065d@b.example", 0);
+    memset(long_total, 'a', 250);
+    snprintf(long_total + 250, sizeof long_total - 250, "@b.example");
+    const char *bad[] = {"a@b.example\r\nBcc: x@evil.example", "noc@b.example\n",
+                         "m\xc3\xbcller@b.example", "a b@b.example", "<a@b.example>",
+                         "a@b", "a..b@b.example", ".a@b.example", "a@b..example",
+                         "a@-b.example", "a\"b@b.example", "a@b.example,c@d.example",
+                         "a;b@b.example", "a@b.example>", "a(b)@b.example", "a@[10.0.0.1]",
+                         long_local, long_total};
+    wf_actor op = wf_actor_cli();
+    pf_err err = {0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* input: a network's contacts, the same function as user emails */
+        assert_int_equal(wf_check_email(bad[i], "contact", &err), PF_EINVALID);
+        const char *c[] = {bad[i]};
+        char asn[16];
+        snprintf(asn, sizeof asn, "%zu", 64600 + i);
+        wf_network_input in = {asn, "Bad Net", NULL, c, 1, false};
+        long long nid;
+        if (wf_network_add(&db->env, &op, &in, &nid, &err) != PF_EINVALID)
+            fail_msg("contact %zu accepted as input", i);
+        /* the mailer: formatting refuses it */
+        json_t *to = json_pack("[s]", bad[i]);
+        char *rc = json_dumps(to, JSON_COMPACT);
+        json_decref(to);
+        wf_mail m = {.from = "peerflow@ix.example", .recipients = rc, .subject = "s",
+                     .body = "b", .message_id = "<x.1@ix.example>"};
+        char *text = NULL;
+        if (wf_mail_format(&m, &text, &err) != PF_EINVALID)
+            fail_msg("address %zu encoded by the mailer", i);
+        free(rc);
+        /* and a row that holds it (written by hand) becomes a dead letter */
+        char mid[64];
+        snprintf(mid, sizeof mid, "<bad.%zu@peerflow.test>", i);
+        char sql[300];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO outbox (kind, recipients, subject, body, message_id) VALUES"
+                 " ('request_active', ARRAY[$1::text], 's', 'b', '%s')", mid);
+        owner_exec1(db, sql, bad[i]);
+    }
+    int n = -1;
+    assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EUNAVAIL);
+    assert_int_equal(n, 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND "
+                           "last_error LIKE 'cannot encode the message%%'"),
+                     (long long)(sizeof bad / sizeof bad[0]));
+    assert_int_equal(maildir_count(smtp_dir, "Message-ID"), 0);
+
+    /* what input accepts, the mailer sends */
+    char local64[80];
+    snprintf(local64, sizeof local64, "%064d@b.example", 0);
+    const char *good[] = {"noc@b.example", "o'brien+tag@sub.example.org", "a_b-c@x-y.example",
+                          "x!#$%&*/=?^`{|}~@b.example", local64};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(wf_check_email(good[i], "contact", &err), PF_OK);
+        char mid[64], sql[300];
+        snprintf(mid, sizeof mid, "<good.%zu@peerflow.test>", i);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO outbox (kind, recipients, subject, body, message_id) VALUES"
+                 " ('request_active', ARRAY[$1::text], 's', 'b', '%s')", mid);
+        owner_exec1(db, sql, good[i]);
+    }
+    assert_int_equal(run_mailer(&f, PF_OK), (int)(sizeof good / sizeof good[0]));
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char mid[64];
+        snprintf(mid, sizeof mid, "<good.%zu@peerflow.test>", i);
+        assert_int_equal(maildir_count(smtp_dir, mid), 1);
+    }
+    fx_end(&f);
+}
+
+/* 40 contacts of 60 characters and a network name of 100 CJK characters
+ * (300 bytes): every contact gets its link, the notification to all of
+ * them reaches all of them, nothing is cut. */
+static void many_long_contacts(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, "mail_many");
+    fx_use_smtp(&f);
+    smtp_start();
+    pgt_db *db = &f.db;
+    enum { N = 40 };
+    char addr[N][64];
+    char sql[8192] = "UPDATE networks SET contacts = ARRAY[";
+    for (int i = 0; i < N; i++) {
+        /* 60 characters: "contact-NN-" + padding + "@b.example" */
+        snprintf(addr[i], sizeof addr[i], "contact-%02d-%.*s@b.example", i, 60 - 11 - 10,
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        assert_int_equal(strlen(addr[i]), 60);
+        char one[80];
+        snprintf(one, sizeof one, "%s'%s'", i ? "," : "", addr[i]);
+        strcat(sql, one);
+    }
+    char name[400] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(name, "\xe6\x97\xa5"); /* 日 */
+    strcat(sql, "], name = $1 WHERE asn = 64501");
+    owner_exec1(db, sql, name);
+
+    long long id = submit(db, "admin@a.example", "a1", 0, 64501, NULL);
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE request_id = %lld AND kind = "
+                           "'approval_needed'", id), N);
+    /* the subject holds the whole name */
+    char chk[600];
+    snprintf(chk, sizeof chk, "SELECT count(*) FROM outbox WHERE strpos(subject, '%s') > 0",
+             name);
+    assert_int_equal(atoll(pgt_sql(db, chk)), N);
+    assert_int_equal(run_mailer(&f, PF_OK), N);
+    for (int i = 0; i < N; i++) {
+        char to[80];
+        snprintf(to, sizeof to, "To: %s", addr[i]);
+        if (maildir_count(smtp_dir, to) != 1)
+            fail_msg("contact %d got no link", i);
+    }
+    /* the requester cancels: the notification goes to all 40 at once */
+    wf_actor a = pgt_actor(db, "admin@a.example");
+    wf_decision_input none = {0};
+    pf_err err = {0};
+    assert_int_equal(wf_request_cancel(&db->env, &a, id, &none, &err), PF_OK);
+    assert_int_equal(q(db, "SELECT cardinality(recipients) FROM outbox WHERE kind = "
+                           "'request_cancelled' AND network_id = (SELECT id FROM networks "
+                           "WHERE asn = 64501)"), N);
+    assert_int_equal(run_mailer(&f, PF_OK), 2);
+    char **t;
+    int nt = maildir_read(smtp_dir, &t), found = 0;
+    for (int m = 0; m < nt; m++) {
+        if (!strstr(t[m], "cancelled the request") || !strstr(t[m], "X-RcptTo"))
+            continue;
+        int all = 1;
+        for (int i = 0; i < N; i++)
+            all &= strstr(t[m], addr[i]) != NULL; /* in To: and in the envelope */
+        const char *env = strstr(t[m], "X-RcptTo:");
+        int in_env = 0;
+        for (int i = 0; env && i < N; i++)
+            in_env += strstr(env, addr[i]) != NULL;
+        if (all && in_env == N)
+            found++;
+    }
+    texts_free(t, nt);
+    assert_int_equal(found, 1);
+    fx_end(&f);
+}
+
+/* The mailer signs a link only for the contact its token was issued to:
+ * an outbox row changed by hand (recipients, or another request's token)
+ * is a dead letter, and no link reaches anybody. */
+static void link_only_for_its_contact(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, "mail_tamper");
+    fx_use_smtp(&f);
+    smtp_start();
+    pgt_db *db = &f.db;
+    long long id1 = submit(db, "admin@a.example", "a1", 0, 64501, NULL);
+    long long id2 = submit(db, "admin@a.example", "a-trunk", 500, 64502, NULL);
+    long long id3 = submit(db, "admin@a.example", "a-trunk", 501, 64501, NULL);
+    /* 1: to an attacker instead of the contact */
+    char sql[400];
+    snprintf(sql, sizeof sql, "UPDATE outbox SET recipients = ARRAY['attacker@evil.example']"
+                              " WHERE request_id = %lld", id1);
+    pgt_sql(db, sql);
+    /* 2: to the contact and an attacker */
+    snprintf(sql, sizeof sql, "UPDATE outbox SET recipients = recipients || "
+                              "'copy@evil.example'::text WHERE request_id = %lld", id2);
+    pgt_sql(db, sql);
+    /* 3: its own recipient, but the token of request 1 (B's contact too) */
+    snprintf(sql, sizeof sql, "UPDATE outbox SET token_id = (SELECT token_id FROM outbox WHERE"
+                              " request_id = %lld) WHERE request_id = %lld", id1, id3);
+    pgt_sql(db, sql);
+    int n = -1;
+    pf_err err = {0};
+    assert_int_equal(wf_mailer_run_once(&db->env, &f.cfg, 0, &n, &err), PF_EUNAVAIL);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.message, "3 dead letters"));
+    assert_int_equal(maildir_count(smtp_dir, "Message-ID"), 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND "
+                           "last_error LIKE 'refused to sign the approval link%%'"), 3);
+    /* nothing was signed or bound */
+    assert_int_equal(q(db, "SELECT count(*) FROM approval_tokens WHERE key_id IS NOT NULL"), 0);
+    pgt_sql(db, "UPDATE outbox SET next_attempt_at = now()");
+    assert_int_equal(run_mailer(&f, PF_OK), 0);
+    assert_int_equal(maildir_count(smtp_dir, "Message-ID"), 0);
+    fx_end(&f);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -907,6 +1283,9 @@ int main(void)
         cmocka_unit_test(smtp_down_then_up),
         cmocka_unit_test(workers_share_queue), cmocka_unit_test(auto_approve),
         cmocka_unit_test(expiry),          cmocka_unit_test(file_delivery),
+        cmocka_unit_test(smtp_requires_tls), cmocka_unit_test(dead_letters),
+        cmocka_unit_test(one_address_check), cmocka_unit_test(many_long_contacts),
+        cmocka_unit_test(link_only_for_its_contact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -409,6 +409,109 @@ static void mail_format_headers_and_encodings(void **state)
     free(text);
 }
 
+/* A reload that fails (a secret key file chmod 644, or garbage) keeps
+ * the keys already loaded and says why; a verify-only keyring never reads
+ * .key files, so neither breaks it; it cannot sign. */
+static void failed_reload_keeps_keys(void **state)
+{
+    struct fixture *f = *state;
+    wf_token t = sample(), out;
+    char text[WF_TOKEN_TEXT_MAX];
+    encode(f->keys, &t, text);
+    char sub[300], cmd[1200];
+    snprintf(sub, sizeof sub, "%s/keys", f->dir);
+    wf_keyring *v = NULL;
+    pf_err err = {0};
+    assert_int_equal(wf_keyring_open_verify(sub, &v, &err), PF_OK);
+    assert_int_equal(wf_token_decode(v, text, NOW, &out, &err), PF_OK);
+    assert_false(wf_keyring_reload_error(f->keys, NULL));
+
+    /* a secret key becomes readable by others, and the directory changes */
+    snprintf(cmd, sizeof cmd, "chmod 644 '%s'/*.key && touch -d '+2 seconds' '%s'", sub, sub);
+    assert_int_equal(system(cmd), 0);
+    /* the signer: still verifies with the keys it had, reports the error,
+     * and signs nothing until the directory is right */
+    assert_int_equal(wf_token_decode(f->keys, text, NOW, &out, &err), PF_OK);
+    pf_err why = {0};
+    assert_true(wf_keyring_reload_error(f->keys, &why));
+    assert_string_equal(why.code, "key_dir_unusable");
+    assert_non_null(strstr(why.message, "chmod 600"));
+    wf_token t2 = sample();
+    char text2[WF_TOKEN_TEXT_MAX];
+    assert_int_equal(wf_token_encode(f->keys, &t2, true, text2, &err), PF_EINTERNAL);
+    assert_non_null(strstr(err.message, "chmod 600"));
+    /* the verifier does not even look at the .key file */
+    assert_int_equal(wf_token_decode(v, text, NOW, &out, &err), PF_OK);
+    assert_false(wf_keyring_reload_error(v, NULL));
+    wf_keyring *v2 = NULL;
+    assert_int_equal(wf_keyring_open_verify(sub, &v2, &err), PF_OK);
+    assert_int_equal(wf_token_decode(v2, text, NOW, &out, &err), PF_OK);
+    wf_keyring_free(v2);
+    /* a signer started now refuses the directory, as before */
+    assert_int_equal(wf_keyring_open(sub, &v2, &err), PF_EINTERNAL);
+
+    /* garbage in a secret key: the same */
+    snprintf(cmd, sizeof cmd,
+             "for k in '%s'/*.key; do echo nonsense > \"$k\"; chmod 600 \"$k\"; done && "
+             "touch -d '+4 seconds' '%s'",
+             sub, sub);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(wf_token_decode(v, text, NOW, &out, &err), PF_OK);
+    assert_int_equal(wf_keyring_open_verify(sub, &v2, &err), PF_OK);
+    wf_keyring_free(v2);
+    /* the signer: a .key that is not hex is "no secret", so it still
+     * verifies (its .pub is fine) */
+    assert_int_equal(wf_token_decode(f->keys, text, NOW, &out, &err), PF_OK);
+
+    /* a broken .pub: both keep the keys they had and report it */
+    wf_key_info info;
+    assert_true(wf_keyring_info(v, 0, &info));
+    snprintf(cmd, sizeof cmd, "echo broken > '%s/%s.pub' && touch -d '+6 seconds' '%s'", sub,
+             info.id, sub);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(wf_token_decode(v, text, NOW, &out, &err), PF_OK);
+    assert_true(wf_keyring_reload_error(v, &why));
+    assert_non_null(strstr(why.message, ".pub"));
+    assert_int_equal(wf_token_decode(f->keys, text, NOW, &out, &err), PF_OK);
+
+    /* a verify-only keyring cannot sign or rotate */
+    char id[WF_KEY_ID_HEX];
+    assert_int_not_equal(wf_token_encode(v, &t2, true, text2, &err), PF_OK);
+    assert_int_not_equal(wf_keyring_rotate(v, id, &err), PF_OK);
+    wf_keyring_free(v);
+}
+
+/* A verifier on a fresh directory creates no key; it sees the key the
+ * signer creates later. */
+static void verifier_creates_no_key(void **state)
+{
+    (void)state;
+    char *d = temp_dir();
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/k", d);
+    wf_keyring *v = NULL, *s = NULL;
+    pf_err err = {0};
+    assert_int_equal(wf_keyring_open_verify(sub, &v, &err), PF_OK);
+    wf_key_info info;
+    assert_false(wf_keyring_info(v, 0, &info));
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q key", sub);
+    assert_int_not_equal(system(cmd), 0); /* grep found nothing */
+    assert_int_equal(wf_keyring_open(sub, &s, &err), PF_OK);
+    wf_token t = sample(), out;
+    char text[WF_TOKEN_TEXT_MAX];
+    encode(s, &t, text);
+    snprintf(cmd, sizeof cmd, "touch -d '+2 seconds' '%s'", sub);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(wf_token_decode(v, text, NOW, &out, &err), PF_OK);
+    assert_true(wf_keyring_info(v, 0, &info));
+    assert_false(info.can_sign);
+    wf_keyring_free(v);
+    wf_keyring_free(s);
+    remove_dir(d);
+    free(d);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -422,6 +525,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_and_unknown_keys_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(rotation_keeps_old_keys_verifying, setup, teardown),
         cmocka_unit_test(key_dir_refusals),
+        cmocka_unit_test_setup_teardown(failed_reload_keeps_keys, setup, teardown),
+        cmocka_unit_test(verifier_creates_no_key),
         cmocka_unit_test(mail_format_headers_and_encodings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
