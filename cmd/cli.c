@@ -120,6 +120,7 @@ void cli_config_load(cli_config *cfg)
     cfg->smtp_url = env_or("PEERFLOW_SMTP_URL", NULL);
     cfg->key_dir = env_or("PEERFLOW_KEY_DIR", NULL);
     cfg->openflow_listen = env_or("PEERFLOW_OPENFLOW_LISTEN", NULL);
+    cfg->trusted_proxies = env_or("PEERFLOW_TRUSTED_PROXIES", NULL);
 }
 
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)

@@ -50,6 +50,7 @@ typedef struct {
     const char *smtp_url;
     const char *key_dir;
     const char *openflow_listen;
+    const char *trusted_proxies; /* PEERFLOW_TRUSTED_PROXIES, for serve */
 } cli_config;
 
 void cli_config_load(cli_config *cfg);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "provisioner/prov.h"
+#include "workflow/auth.h"
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
 #include "workflow/requests.h"
@@ -66,6 +67,8 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
                 log_err("expiry sweep", &err);
             else if (n > 0)
                 printf("peerflow: expired %d request%s\n", n, n == 1 ? "" : "s");
+            if (wf_sessions_prune(env, NULL, &err) != PF_OK)
+                log_err("session pruning", &err);
             fflush(stdout);
             next_sweep = time(NULL) + 30;
         }

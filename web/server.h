@@ -26,6 +26,7 @@ typedef struct {
     int threads;               /* 0: 4 */
     int timeout_seconds;       /* 0: 15 */
     bool access_log;           /* one line per request on stdout */
+    const char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; NULL: none */
 } web_config;
 
 /* Starts listening; returns NULL with err filled (bad address, port in
