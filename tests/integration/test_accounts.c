@@ -404,6 +404,13 @@ static void concurrent_logins_are_throttled(void **state)
     assert_int_equal(checked + refused, RACERS);
     assert_true(checked >= 1);
     assert_true(checked <= WF_LOGIN_MAX_PER_ACCOUNT);
+    /* and each 401 was one password check, audited; a 429 checked nothing */
+    char want[16];
+    snprintf(want, sizeof want, "%d", checked);
+    assert_string_equal(count("SELECT count(*) FROM audit_events WHERE action ="
+                              " 'user.login_failed' AND actor_label = '%s'",
+                              "view@a.example"),
+                        want);
     /* the owner is slowed down, not locked out: after the wait the right
      * password works, even with the account under attack */
     int wait = 0;
