@@ -123,6 +123,7 @@ void cli_config_load(cli_config *cfg)
     cfg->smtp_url = env_or("PEERFLOW_SMTP_URL", NULL);
     cfg->key_dir = env_or("PEERFLOW_KEY_DIR", NULL);
     cfg->openflow_listen = env_or("PEERFLOW_OPENFLOW_LISTEN", NULL);
+    cfg->trusted_proxies = env_or("PEERFLOW_TRUSTED_PROXIES", NULL);
     cfg->max_open_requests = env_or("PEERFLOW_MAX_OPEN_REQUESTS", NULL);
     cfg->max_submissions_per_hour = env_or("PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", NULL);
 }

@@ -53,6 +53,7 @@ typedef struct {
     const char *openflow_listen;
     const char *max_open_requests;        /* PEERFLOW_MAX_OPEN_REQUESTS, checked by cli_connect */
     const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
+    const char *trusted_proxies; /* PEERFLOW_TRUSTED_PROXIES, for serve */
 } cli_config;
 
 /* The submission limits of cfg (0 = the default); PF_EINVALID for a bad

@@ -1,5 +1,6 @@
 /* peerflow network|user|switch|link|port add, token create: the operator's
  * set-up commands. Each parses, calls workflow/admin.c, prints one line. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,6 +75,53 @@ static bool read_password(char *buf, size_t n)
     return true;
 }
 
+/* peerflow user disable|enable --email E, user set-password --email E
+ * --password-stdin: an operator's changes to an existing account. */
+static int user_change(const cli_config *cfg, const char *verb, int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"email", true, false}, {"password-stdin", false, false},
+                                   {NULL}};
+    static const cli_opt opts_no_password[] = {{"email", true, false}, {NULL}};
+    bool set_password = strcmp(verb, "set-password") == 0;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "user %s", verb);
+    cli_args a;
+    wf_env env;
+    pf_err err = {0};
+    if (cli_parse(cmd, argc, argv, set_password ? opts : opts_no_password, &a, &err) ||
+        cli_require(&a, "email", &err))
+        return cli_fail(&err);
+    char password[1100] = "";
+    if (set_password) {
+        if (!cli_has(&a, "password-stdin")) {
+            pf_fail(&err, PF_EINVALID, "missing_option", "password-stdin",
+                    "--password-stdin is required for 'user set-password': pipe the new "
+                    "password in (it never goes on the command line)");
+            return cli_fail(&err);
+        }
+        if (!read_password(password, sizeof password)) {
+            pf_fail(&err, PF_EINVALID, "no_password", "password",
+                    "--password-stdin given but nothing could be read from standard input");
+            return cli_fail(&err);
+        }
+    }
+    db_conn *c = prepare(cfg, cmd, &a, &env, &err);
+    if (c == NULL)
+        return cli_fail(&err);
+    wf_actor who = wf_actor_cli();
+    const char *email = cli_get(&a, "email");
+    pf_kind k = set_password ? wf_user_set_password(&env, &who, email, password, &err)
+                             : wf_user_set_disabled(&env, &who, email,
+                                                    strcmp(verb, "disable") == 0, &err);
+    sodium_memzero(password, sizeof password);
+    if (k == PF_OK)
+        printf("user %s %s\n", email,
+               set_password ? "has a new password; their sessions ended"
+               : strcmp(verb, "disable") == 0 ? "disabled; their sessions ended"
+                                              : "enabled");
+    return finish(c, k, &err);
+}
+
 int cmd_user(const cli_config *cfg, int argc, char **argv)
 {
     static const cli_opt opts[] = {{"email", true, false},    {"network", true, false},
@@ -82,8 +130,14 @@ int cmd_user(const cli_config *cfg, int argc, char **argv)
     cli_args a;
     wf_env env;
     pf_err err = {0};
-    if (!expect_verb("user", "add", argc, argv, &err))
+    if (argc >= 1 && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0 ||
+                      strcmp(argv[0], "set-password") == 0))
+        return user_change(cfg, argv[0], argc - 1, argv + 1);
+    if (argc < 1 || strcmp(argv[0], "add") != 0) {
+        pf_fail(&err, PF_EINVALID, "unknown_subcommand", NULL,
+                "usage: peerflow user add|disable|enable|set-password ... (see: peerflow help)");
         return cli_fail(&err);
+    }
     if (cli_parse("user add", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "email", &err))
         return cli_fail(&err);

@@ -43,6 +43,7 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
                      .templates_dir = getenv("PEERFLOW_TEMPLATES_DIR"),
                      .static_dir = getenv("PEERFLOW_STATIC_DIR"),
                      .key_dir = c.key_dir,
+                     .trusted_proxies = c.trusted_proxies,
                      .access_log = true,
                      .max_open_requests = env.max_open_requests,
                      .max_submissions_per_hour = env.max_submissions_per_hour};

@@ -16,6 +16,8 @@ static const char usage[] =
     "  network add --asn N --name NAME [--policy P] [--contact EMAIL]... [--auto-approve]\n"
     "  user add --email E (--network ASN --role admin|engineer|viewer | --operator)\n"
     "           [--password-stdin]\n"
+    "  user disable|enable --email E              end a user's sessions, refuse their tokens\n"
+    "  user set-password --email E --password-stdin\n"
     "  switch add --name NAME --dpid HEX [--endpoint tcp:HOST:PORT|unix:PATH]\n"
     "  link add --a SWITCH:PORT --b SWITCH:PORT\n"
     "  port add --network ASN --switch NAME --ofport N --name NAME [--mode access|trunk]\n"
@@ -36,7 +38,8 @@ static const char usage[] =
     "\n"
     "Configuration: PEERFLOW_DATABASE_URL, PEERFLOW_MIGRATE_DATABASE_URL, PEERFLOW_LISTEN,\n"
     "PEERFLOW_BASE_URL, PEERFLOW_SMTP_URL, PEERFLOW_MAIL_FROM, PEERFLOW_KEY_DIR,\n"
-    "PEERFLOW_OPENFLOW_LISTEN, PEERFLOW_MIGRATIONS_DIR (see README.md).\n";
+    "PEERFLOW_OPENFLOW_LISTEN, PEERFLOW_MIGRATIONS_DIR, PEERFLOW_TRUSTED_PROXIES\n"
+    "(see README.md).\n";
 
 struct command {
     const char *name;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "provisioner/prov.h"
+#include "workflow/auth.h"
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
 #include "workflow/requests.h"
@@ -116,6 +117,8 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
          * LOCKED keeps two sweeps off the same request */
         if (time(NULL) >= next_sweep) {
             expiry_sweep(env, &expiry_failed);
+            if (wf_sessions_prune(env, NULL, &err) != PF_OK)
+                log_err("session pruning", &err);
             next_sweep = time(NULL) + 30;
         }
         int sent = 0;

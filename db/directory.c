@@ -31,6 +31,14 @@ static const db_stmt user_by_email = {
     "SELECT id, email, network_id, role, password_hash, disabled FROM users"
     " WHERE lower(email) = lower($1)",
     1};
+static const db_stmt set_disabled = {
+    "pf_user_set_disabled",
+    "UPDATE users u SET disabled = $2 FROM users old WHERE old.id = u.id"
+    " AND lower(u.email) = lower($1)"
+    " RETURNING u.id, u.email, u.network_id, u.role, '', old.disabled",
+    2};
+static const db_stmt set_password = {
+    "pf_user_set_password", "UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING id", 2};
 static const db_stmt ins_api_token = {
     "pf_api_token_insert",
     "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, decode($3, 'hex'))"
@@ -122,16 +130,16 @@ pf_kind db_user_insert(db_conn *c, const db_user *u, long long *id, pf_err *err)
     return PF_OK;
 }
 
-pf_kind db_user_by_email(db_conn *c, const char *email, db_user *out, pf_err *err)
+static pf_kind user_row(PGresult *r, const char *email, db_user *out, pf_err *err)
 {
-    const char *p[1] = {email};
-    PGresult *r = db_exec(c, &user_by_email, p, err);
-    if (r == NULL)
-        return err->kind;
     if (PQntuples(r) != 1) {
         PQclear(r);
         return pf_fail(err, PF_ENOTFOUND, "unknown_user", "email", "no user with email %s",
                        email);
+    }
+    if (out == NULL) {
+        PQclear(r);
+        return PF_OK;
     }
     memset(out, 0, sizeof *out);
     out->id = db_ll(r, 0, 0);
@@ -140,6 +148,36 @@ pf_kind db_user_by_email(db_conn *c, const char *email, db_user *out, pf_err *er
     copy(out->role, sizeof out->role, db_val(r, 0, 3));
     copy(out->password_hash, sizeof out->password_hash, db_val(r, 0, 4));
     out->disabled = db_bool(r, 0, 5);
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_user_by_email(db_conn *c, const char *email, db_user *out, pf_err *err)
+{
+    const char *p[1] = {email};
+    PGresult *r = db_exec(c, &user_by_email, p, err);
+    if (r == NULL)
+        return err->kind;
+    return user_row(r, email, out, err);
+}
+
+pf_kind db_user_set_disabled(db_conn *c, const char *email, bool disabled, db_user *out,
+                             pf_err *err)
+{
+    const char *p[2] = {email, disabled ? "true" : "false"};
+    PGresult *r = db_exec(c, &set_disabled, p, err);
+    if (r == NULL)
+        return err->kind;
+    return user_row(r, email, out, err);
+}
+
+pf_kind db_user_set_password(db_conn *c, long long id, const char *hash, pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, id), hash};
+    PGresult *r = db_exec_one(c, &set_password, p, "unknown_user", "no such user", err);
+    if (r == NULL)
+        return err->kind;
     PQclear(r);
     return PF_OK;
 }

@@ -38,6 +38,13 @@ pf_kind db_user_insert(db_conn *c, const db_user *u, long long *id, pf_err *err)
 /* Case-insensitive; PF_ENOTFOUND "unknown_user". */
 pf_kind db_user_by_email(db_conn *c, const char *email, db_user *out, pf_err *err);
 
+/* Sets users.disabled; PF_ENOTFOUND "unknown_user". Fills *out (the
+ * user as it was before) when out is not NULL. */
+pf_kind db_user_set_disabled(db_conn *c, const char *email, bool disabled, db_user *out,
+                             pf_err *err);
+/* Replaces the password hash of user id. */
+pf_kind db_user_set_password(db_conn *c, long long id, const char *hash, pf_err *err);
+
 /* Stores the hash of a new API token for user_id. */
 pf_kind db_api_token_insert(db_conn *c, long long user_id, const char *name,
                             const unsigned char hash[32], long long *id, pf_err *err);

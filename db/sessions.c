@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const db_stmt ins_session = {
@@ -53,22 +54,32 @@ static const db_stmt revoke_token = {
     " AND revoked_at IS NULL RETURNING id",
     2};
 
-static const db_stmt count_failures = {
-    "pf_login_failures",
-    "SELECT (SELECT count(*) FROM login_failures WHERE lower(email) = lower($1)"
-    "          AND at > now() - make_interval(secs => $3)),"
-    "       (SELECT count(*) FROM login_failures WHERE client_addr = $2"
-    "          AND at > now() - make_interval(secs => $3))",
-    3};
+static const db_stmt login_attempt = {
+    "pf_login_attempt",
+    "SELECT allowed, reason, retry_after FROM pf_login_attempt($1, $2, $3, $4, $5, $6)", 6};
 
-static const db_stmt add_failure = {
-    "pf_login_failure_add",
-    "WITH prune AS (DELETE FROM login_failures WHERE at < now() - interval '1 day')"
-    " INSERT INTO login_failures (email, client_addr) VALUES ($1, $2)",
+static const db_stmt login_ok = {
+    "pf_login_succeeded",
+    "WITH acct AS (DELETE FROM login_throttle WHERE key = 'account:' || lower($1))"
+    " UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = 'addr:' || $2",
     2};
 
-static const db_stmt clear_failures = {
-    "pf_login_failures_clear", "DELETE FROM login_failures WHERE lower(email) = lower($1)", 1};
+static const db_stmt login_forget = {
+    "pf_login_forget", "DELETE FROM login_throttle WHERE key = 'account:' || lower($1)", 1};
+
+static const db_stmt end_user_sessions = {
+    "pf_sessions_end_user",
+    "DELETE FROM sessions WHERE user_id = $1"
+    " AND ($2::text IS NULL OR id_hash <> decode($2, 'hex'))",
+    2};
+
+static const db_stmt prune = {
+    "pf_sessions_prune",
+    "WITH s AS (DELETE FROM sessions WHERE expires_at < now() RETURNING 1),"
+    " t AS (DELETE FROM login_throttle"
+    "       WHERE coalesce(blocked_until, since) < now() - interval '1 day' RETURNING 1)"
+    " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM t)",
+    0};
 
 static void hex32(const unsigned char h[32], char out[65])
 {
@@ -173,36 +184,68 @@ pf_kind db_api_token_revoke(db_conn *c, long long user_id, long long id, pf_err 
     return PF_OK;
 }
 
-pf_kind db_login_failures(db_conn *c, const char *email, const char *addr, int window_seconds,
-                          int *by_email, int *by_addr, pf_err *err)
+pf_kind db_login_attempt(db_conn *c, const char *email, const char *addr,
+                         const db_throttle_rules *rules, bool *allowed, bool *by_account,
+                         int *retry_after, pf_err *err)
 {
-    char w[24];
-    const char *p[3] = {email, addr, db_fmt_ll(w, window_seconds)};
-    PGresult *r = db_exec(c, &count_failures, p, err);
+    char w[24], am[24], af[24], cap[24];
+    const char *p[6] = {email, addr, db_fmt_ll(w, rules->window_seconds),
+                        db_fmt_ll(am, rules->addr_max), db_fmt_ll(af, rules->account_free),
+                        db_fmt_ll(cap, rules->cap_seconds)};
+    PGresult *r = db_exec(c, &login_attempt, p, err);
     if (r == NULL)
         return err->kind;
-    *by_email = (int)db_ll(r, 0, 0);
-    *by_addr = (int)db_ll(r, 0, 1);
+    *allowed = db_bool(r, 0, 0);
+    *by_account = db_val(r, 0, 1) != NULL && strcmp(db_val(r, 0, 1), "account") == 0;
+    *retry_after = (int)db_ll(r, 0, 2);
     PQclear(r);
     return PF_OK;
 }
 
-pf_kind db_login_failure_add(db_conn *c, const char *email, const char *addr, pf_err *err)
+static pf_kind exec_simple(db_conn *c, const db_stmt *s, const char *const *p, pf_err *err)
+{
+    PGresult *r = db_exec(c, s, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_login_succeeded(db_conn *c, const char *email, const char *addr, pf_err *err)
 {
     const char *p[2] = {email, addr};
-    PGresult *r = db_exec(c, &add_failure, p, err);
+    return exec_simple(c, &login_ok, p, err);
+}
+
+pf_kind db_login_forget(db_conn *c, const char *email, pf_err *err)
+{
+    const char *p[1] = {email};
+    return exec_simple(c, &login_forget, p, err);
+}
+
+pf_kind db_sessions_end_user(db_conn *c, long long user_id, const unsigned char keep[32],
+                             int *n, pf_err *err)
+{
+    char ub[24], h[65];
+    if (keep)
+        hex32(keep, h);
+    const char *p[2] = {db_fmt_ll(ub, user_id), keep ? h : NULL};
+    PGresult *r = db_exec(c, &end_user_sessions, p, err);
     if (r == NULL)
         return err->kind;
+    if (n)
+        *n = atoi(PQcmdTuples(r));
     PQclear(r);
     return PF_OK;
 }
 
-pf_kind db_login_failures_clear(db_conn *c, const char *email, pf_err *err)
+pf_kind db_sessions_prune(db_conn *c, int *sessions, int *throttles, pf_err *err)
 {
-    const char *p[1] = {email};
-    PGresult *r = db_exec(c, &clear_failures, p, err);
+    PGresult *r = db_exec(c, &prune, NULL, err);
     if (r == NULL)
         return err->kind;
+    *sessions = (int)db_ll(r, 0, 0);
+    *throttles = (int)db_ll(r, 0, 1);
     PQclear(r);
     return PF_OK;
 }

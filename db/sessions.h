@@ -29,10 +29,31 @@ pf_kind db_api_tokens_of(db_conn *c, long long user_id, json_t **out, pf_err *er
 /* Revokes token id if it belongs to user_id; PF_ENOTFOUND otherwise. */
 pf_kind db_api_token_revoke(db_conn *c, long long user_id, long long id, pf_err *err);
 
-/* Failures in the last window_seconds for this email and this address. */
-pf_kind db_login_failures(db_conn *c, const char *email, const char *addr, int window_seconds,
-                          int *by_email, int *by_addr, pf_err *err);
-pf_kind db_login_failure_add(db_conn *c, const char *email, const char *addr, pf_err *err);
-pf_kind db_login_failures_clear(db_conn *c, const char *email, pf_err *err);
+/* Login throttling (migrations/0008_accounts.sql). */
+typedef struct {
+    int window_seconds;  /* the address window, and an account's memory */
+    int addr_max;        /* attempts per address and window */
+    int account_free;    /* failures before an account backs off */
+    int cap_seconds;     /* longest backoff of an account */
+} db_throttle_rules;
+
+/* Decides whether a login attempt for email from addr may check a
+ * password, and if so counts it as a failure, in one statement that holds
+ * both throttle rows locked. *allowed false: *by_account tells which
+ * limit refused, *retry_after the seconds to wait. */
+pf_kind db_login_attempt(db_conn *c, const char *email, const char *addr,
+                         const db_throttle_rules *rules, bool *allowed, bool *by_account,
+                         int *retry_after, pf_err *err);
+/* Takes back the attempt db_login_attempt counted: the account's record
+ * is cleared, the address gets its attempt back. */
+pf_kind db_login_succeeded(db_conn *c, const char *email, const char *addr, pf_err *err);
+/* Forgets an account's failures (an operator set a new password). */
+pf_kind db_login_forget(db_conn *c, const char *email, pf_err *err);
+
+/* Ends every session of user_id except keep (NULL: all). *n = how many. */
+pf_kind db_sessions_end_user(db_conn *c, long long user_id, const unsigned char keep[32],
+                             int *n, pf_err *err);
+/* Deletes expired sessions and throttle rows idle for a day. */
+pf_kind db_sessions_prune(db_conn *c, int *sessions, int *throttles, pf_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* Handlers of accounts: login, logout, the account page with API tokens,
  * and GET /api/v1/me. */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,13 @@ void web_h_login(web_ctx *ctx)
     }
     char token[WF_SESSION_TOKEN_LEN];
     wf_session s;
-    if (wf_login(&ctx->env, email, password, ctx->client_addr, ctx->user_agent, token, &s, &err)) {
+    int retry_after = 0;
+    if (wf_login(&ctx->env, email, password, ctx->client_addr, ctx->user_agent, token, &s,
+                 &retry_after, &err)) {
+        if (retry_after > 0) {
+            snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
+            snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d", retry_after);
+        }
         login_page(ctx, web_status_for(&err), email, &err);
         return;
     }
@@ -79,7 +86,16 @@ void web_h_logout(web_ctx *ctx)
     web_redirect(ctx, "/login");
 }
 
+static void account_page_with(web_ctx *ctx, int status, const char *new_token,
+                              const pf_err *failed, const char *notice);
+
 static void account_page(web_ctx *ctx, int status, const char *new_token, const pf_err *failed)
+{
+    account_page_with(ctx, status, new_token, failed, NULL);
+}
+
+static void account_page_with(web_ctx *ctx, int status, const char *new_token,
+                              const pf_err *failed, const char *notice)
 {
     pf_err err = {0};
     json_t *tokens;
@@ -87,9 +103,13 @@ static void account_page(web_ctx *ctx, int status, const char *new_token, const 
         web_error(ctx, &err);
         return;
     }
-    json_t *view = json_pack("{so,ss?}", "tokens", tokens, "new_token", new_token);
-    if (failed)
+    json_t *view = json_pack("{so,ss?,ss?}", "tokens", tokens, "new_token", new_token, "notice",
+                             notice);
+    if (failed) {
         json_object_set_new(view, "error", json_string(failed->message));
+        if (failed->field[0])
+            json_object_set_new(view, "error_field", json_string(failed->field));
+    }
     ctx->no_store = true;
     web_view(ctx, status, "account", view);
 }
@@ -127,6 +147,26 @@ void web_h_token_revoke(web_ctx *ctx)
         return;
     }
     web_redirect(ctx, "/account");
+}
+
+/* POST /account/password: current password, the new one twice. Ends the
+ * user's other sessions; this browser stays logged in. */
+void web_h_password_change(web_ctx *ctx)
+{
+    pf_err err = {0};
+    int ended = 0;
+    if (wf_password_change(&ctx->env, &ctx->session.actor, ctx->cookie_session,
+                           ctx->client_addr, web_input_str(ctx, "current_password"),
+                           web_input_str(ctx, "new_password"),
+                           web_input_str(ctx, "confirm_password"), &ended, &err)) {
+        account_page(ctx, web_status_for(&err), NULL, &err);
+        return;
+    }
+    char notice[160];
+    snprintf(notice, sizeof notice,
+             "Your password was changed. %d other session%s ended; this one stays logged in.",
+             ended, ended == 1 ? " was" : "s were");
+    account_page_with(ctx, 200, NULL, NULL, notice);
 }
 
 void web_h_me(web_ctx *ctx)

@@ -130,6 +130,7 @@ void web_h_fabric(web_ctx *ctx);
 void web_h_account(web_ctx *ctx);
 void web_h_token_create(web_ctx *ctx);
 void web_h_token_revoke(web_ctx *ctx);
+void web_h_password_change(web_ctx *ctx);
 void web_h_me(web_ctx *ctx);
 void web_h_link_page(web_ctx *ctx);
 void web_h_link_decide(web_ctx *ctx);

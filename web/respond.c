@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "web/http.h"
+#include "web/proxy.h"
 #include "workflow/validate.h"
 
 bool web_param_id(web_ctx *ctx, int i, long long *id)
@@ -150,8 +151,11 @@ void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
     json_object_set_new(view, "_page", page_data(ctx));
     pf_err err = {0};
     char *html = template_name ? web_render(ctx->templates, template_name, view, &err) : NULL;
-    if (template_name == NULL)
-        pf_fail(&err, PF_EINTERNAL, "no_template", NULL, "%s has no page, only JSON", ctx->path);
+    if (template_name == NULL) {
+        char logged[512]; /* the message is logged: no /t/ token in it */
+        web_log_path(ctx->path, logged, sizeof logged);
+        pf_fail(&err, PF_EINTERNAL, "no_template", NULL, "%s has no page, only JSON", logged);
+    }
     json_decref(view);
     if (html == NULL) {
         set_body(ctx, 500, "text/plain; charset=utf-8", strdup("internal error rendering the page\n"));
@@ -169,8 +173,11 @@ void web_error(web_ctx *ctx, const pf_err *err)
         snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d",
                  err->retry_after);
     }
-    if (status >= 500)
-        fprintf(stderr, "peerflow: web: %s %s: %s\n", ctx->method, ctx->path, err->message);
+    if (status >= 500) {
+        char logged[512]; /* never a /t/ token in the log */
+        web_log_path(ctx->path, logged, sizeof logged);
+        fprintf(stderr, "peerflow: web: %s %s: %s\n", ctx->method, logged, err->message);
+    }
     json_t *e = json_pack("{ss,ss}", "code", err->code[0] ? err->code : pf_kind_name(err->kind),
                           "message", err->message);
     if (err->field[0])

@@ -21,6 +21,7 @@ static const web_route routes[] = {
     {"GET", "/account", web_h_account, WEB_PAGE, "account"},
     {"POST", "/account/tokens", web_h_token_create, WEB_PAGE, "token_create"},
     {"POST", "/account/tokens/{id}/revoke", web_h_token_revoke, WEB_PAGE, "token_revoke"},
+    {"POST", "/account/password", web_h_password_change, WEB_PAGE, "password_change"},
 
     /* approval links from email: the token is the credential (no session,
      * no CSRF token needed: a forged POST would have to know it) */

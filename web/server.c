@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "db/db.h"
 #include "web/form.h"
 #include "web/http.h"
 #include "web/metrics.h"
+#include "web/proxy.h"
 #include "web/routes.h"
 
 #ifndef PF_WEB_DIR
@@ -27,6 +29,7 @@ struct web_server {
     char mail_domain[128];
     web_templates *templates;
     wf_keyring *keys;       /* NULL when no key directory is configured */
+    web_proxies proxies;    /* PEERFLOW_TRUSTED_PROXIES */
     pthread_key_t db_key;   /* this thread's db_conn */
     pthread_mutex_t lock;   /* guards conns */
     db_conn **conns;        /* every thread's connection, closed at stop */
@@ -83,19 +86,49 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
+/* Joins every X-Forwarded-For header, in order, with commas. */
+struct xff_buf {
+    char text[1024];
+    bool overflow;
+};
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct xff_buf *b = cls;
+    if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    size_t have = strlen(b->text);
+    if (have + strlen(value) + 2 > sizeof b->text) {
+        b->overflow = true;
+        return MHD_YES;
+    }
+    snprintf(b->text + have, sizeof b->text - have, "%s%s", have ? "," : "", value);
+    return MHD_YES;
+}
+
+/* The client's address: the TCP peer, or - when the peer is a trusted
+ * proxy - what X-Forwarded-For says (web/proxy.h). */
+static void client_addr(const web_server *s, struct MHD_Connection *conn, char *out, size_t n)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, n, "unknown");
-    if (ci == NULL || ci->client_addr == NULL)
-        return;
-    if (ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
-                  (socklen_t)n);
-    else if (ci->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out,
-                  (socklen_t)n);
+    char peer[WEB_ADDR_LEN] = "unknown";
+    if (ci != NULL && ci->client_addr != NULL) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
+                      sizeof peer);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+                      peer, sizeof peer);
+    }
+    struct xff_buf xff = {{0}, false};
+    if (s->proxies.n > 0)
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_xff, &xff);
+    /* an over-long header is not trusted at all: the peer it is */
+    web_client_address(&s->proxies, peer, xff.text[0] && !xff.overflow ? xff.text : NULL, out,
+                       n);
 }
 
 static void parse_body(web_ctx *ctx, struct MHD_Connection *conn, struct conn_state *cs)
@@ -226,7 +259,7 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     web_ctx ctx = {
         .method = method, .path = url, .templates = s->templates, .keys = s->keys, .status = 500};
     char addr[64], sess[128], login_csrf[128];
-    client_addr(conn, addr, sizeof addr);
+    client_addr(s, conn, addr, sizeof addr);
     ctx.client_addr = addr;
     ctx.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
     ctx.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -277,9 +310,13 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     enum MHD_Result ret = send_answer(conn, &ctx);
     double secs = elapsed(&cs->start);
     web_metrics_record(route_index, ctx.status, secs);
-    if (s->cfg.access_log)
-        printf("web: %s %s %s %d %.1fms %s\n", addr, method, url, ctx.status, secs * 1000,
+    if (s->cfg.access_log) {
+        /* never a secret in the log: /t/ tokens redacted, no query string */
+        char logged[512];
+        web_log_path(url, logged, sizeof logged);
+        printf("web: %s %s %s %d %.1fms %s\n", addr, method, logged, ctx.status, secs * 1000,
                ctx.authenticated ? ctx.session.actor.label : "-");
+    }
     free(ctx.body);
     json_decref(ctx.query);
     json_decref(ctx.input);
@@ -367,6 +404,10 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
     web_server *s = calloc(1, sizeof *s);
     if (s == NULL) {
         pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        return NULL;
+    }
+    if (web_proxies_parse(cfg->trusted_proxies, &s->proxies, err) != PF_OK) {
+        free(s);
         return NULL;
     }
     s->cfg = *cfg;

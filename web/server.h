@@ -28,6 +28,7 @@ typedef struct {
     bool access_log;           /* one line per request on stdout */
     int max_open_requests;     /* per network; 0: WF_DEFAULT_MAX_OPEN_REQUESTS */
     int max_submissions_per_hour; /* per network; 0: WF_DEFAULT_... */
+    const char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; NULL: none */
 } web_config;
 
 /* Starts listening; returns NULL with err filled (bad address, port in

@@ -9,6 +9,7 @@
 
 #include "db/directory.h"
 #include "db/fabric.h"
+#include "db/sessions.h"
 #include "workflow/validate.h"
 
 static pf_kind need_operator(const wf_actor *who, pf_err *err)
@@ -158,6 +159,69 @@ pf_kind wf_user_add(const wf_env *env, const wf_actor *who, const wf_user_input 
     if (in->password != NULL && wf_password_hash(in->password, x.u.password_hash, err))
         return err->kind;
     return in_tx(env, who, user_insert, &x, err);
+}
+
+struct user_change_ctx {
+    const wf_actor *who;
+    const char *email;
+    bool disabled;
+    const char *hash; /* set-password: the new Argon2id hash */
+};
+
+static pf_kind user_disable_tx(db_conn *c, void *ctx, pf_err *err)
+{
+    struct user_change_ctx *x = ctx;
+    db_user before;
+    int ended = 0;
+    if (db_user_set_disabled(c, x->email, x->disabled, &before, err))
+        return err->kind;
+    if (x->disabled && db_sessions_end_user(c, before.id, NULL, &ended, err))
+        return err->kind;
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", before.id);
+    return wf_audit(c, x->who, x->disabled ? "user.disabled" : "user.enabled", "user", ids, 0,
+                    json_pack("{ss,sb}", "email", before.email, "disabled", before.disabled),
+                    json_pack("{ss,sb,si}", "email", before.email, "disabled", x->disabled,
+                              "sessions_ended", ended),
+                    err);
+}
+
+pf_kind wf_user_set_disabled(const wf_env *env, const wf_actor *who, const char *email,
+                             bool disabled, pf_err *err)
+{
+    struct user_change_ctx x = {.who = who, .email = email, .disabled = disabled};
+    if (need_operator(who, err) || wf_check_email(email, "email", err))
+        return err->kind;
+    return in_tx(env, who, user_disable_tx, &x, err);
+}
+
+static pf_kind user_password_tx(db_conn *c, void *ctx, pf_err *err)
+{
+    struct user_change_ctx *x = ctx;
+    db_user u;
+    int ended = 0;
+    if (db_user_by_email(c, x->email, &u, err) || db_user_set_password(c, u.id, x->hash, err) ||
+        db_sessions_end_user(c, u.id, NULL, &ended, err) || db_login_forget(c, u.email, err))
+        return err->kind;
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", u.id);
+    return wf_audit(c, x->who, "user.password_set", "user", ids, 0, NULL,
+                    json_pack("{ss,ss,si}", "email", u.email, "by", "operator",
+                              "sessions_ended", ended),
+                    err);
+}
+
+pf_kind wf_user_set_password(const wf_env *env, const wf_actor *who, const char *email,
+                             const char *password, pf_err *err)
+{
+    char hash[128];
+    struct user_change_ctx x = {.who = who, .email = email, .hash = hash};
+    if (need_operator(who, err) || wf_check_email(email, "email", err) ||
+        wf_password_hash(password, hash, err))
+        return err->kind;
+    pf_kind k = in_tx(env, who, user_password_tx, &x, err);
+    sodium_memzero(hash, sizeof hash);
+    return k;
 }
 
 struct switch_ctx {

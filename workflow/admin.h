@@ -45,6 +45,17 @@ pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_
                        long long *id, pf_err *err);
 pf_kind wf_user_add(const wf_env *env, const wf_actor *who, const wf_user_input *in,
                     long long *id, pf_err *err);
+/* Disables (or enables) the user with email. Disabling ends all their
+ * sessions at once; their API tokens are refused while disabled and work
+ * again when enabled (revoke one on the account page if it leaked).
+ * Idempotent; audited as user.disabled / user.enabled. */
+pf_kind wf_user_set_disabled(const wf_env *env, const wf_actor *who, const char *email,
+                             bool disabled, pf_err *err);
+/* An operator sets a new password for the user with email: ends all their
+ * sessions and forgets their failed logins. Audited as user.password_set
+ * (without the password). */
+pf_kind wf_user_set_password(const wf_env *env, const wf_actor *who, const char *email,
+                             const char *password, pf_err *err);
 pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
                       long long *id, pf_err *err);
 /* a and b are "SWITCH:PORT". */

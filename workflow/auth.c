@@ -48,64 +48,93 @@ static void make_dummy_hash(void)
         dummy_hash[0] = '\0';
 }
 
-struct login_ctx {
-    const char *email, *password, *addr, *ua;
-    char *token;
-    wf_session *s;
-    pf_err outcome; /* the answer to give after the commit */
+static const db_throttle_rules rules = {.window_seconds = WF_LOGIN_WINDOW_SECONDS,
+                                        .addr_max = WF_LOGIN_MAX_PER_ADDR,
+                                        .account_free = WF_LOGIN_MAX_PER_ACCOUNT,
+                                        .cap_seconds = WF_LOGIN_BACKOFF_CAP_SECONDS};
+
+struct attempt_ctx {
+    const char *email, *addr;
+    bool allowed, by_account;
+    int retry_after;
 };
 
-static pf_kind login_tx(db_conn *c, void *v, pf_err *err)
+static pf_kind attempt_tx(db_conn *c, void *v, pf_err *err)
 {
-    struct login_ctx *x = v;
-    int by_email, by_addr;
-    pf_err_clear(&x->outcome);
-    if (db_login_failures(c, x->email, x->addr, WF_LOGIN_WINDOW_SECONDS, &by_email, &by_addr,
-                          err))
+    struct attempt_ctx *x = v;
+    return db_login_attempt(c, x->email, x->addr, &rules, &x->allowed, &x->by_account,
+                            &x->retry_after, err);
+}
+
+/* Counts one password check for email from addr in its own short
+ * transaction (committed before the slow Argon2id check, so no row lock
+ * is held while hashing), or refuses it: PF_ELIMIT "too_many_attempts". */
+static pf_kind throttle(const wf_env *env, const char *email, const char *addr,
+                        int *retry_after, pf_err *err)
+{
+    struct attempt_ctx x = {.email = email, .addr = addr};
+    db_scope scope = db_scope_system();
+    if (db_run_tx(env->db, &scope, attempt_tx, &x, err))
         return err->kind;
-    if (by_email >= WF_LOGIN_MAX_PER_ACCOUNT || by_addr >= WF_LOGIN_MAX_PER_ADDR) {
-        pf_fail(&x->outcome, PF_ELIMIT, "too_many_attempts", "email",
-                "too many failed logins %s: wait %d minutes and try again",
-                by_email >= WF_LOGIN_MAX_PER_ACCOUNT ? "for this account" : "from your address",
-                WF_LOGIN_WINDOW_SECONDS / 60);
+    if (retry_after)
+        *retry_after = x.allowed ? 0 : x.retry_after;
+    if (x.allowed)
         return PF_OK;
-    }
-    db_user u;
-    pf_err lookup;
-    bool found = db_user_by_email(c, x->email, &u, &lookup) == PF_OK;
-    if (!found && lookup.kind != PF_ENOTFOUND)
-        return pf_fail(err, lookup.kind, lookup.code, NULL, "%s", lookup.message);
-    /* An unknown user costs the same Argon2id work as a wrong password,
-     * so response time does not tell which accounts exist. */
-    pthread_once(&dummy_once, make_dummy_hash);
-    const char *hash = found && u.password_hash[0] ? u.password_hash : dummy_hash;
-    bool ok = crypto_pwhash_str_verify(hash, x->password, strlen(x->password)) == 0 && found &&
-              u.password_hash[0] && !u.disabled;
-    if (!ok) {
-        if (db_login_failure_add(c, x->email, x->addr, err))
+    int wait = x.retry_after;
+    return pf_fail(err, PF_ELIMIT, "too_many_attempts", "email",
+                   "too many failed logins %s: wait %d %s and try again",
+                   x.by_account ? "for this account" : "from your address",
+                   wait >= 120 ? (wait + 59) / 60 : wait, wait >= 120 ? "minutes" : "seconds");
+}
+
+/* Checks password against the user of email (found false when there is
+ * none). An unknown user costs the same Argon2id work as a wrong
+ * password, so response time does not tell which accounts exist. */
+static pf_kind check_password(const wf_env *env, const char *email, const char *password,
+                              db_user *u, bool *ok, bool *found, pf_err *err);
+
+struct finish_ctx {
+    const db_user *u;
+    bool ok;
+    const char *email, *addr, *ua;
+    char *token;
+    wf_session *s;
+};
+
+static json_t *addr_json(const char *addr, const char *ua)
+{
+    return json_pack("{ss,ss?}", "client_addr", addr, "user_agent", ua);
+}
+
+static pf_kind login_finish_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct finish_ctx *x = v;
+    char id[24];
+    if (!x->ok) {
+        wf_actor a;
+        snprintf(id, sizeof id, "%lld", x->u->id);
+        if (actor_from_user(x->u, "web", &a, err))
             return err->kind;
-        if (found) {
-            wf_actor a;
-            if (actor_from_user(&u, "web", &a, err) || audit(c, &a, "user.login_failed", err))
-                return err->kind;
-        }
-        pf_fail(&x->outcome, PF_EAUTH, "bad_credentials", "password",
-                "wrong email or password");
-        return PF_OK;
+        return wf_audit(c, &a, "user.login_failed", "user", id, 0, NULL,
+                        addr_json(x->addr, x->ua), err);
     }
     unsigned char raw[32], h[32];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(x->token, WF_SESSION_TOKEN_LEN, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     token_hash(x->token, h);
+    sodium_memzero(raw, sizeof raw);
     unsigned char csrf_raw[32];
     randombytes_buf(csrf_raw, sizeof csrf_raw);
     sodium_bin2base64(x->s->csrf, sizeof x->s->csrf, csrf_raw, sizeof csrf_raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    if (actor_from_user(&u, "web", &x->s->actor, err) ||
-        db_login_failures_clear(c, x->email, err) ||
-        db_session_insert(c, h, u.id, x->s->csrf, WF_SESSION_TTL_SECONDS, x->addr, x->ua, err) ||
-        audit(c, &x->s->actor, "user.login", err))
+    snprintf(id, sizeof id, "%lld", x->u->id);
+    if (actor_from_user(x->u, "web", &x->s->actor, err) ||
+        db_login_succeeded(c, x->email, x->addr, err) ||
+        db_session_insert(c, h, x->u->id, x->s->csrf, WF_SESSION_TTL_SECONDS, x->addr, x->ua,
+                          err) ||
+        wf_audit(c, &x->s->actor, "user.login", "user", id, 0, NULL, addr_json(x->addr, x->ua),
+                 err))
         return err->kind;
     x->s->actor.has_credential = true;
     memcpy(x->s->actor.credential, h, sizeof h);
@@ -114,24 +143,61 @@ static pf_kind login_tx(db_conn *c, void *v, pf_err *err)
 
 pf_kind wf_login(const wf_env *env, const char *email, const char *password, const char *addr,
                  const char *user_agent, char token[WF_SESSION_TOKEN_LEN], wf_session *s,
-                 pf_err *err)
+                 int *retry_after, pf_err *err)
 {
+    if (retry_after)
+        *retry_after = 0;
     if (email == NULL || *email == '\0')
         return pf_fail(err, PF_EINVALID, "missing", "email", "enter your email address");
     if (password == NULL || *password == '\0')
         return pf_fail(err, PF_EINVALID, "missing", "password", "enter your password");
     if (strlen(email) > 254 || strlen(password) > 1024)
         return pf_fail(err, PF_EAUTH, "bad_credentials", "password", "wrong email or password");
-    struct login_ctx x = {.email = email, .password = password, .addr = addr ? addr : "",
-                          .ua = user_agent, .token = token, .s = s};
+    addr = addr ? addr : "";
+    if (throttle(env, email, addr, retry_after, err))
+        return err->kind;
+    db_user u;
+    bool ok, found;
+    if (check_password(env, email, password, &u, &ok, &found, err))
+        return err->kind;
+    if (!ok && !found) /* counted already; nobody to audit */
+        return pf_fail(err, PF_EAUTH, "bad_credentials", "password", "wrong email or password");
+    struct finish_ctx x = {.u = &u, .ok = ok, .email = email, .addr = addr, .ua = user_agent,
+                           .token = token, .s = s};
     db_scope scope = db_scope_system();
-    pf_kind k = db_run_tx(env->db, &scope, login_tx, &x, err);
-    if (k != PF_OK)
-        return k;
-    if (x.outcome.kind != PF_OK) {
-        *err = x.outcome;
+    if (db_run_tx(env->db, &scope, login_finish_tx, &x, err))
+        return err->kind;
+    if (!ok)
+        return pf_fail(err, PF_EAUTH, "bad_credentials", "password", "wrong email or password");
+    return PF_OK;
+}
+
+struct user_ctx {
+    const char *email;
+    db_user *u;
+};
+
+static pf_kind user_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct user_ctx *x = v;
+    return db_user_by_email(c, x->email, x->u, err);
+}
+
+static pf_kind check_password(const wf_env *env, const char *email, const char *password,
+                              db_user *u, bool *ok, bool *found, pf_err *err)
+{
+    struct user_ctx x = {.email = email, .u = u};
+    db_scope scope = db_scope_system();
+    pf_err lookup = {0};
+    *found = db_run_read(env->db, &scope, user_tx, &x, &lookup) == PF_OK;
+    if (!*found && lookup.kind != PF_ENOTFOUND) {
+        *err = lookup;
         return err->kind;
     }
+    pthread_once(&dummy_once, make_dummy_hash);
+    const char *hash = *found && u->password_hash[0] ? u->password_hash : dummy_hash;
+    *ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 && *found &&
+          u->password_hash[0] && !u->disabled;
     return PF_OK;
 }
 
@@ -254,4 +320,91 @@ pf_kind wf_api_token_revoke(const wf_env *env, const wf_actor *who, long long id
     struct tokens_ctx x = {.who = who, .id = id};
     db_scope scope = wf_actor_scope(who);
     return db_run_tx(env->db, &scope, revoke_tx, &x, err);
+}
+
+struct change_ctx {
+    const wf_actor *who;
+    const char *hash;
+    const unsigned char *keep;
+    const char *email, *addr;
+    int ended;
+};
+
+static pf_kind change_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct change_ctx *x = v;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", x->who->user_id);
+    if (db_user_set_password(c, x->who->user_id, x->hash, err) ||
+        db_login_succeeded(c, x->email, x->addr, err) ||
+        db_sessions_end_user(c, x->who->user_id, x->keep, &x->ended, err))
+        return err->kind;
+    /* never the password or its hash: only what happened */
+    return wf_audit(c, x->who, "user.password_changed", "user", id, 0, NULL,
+                    json_pack("{ss,si,ss}", "by", "self", "sessions_ended", x->ended,
+                              "client_addr", x->addr),
+                    err);
+}
+
+pf_kind wf_password_change(const wf_env *env, const wf_actor *who, const char *session_token,
+                           const char *addr, const char *current, const char *new_password,
+                           const char *confirm, int *ended, pf_err *err)
+{
+    if (current == NULL || *current == '\0')
+        return pf_fail(err, PF_EINVALID, "missing", "current_password",
+                       "enter your current password");
+    if (new_password == NULL || *new_password == '\0')
+        return pf_fail(err, PF_EINVALID, "missing", "new_password", "enter a new password");
+    if (confirm == NULL || strcmp(new_password, confirm) != 0)
+        return pf_fail(err, PF_EINVALID, "passwords_differ", "confirm_password",
+                       "the two new passwords differ: type the same new password twice");
+    char hash[128];
+    if (wf_password_hash(new_password, hash, err))
+        return err->kind;
+    addr = addr ? addr : "";
+    /* a stolen session must not become a way to guess the password: the
+     * current password's check is throttled like a login */
+    if (strlen(current) > 1024)
+        return pf_fail(err, PF_EAUTH, "bad_credentials", "current_password",
+                       "your current password is wrong");
+    if (throttle(env, who->label, addr, NULL, err))
+        return err->kind;
+    db_user u;
+    bool ok, found;
+    if (check_password(env, who->label, current, &u, &ok, &found, err))
+        return err->kind;
+    if (!ok || u.id != who->user_id)
+        return pf_fail(err, PF_EAUTH, "bad_credentials", "current_password",
+                       "your current password is wrong");
+    unsigned char keep[32];
+    if (session_token)
+        token_hash(session_token, keep);
+    struct change_ctx x = {.who = who, .hash = hash, .keep = session_token ? keep : NULL,
+                           .email = who->label, .addr = addr};
+    db_scope scope = wf_actor_scope(who);
+    pf_kind k = db_run_tx(env->db, &scope, change_tx, &x, err);
+    sodium_memzero(hash, sizeof hash);
+    if (k == PF_OK && ended)
+        *ended = x.ended;
+    return k;
+}
+
+struct prune_ctx {
+    int sessions, throttles;
+};
+
+static pf_kind prune_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct prune_ctx *x = v;
+    return db_sessions_prune(c, &x->sessions, &x->throttles, err);
+}
+
+pf_kind wf_sessions_prune(const wf_env *env, int *sessions, pf_err *err)
+{
+    struct prune_ctx x = {0};
+    db_scope scope = db_scope_system();
+    pf_kind k = db_run_tx(env->db, &scope, prune_tx, &x, err);
+    if (sessions)
+        *sessions = k == PF_OK ? x.sessions : 0;
+    return k;
 }

@@ -14,7 +14,12 @@
 #define WF_SESSION_TOKEN_LEN 64 /* buffer size for a session id in text */
 #define WF_SESSION_TTL_SECONDS (12 * 3600)
 #define WF_LOGIN_WINDOW_SECONDS (15 * 60)
+/* An account backs off after this many failures: the next check waits
+ * 1 s, then 2 s, 4 s ... up to WF_LOGIN_BACKOFF_CAP_SECONDS; a success
+ * resets it, and so do WF_LOGIN_WINDOW_SECONDS without a failure. */
 #define WF_LOGIN_MAX_PER_ACCOUNT 5
+#define WF_LOGIN_BACKOFF_CAP_SECONDS (15 * 60)
+/* Password checks per client address and window. */
 #define WF_LOGIN_MAX_PER_ADDR 20
 
 typedef struct {
@@ -24,11 +29,27 @@ typedef struct {
 
 /* Checks email and password. On success writes a new session id (the
  * cookie value) into token and fills s. PF_EAUTH "bad_credentials" for a
- * wrong email or password (the same answer for both), PF_ELIMIT
- * "too_many_attempts" when throttled. */
+ * wrong email or password, or a disabled account (the same answer for
+ * all), PF_ELIMIT "too_many_attempts" when throttled, with the seconds to
+ * wait in *retry_after (may be NULL). Every check is counted before it is
+ * made, atomically (migrations/0008_accounts.sql), so parallel attempts
+ * cannot overrun the limits. */
 pf_kind wf_login(const wf_env *env, const char *email, const char *password, const char *addr,
                  const char *user_agent, char token[WF_SESSION_TOKEN_LEN], wf_session *s,
-                 pf_err *err);
+                 int *retry_after, pf_err *err);
+
+/* The actor changes their own password: current must be right (checked
+ * and throttled like a login), new_password and confirm equal and
+ * acceptable (wf_password_hash). Ends every other session of the user,
+ * keeps the one of session_token (NULL: ends all); *ended = how many
+ * (may be NULL). Audited as user.password_changed. */
+pf_kind wf_password_change(const wf_env *env, const wf_actor *who, const char *session_token,
+                           const char *addr, const char *current, const char *new_password,
+                           const char *confirm, int *ended, pf_err *err);
+
+/* Deletes expired sessions and stale login-throttle rows (the workers'
+ * periodic sweep). *sessions = sessions deleted (may be NULL). */
+pf_kind wf_sessions_prune(const wf_env *env, int *sessions, pf_err *err);
 
 /* The session of a cookie value: PF_EAUTH "session_expired" when unknown,
  * expired or logged out. via is "web". */

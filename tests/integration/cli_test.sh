@@ -502,6 +502,57 @@ token_out2=$("$P" token create --email eng@alpha.example 2>&1)
 expect_eq "each token is new" yes \
   "$([[ $token_out2 =~ ^pft_ && $token_out2 != "$token_out" ]] && echo yes || echo no)"
 
+# ================================================================ accounts
+
+bad "user without verb" 2 "usage: peerflow user add" "$P" user
+bad "user frobnicate" 2 "usage: peerflow user add\|disable" "$P" user frobnicate --email eng@alpha.example
+bad "user disable without --email" 2 "--email is required" "$P" user disable
+bad "user disable of unknown email" 3 "no user with email nobody@alpha.example" \
+  "$P" user disable --email nobody@alpha.example
+bad "user enable of unknown email" 3 "no user with email nobody@alpha.example" \
+  "$P" user enable --email nobody@alpha.example
+bad "user disable malformed email" 2 "not an email" "$P" user disable --email not-an-email
+bad "user disable takes no password" 2 "unknown option --password-stdin" \
+  "$P" user disable --email eng@alpha.example --password-stdin
+bad "user disable stray argument" 2 "unexpected argument 'now'" \
+  "$P" user disable --email eng@alpha.example now
+bad "set-password without --password-stdin" 2 "--password-stdin is required" \
+  "$P" user set-password --email admin@alpha.example
+bad "set-password too short" 2 "10 to 1024" \
+  "$P" user set-password --email admin@alpha.example --password-stdin <<<"short"
+bad "set-password nothing on stdin" 2 "nothing could be read" \
+  "$P" user set-password --email admin@alpha.example --password-stdin </dev/null
+bad "set-password of unknown email" 3 "no user with email nobody@alpha.example" \
+  "$P" user set-password --email nobody@alpha.example --password-stdin <<<"a-long-enough-one"
+
+# a live session of eng@alpha: disabling ends it
+sql "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at)
+     SELECT decode(repeat('cd', 32), 'hex'), id, repeat('c', 40), now() + interval '1 hour'
+       FROM users WHERE email = 'eng@alpha.example'" >/dev/null
+out=$("$P" user disable --email ENG@alpha.example 2>&1)
+expect_eq "user disable exits 0 and says so" "0 yes" "$? $([[ $out =~ disabled ]] && echo yes || echo "no: $out")"
+expect_eq "eng@alpha is disabled, sessions gone, tokens kept (refused while disabled)" "t|0|0" \
+  "$(sql "SELECT u.disabled, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id),
+                (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NOT NULL)
+            FROM users u WHERE email = 'eng@alpha.example'")"
+expect_eq "user.disabled audited by the CLI" "1|cli" \
+  "$(sql "SELECT count(*), min(actor_kind) FROM audit_events WHERE action = 'user.disabled'")"
+ok "user disable twice" "$P" user disable --email eng@alpha.example
+ok "user enable" "$P" user enable --email eng@alpha.example
+expect_eq "eng@alpha is enabled" "f" "$(sql "SELECT disabled FROM users WHERE email = 'eng@alpha.example'")"
+expect_eq "user.enabled audited" "1" "$(sql "SELECT count(*) FROM audit_events WHERE action = 'user.enabled'")"
+
+old_hash=$(sql "SELECT password_hash FROM users WHERE email = 'admin@alpha.example'")
+ok "set-password" "$P" user set-password --email admin@alpha.example --password-stdin <<<"a brand new passphrase"
+new_hash=$(sql "SELECT password_hash FROM users WHERE email = 'admin@alpha.example'")
+expect_eq "set-password stores a new Argon2id hash" "yes" \
+  "$([[ $new_hash == '$argon2id$'* && $new_hash != "$old_hash" ]] && echo yes || echo no)"
+expect_eq "user.password_set audited, without the password" "1|0" \
+  "$(sql "SELECT count(*) FILTER (WHERE action = 'user.password_set'),
+                count(*) FILTER (WHERE audit_events::text LIKE '%brand new passphrase%'
+                                    OR audit_events::text LIKE '%argon2id%')
+            FROM audit_events")"
+
 # =================================================================== audit
 
 audit_out=$("$P" audit verify 2>&1)

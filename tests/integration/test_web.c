@@ -316,10 +316,32 @@ static void pages_need_login_and_sessions_end(void **state)
 
     client c = login("admin@a.example");
     assert_non_null(strstr(c.cookie, "pf_session="));
-    /* the cookie's flags */
-    r = get(NULL, "/login");
-    assert_non_null(strcasestr(r.headers, "HttpOnly; SameSite=Strict"));
-    done(&r);
+    /* the flags of the session cookie itself, as the login answer sets it
+     * (not the login form's CSRF cookie, which has the same flags) */
+    {
+        client l = {0};
+        r = get(&l, "/login");
+        char tok[128], form[300];
+        find_csrf(r.body, tok, sizeof tok);
+        done(&r);
+        snprintf(form, sizeof form, "csrf=%s&email=admin@a.example&password=correct-horse-battery",
+                 tok);
+        r = post_form(&l, "/login", form);
+        assert_int_equal(r.status, 303);
+        const char *sc = strcasestr(r.headers, "Set-Cookie: pf_session=");
+        assert_non_null(sc);
+        char line[400];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(sc, "\r\n"), sc);
+        assert_non_null(strstr(line, "; HttpOnly"));
+        assert_non_null(strstr(line, "; SameSite=Strict"));
+        assert_non_null(strstr(line, "; Path=/"));
+        const char *age = strstr(line, "Max-Age=");
+        assert_non_null(age);
+        assert_int_equal(atoi(age + 8), 12 * 3600);
+        assert_null(strstr(line, "Secure")); /* the base URL is http: */
+        assert_true(strlen(strchr(line, '=') + 1) > 40); /* a value, not a deletion */
+        done(&r);
+    }
     /* logged out: the old cookie is refused */
     client old = c;
     char form[200];
@@ -336,10 +358,25 @@ static void pages_need_login_and_sessions_end(void **state)
     r = get(&e, "/");
     assert_int_equal(r.status, 303);
     done(&r);
-    /* the database keeps hashes only */
+    /* the database keeps hashes only: the row is found by BLAKE2b-256 of
+     * the cookie value, and nothing holds the value itself */
     const char *cookie = strstr(e.cookie, "pf_session=") + 11;
-    char sql[300];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM sessions WHERE encode(id_hash, 'escape') LIKE '%%%.20s%%'", cookie);
+    char value[128];
+    snprintf(value, sizeof value, "%.*s", (int)strcspn(cookie, "; "), cookie);
+    assert_true(strlen(value) >= 43);
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sessions WHERE id_hash = decode('%s', 'hex')",
+             hex);
+    assert_string_equal(pgt_sql(&db, sql), "1");
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM sessions WHERE encode(id_hash, 'escape') LIKE '%%%.20s%%'"
+             " OR encode(id_hash, 'base64') LIKE '%%%.20s%%' OR csrf_token = '%s'"
+             " OR position('%s' IN sessions::text) > 0",
+             value, value, value, value);
     assert_string_equal(pgt_sql(&db, sql), "0");
 }
 
@@ -376,7 +413,7 @@ static void login_errors_and_throttling(void **state)
     r = post_form(&c, "/login", form);
     assert_int_equal(r.status, 401);
     done(&r);
-    pgt_sql(&db, "DELETE FROM login_failures");
+    pgt_sql(&db, "DELETE FROM login_throttle");
     assert_true(atoi(pgt_sql(&db, "SELECT count(*) FROM audit_events WHERE action = 'user.login_failed'")) >= 5);
 }
 
