@@ -18,7 +18,7 @@ static const db_stmt ins_request = {
 
 static const db_stmt quota = {
     "pf_request_quota",
-    "WITH me AS (SELECT id FROM networks WHERE id = $1 FOR UPDATE)"
+    "WITH me AS (SELECT id FROM networks WHERE id = $1 FOR NO KEY UPDATE)"
     " SELECT (SELECT count(*) FROM peering_requests r JOIN request_states s ON s.state = r.state"
     "          WHERE r.requester_network_id = $1 AND NOT s.terminal),"
     "        (SELECT count(*) FROM peering_requests r"

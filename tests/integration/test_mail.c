@@ -957,7 +957,8 @@ static long long metric(struct fx *f, const char *name)
 {
     json_t *g = NULL;
     pf_err err = {0};
-    assert_int_equal(wf_gauges(&f->db.env, &g, &err), PF_OK);
+    wf_actor op = wf_actor_cli();
+    assert_int_equal(wf_gauges(&f->db.env, &op, &g, &err), PF_OK);
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
