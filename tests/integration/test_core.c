@@ -412,6 +412,74 @@ static void run_race(pgt_db *db, long long id, const char *who1, const char *wha
     pthread_barrier_destroy(&go);
 }
 
+/* The other side's approval commits while this side's decision waits for
+ * the row lock (the race of two admins approving within milliseconds,
+ * made deterministic): the waiting decision must see it and approve the
+ * request, not leave it pending with two approvals. */
+struct waiter {
+    pgt_db *db;
+    long long id;
+    pthread_barrier_t *go;
+    pf_kind result;
+    pf_err err;
+};
+
+static void *approve_as_b(void *arg)
+{
+    struct waiter *w = arg;
+    wf_env env = w->db->env;
+    env.db = db_connect_as(w->db->app_url, DB_ROLE_WORKER, &w->err);
+    wf_actor a;
+    if (env.db == NULL || wf_actor_for_user(&env, "admin@b.example", "api", &a, &w->err) != PF_OK) {
+        w->result = PF_EINTERNAL;
+        return NULL;
+    }
+    wf_decision_input in = {0};
+    pthread_barrier_wait(w->go);
+    w->result = wf_request_approve(&env, &a, w->id, &in, &w->err);
+    db_close(env.db);
+    return NULL;
+}
+
+static void approval_committed_during_lock_wait_is_seen(void **state)
+{
+    (void)state;
+    pgt_db db;
+    pgt_create(&db, "lockwait", false);
+    pgt_seed_world(&db);
+    long long id = submit(&db, "eng@a.example", "a-trunk", 300, 64501);
+    /* the requester's admin approves in a transaction that holds the row */
+    PGconn *a = PQconnectdb(db.app_url);
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL peerflow.operator = 'on';"
+             " SELECT 1 FROM peering_requests WHERE id = %lld FOR UPDATE;"
+             " INSERT INTO approvals (request_id, network_id, side, decision, via, user_id)"
+             " SELECT r.id, r.requester_network_id, 'requester', 'approve', 'api', u.id"
+             "   FROM peering_requests r, users u"
+             "  WHERE r.id = %lld AND u.email = 'admin@a.example';"
+             " UPDATE peering_requests SET state = state WHERE id = %lld",
+             id, id, id);
+    assert_string_equal(pgt_sql_state(a, sql, NULL, 0), "");
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    struct waiter w = {.db = &db, .id = id, .go = &go};
+    pthread_t t;
+    pthread_create(&t, NULL, approve_as_b, &w);
+    pthread_barrier_wait(&go);
+    usleep(300 * 1000); /* B's decision is now waiting for the lock */
+    assert_string_equal(pgt_sql_state(a, "COMMIT", NULL, 0), "");
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&go);
+    if (w.result != PF_OK)
+        fail_msg("B's approval: %s", w.err.message);
+    assert_string_equal(state_of(&db, id), "approved");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE request_id = %lld", id);
+    assert_int_equal(count_where(&db, sql), 1);
+    PQfinish(a);
+    pgt_drop(&db);
+}
+
 static void concurrent_decisions_one_wins(void **state)
 {
     (void)state;
@@ -707,6 +775,7 @@ int main(void)
         cmocka_unit_test(audit_verify_catches_tampering),
         cmocka_unit_test(third_network_sees_nothing),
         cmocka_unit_test(concurrent_decisions_one_wins),
+        cmocka_unit_test(approval_committed_during_lock_wait_is_seen),
         cmocka_unit_test(failed_operation_writes_nothing),
         cmocka_unit_test(lifecycle_to_decommissioned_and_expiry),
         cmocka_unit_test(reports_on_seeded_data),
