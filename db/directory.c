@@ -28,8 +28,7 @@ static const db_stmt ins_user = {
     4};
 static const db_stmt user_by_email = {
     "pf_user_by_email",
-    "SELECT id, email, network_id, role, password_hash, disabled FROM users"
-    " WHERE lower(email) = lower($1)",
+    "SELECT id, email, network_id, role, password_hash, disabled FROM pf_user_by_email($1)",
     1};
 static const db_stmt set_disabled = {
     "pf_user_set_disabled",

@@ -13,32 +13,24 @@ static const db_stmt ins_session = {
     " VALUES (decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4), $5, $6)",
     6};
 
-#define USER_COLS "u.id, u.email, u.network_id, u.role, u.disabled"
-
-/* A read does not write: last_seen_at / last_used_at move at most once a
- * minute, so an ordinary page view or API call commits nothing (no WAL
- * flush per request). */
+/* Sessions and API tokens are found by the hash of the secret presented,
+ * before anyone is the acting party: through SECURITY DEFINER functions
+ * (migrations/0009_tenant_tables.sql), since row-level security shows
+ * these tables only to their own user. A read does not write:
+ * last_seen_at / last_used_at move at most once a minute, so an ordinary
+ * page view or API call commits nothing (no WAL flush per request). */
 static const db_stmt find_session = {
     "pf_session_find",
-    "WITH found AS (SELECT " USER_COLS ", s.csrf_token FROM sessions s JOIN users u"
-    "   ON u.id = s.user_id WHERE s.id_hash = decode($1, 'hex') AND s.expires_at > now()"
-    "   AND NOT u.disabled),"
-    " touch AS (UPDATE sessions SET last_seen_at = now() WHERE id_hash = decode($1, 'hex')"
-    "   AND last_seen_at < now() - interval '1 minute' AND EXISTS (SELECT 1 FROM found))"
-    " SELECT * FROM found",
+    "SELECT id, email, network_id, role, disabled, csrf_token"
+    " FROM pf_session_find(decode($1, 'hex'))",
     1};
 
 static const db_stmt del_session = {
-    "pf_session_delete", "DELETE FROM sessions WHERE id_hash = decode($1, 'hex')", 1};
+    "pf_session_delete", "SELECT pf_session_end(decode($1, 'hex'))", 1};
 
 static const db_stmt find_token = {
     "pf_api_token_find",
-    "WITH found AS (SELECT " USER_COLS ", t.id AS token_id FROM api_tokens t JOIN users u"
-    "   ON u.id = t.user_id WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
-    "   AND NOT u.disabled),"
-    " touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT token_id FROM found)"
-    "   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
-    " SELECT * FROM found",
+    "SELECT id, email, network_id, role, disabled FROM pf_api_token_find(decode($1, 'hex'))",
     1};
 
 static const db_stmt tokens_of = {

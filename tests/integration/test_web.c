@@ -875,6 +875,30 @@ static void approval_links_over_http(void **state)
     assert_string_equal(pgt_sql(&db, st), "approved");
     snprintf(st, sizeof st, "SELECT via || ' ' || contact FROM approvals WHERE request_id = %lld AND side = 'peer'", id);
     assert_string_equal(pgt_sql(&db, st), "email peering@c.example");
+    /* where the link was used from is the operators' to see, not the
+     * requesting network's (its history and its report say token.used) */
+    char api_path[64];
+    snprintf(api_path, sizeof api_path, "/api/v1/requests/%lld", id);
+    client member = api_client("admin@a.example");
+    r = get(&member, api_path);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"token.used\""));
+    assert_null(strstr(r.body, "client_addr"));
+    assert_null(strstr(r.body, "user_agent"));
+    done(&r);
+    snprintf(api_path, sizeof api_path, "/api/v1/reports/request_history?request=%lld", id);
+    r = get(&member, api_path);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "token.used"));
+    assert_null(strstr(r.body, "client_addr"));
+    done(&r);
+    client op = api_client("op@ix.example");
+    snprintf(api_path, sizeof api_path, "/api/v1/requests/%lld", id);
+    r = get(&op, api_path);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "client_addr"));
+    assert_non_null(strstr(r.body, "user_agent"));
+    done(&r);
     /* used once */
     r = get(NULL, path);
     assert_int_equal(r.status, 409);

@@ -213,6 +213,28 @@ case $out in *"live session or API token"*) pass ;; *) fail "pf_grant_operator w
 out=$("$PSQL" "$app_url" -qAtX -c "DELETE FROM flows" -c "INSERT INTO request_endpoints VALUES (1, 5, 1, 'peer')" 2>&1)
 expect_eq "peerflow_app may not delete flows nor write endpoints" 2 "$(grep -c 'permission denied' <<<"$out")"
 
+# accounts are their network's: as Gamma's admin, peerflow_app sees Gamma's
+# users only, and no one's sessions or API tokens but its own
+gamma_admin=$(sql "SELECT id FROM users WHERE email = 'admin@gamma.example'")
+as_gamma() {
+  "$PSQL" "$app_url" -qAtX -c "SET peerflow.network_id = '$gamma'" \
+    -c "SET peerflow.user_id = '$gamma_admin'" -c "$1" 2>&1
+}
+# (and Beta's admin, who decided on the request Beta sent to Gamma)
+expect_eq "users: Gamma's own and its requests' deciders" "admin@beta.example,admin@gamma.example" \
+  "$(as_gamma "SELECT string_agg(email, ',' ORDER BY email) FROM users")"
+expect_eq "api tokens: the user's own" 1 "$(as_gamma "SELECT count(*) FROM api_tokens")"
+expect_eq "others' tokens cannot be revoked" 0 \
+  "$(as_gamma "WITH x AS (UPDATE api_tokens SET revoked_at = now() WHERE user_id <> $gamma_admin RETURNING 1) SELECT count(*) FROM x")"
+sql "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at)
+     SELECT decode(md5(email) || md5(email), 'hex'), id, repeat('x', 40), now() + interval '1 hour'
+       FROM users" >/dev/null
+expect_eq "sessions: the user's own" 1 "$(as_gamma "SELECT count(*) FROM sessions")"
+expect_eq "a session cannot be moved to another user" 0 \
+  "$(as_gamma "WITH x AS (UPDATE sessions SET expires_at = now() WHERE user_id <> $gamma_admin RETURNING 1) SELECT count(*) FROM x")"
+expect_eq "no scope, no accounts" "0 0 0" \
+  "$("$PSQL" "$app_url" -qAtX -c "SELECT (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM sessions) || ' ' || (SELECT count(*) FROM api_tokens)")"
+
 # logins that would bypass row-level security and may not switch: refused
 sql "DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pf_test_bypass') THEN
