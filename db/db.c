@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 db_scope db_scope_system(void)
 {
@@ -39,6 +40,8 @@ db_conn *db_wrap(PGconn *pg, db_role role, pf_err *err)
         pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
                 "cannot connect to PostgreSQL (%s): check PEERFLOW_DATABASE_URL and that the server runs",
                 line);
+        if (err)
+            err->retry_after = 5;
         PQfinish(pg);
         return NULL;
     }
@@ -80,6 +83,8 @@ void db_close(db_conn *c)
     free(c);
 }
 
+static pf_kind lost_connection(db_conn *c, pf_err *err);
+
 static bool is_prepared(const db_conn *c, const db_stmt *s)
 {
     for (size_t i = 0; i < c->n_prepared; i++)
@@ -100,7 +105,8 @@ static pf_kind prepare(db_conn *c, const db_stmt *s, pf_err *err)
     }
     PGresult *r = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        pf_kind k = db_error_from_result(r, err);
+        pf_kind k = PQstatus(c->pg) != CONNECTION_OK ? lost_connection(c, err)
+                                                     : db_error_from_result(r, err);
         PQclear(r);
         return k;
     }
@@ -109,14 +115,47 @@ static pf_kind prepare(db_conn *c, const db_stmt *s, pf_err *err)
     return PF_OK;
 }
 
-static pf_kind lost_connection(db_conn *c, pf_err *err)
+/* The answer while PostgreSQL cannot be reached: 503, and when to retry. */
+static pf_kind unavailable(pf_err *err)
 {
-    /* After a reset the server has forgotten our prepared statements. */
+    pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+            "the database is unavailable (restarting or unreachable): try again in a few "
+            "seconds");
+    if (err)
+        err->retry_after = 5;
+    return PF_EUNAVAIL;
+}
+
+/* Reconnects a broken connection: libpq keeps the connection string (the
+ * `-c role=` option of db/role.c included), the server has forgotten our
+ * prepared statements and LISTENs, so those are renewed. The transaction
+ * that was open is gone. true when the connection works again. */
+static bool reconnect(db_conn *c)
+{
     c->n_prepared = 0;
     c->in_tx = false;
     PQreset(c->pg);
-    return pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
-                   "lost the connection to PostgreSQL; try again");
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return false;
+    for (size_t i = 0; i < c->n_listen; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "LISTEN %s", c->listen[i]);
+        PGresult *r = PQexec(c->pg, sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return false;
+    }
+    c->reconnects++;
+    return true;
+}
+
+/* A statement found the connection broken: reconnect for the next one (a
+ * restarted server is back at once) and report this one as unavailable. */
+static pf_kind lost_connection(db_conn *c, pf_err *err)
+{
+    reconnect(c);
+    return unavailable(err);
 }
 
 static const db_stmt set_scope = {
@@ -187,13 +226,13 @@ static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed
 {
     PGresult *out = NULL;
     int seen = 0, nulls = 0;
+    bool broken = false;
     *failed = false;
     for (int guard = 0; guard < 8 * nqueries + 8; guard++) {
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
-            if (++nulls > nqueries) { /* more ends than queries: the link broke */
-                if (!*failed)
-                    lost_connection(c, err);
+            if (++nulls > nqueries || PQstatus(c->pg) != CONNECTION_OK) {
+                broken = true; /* more ends than queries: the link broke */
                 *failed = true;
                 break;
             }
@@ -217,6 +256,8 @@ static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed
         seen++;
     }
     PQexitPipelineMode(c->pg);
+    if (broken || (*failed && PQstatus(c->pg) != CONNECTION_OK))
+        lost_connection(c, err); /* the server's last word is not the error */
     if (*failed) {
         PQclear(out);
         return NULL;
@@ -312,10 +353,10 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
     if (c->in_tx)
         return pf_fail(err, PF_EINTERNAL, "nested_transaction", NULL,
                        "internal error: a transaction is already open on this connection");
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        PQreset(c->pg);
-        c->n_prepared = 0;
-    }
+    /* nothing is open: a connection broken since its last use (the server
+     * restarted) is simply made again */
+    if (PQstatus(c->pg) != CONNECTION_OK && !reconnect(c))
+        return unavailable(err);
     if (prepare_scope(c, scope, err) != PF_OK)
         return err ? err->kind : PF_EUNAVAIL;
     struct scope_params sp;
@@ -346,6 +387,7 @@ pf_kind db_commit(db_conn *c, pf_err *err)
         db_rollback(c);
         return k;
     }
+    c->commit_sent = true; /* from here a lost connection leaves the outcome unknown */
     PGresult *r = PQexec(c->pg, "COMMIT");
     pf_kind k = PF_OK;
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK;
@@ -380,13 +422,23 @@ static bool retryable(const pf_err *e)
            strcmp(e->code, "deadlock") == 0;
 }
 
+/* The connection broke before anything was committed and works again: the
+ * work can run once more and the client never learns of the restart. */
+static bool retry_after_reconnect(const db_conn *c, const pf_err *e)
+{
+    return e->kind == PF_EUNAVAIL && strcmp(e->code, "database_unavailable") == 0 &&
+           !c->commit_sent && PQstatus(c->pg) == CONNECTION_OK;
+}
+
 pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
                   pf_err *err)
 {
     pf_err local;
     pf_err *e = err ? err : &local;
+    bool reconnected = false;
     for (int attempt = 0;; attempt++) {
         pf_err_clear(e);
+        c->commit_sent = false;
         pf_kind k = db_begin(c, scope, e);
         if (k == PF_OK)
             k = fn(c, ctx, e);
@@ -394,6 +446,10 @@ pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
             k = db_commit(c, e);
         else
             db_rollback(c);
+        if (k != PF_OK && !reconnected && retry_after_reconnect(c, e)) {
+            reconnected = true;
+            continue;
+        }
         if (k == PF_OK || !retryable(e) || attempt >= 2)
             return k;
     }
@@ -406,10 +462,21 @@ pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, p
     if (c->in_tx || c->reading)
         return pf_fail(e, PF_EINTERNAL, "nested_transaction", NULL,
                        "internal error: a read inside an open transaction");
-    pf_err_clear(e);
     c->reading = true;
     c->read_scope = *scope;
-    pf_kind k = fn(c, ctx, e);
+    c->commit_sent = false;
+    pf_kind k;
+    for (int attempt = 0;; attempt++) {
+        pf_err_clear(e);
+        if (PQstatus(c->pg) != CONNECTION_OK && !reconnect(c)) {
+            k = unavailable(e);
+            break;
+        }
+        k = fn(c, ctx, e);
+        /* reads are idempotent: once more on a connection made again */
+        if (k == PF_OK || attempt > 0 || !retry_after_reconnect(c, e))
+            break;
+    }
     c->reading = false;
     return k;
 }
@@ -419,8 +486,18 @@ pf_kind db_listen(db_conn *c, const char *channel, pf_err *err)
     char *ident = PQescapeIdentifier(c->pg, channel, strlen(channel));
     if (ident == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    if (strlen(ident) >= sizeof c->listen[0] || c->n_listen == DB_MAX_LISTEN) {
+        PQfreemem(ident);
+        return pf_fail(err, PF_EINTERNAL, "too_many_channels", NULL,
+                       "internal error: channel name too long or too many channels");
+    }
     char sql[160];
     snprintf(sql, sizeof sql, "LISTEN %s", ident);
+    bool known = false;
+    for (size_t i = 0; i < c->n_listen; i++)
+        known |= strcmp(c->listen[i], ident) == 0;
+    if (!known) /* renewed by reconnect() */
+        snprintf(c->listen[c->n_listen++], sizeof c->listen[0], "%s", ident);
     PQfreemem(ident);
     return db_exec_script(c, sql, err);
 }
@@ -436,16 +513,43 @@ static bool take_notifies(db_conn *c)
     return any;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 bool db_wait_notify(db_conn *c, int timeout_ms)
 {
-    if (take_notifies(c)) /* arrived while we ran queries */
-        return true;
-    struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
-    if (p.fd < 0 || poll(&p, 1, timeout_ms) <= 0)
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        if (take_notifies(c)) /* arrived while we ran queries, or just now */
+            return true;
+        long long left = deadline - mono_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+        int n = p.fd < 0 ? -1 : poll(&p, 1, (int)left);
+        if (n == 0)
+            return false;
+        if (n > 0 && PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK)
+            continue; /* a notification, or the server's last words before EOF */
+        /* The connection broke (the server restarted): what was notified
+         * meanwhile is lost, so make it again, LISTEN again, and tell the
+         * caller to look for work now. Down for good: wait, do not spin. */
+        if (reconnect(c))
+            return true;
+        left = deadline - mono_ms();
+        if (left > 0)
+            poll(NULL, 0, (int)left);
         return false;
-    if (!PQconsumeInput(c->pg))
-        return false;
-    return take_notifies(c);
+    }
+}
+
+unsigned long db_reconnects(const db_conn *c)
+{
+    return c->reconnects;
 }
 
 pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err)
@@ -454,19 +558,28 @@ pf_kind db_exec_script(db_conn *c, const char *sql, pf_err *err)
     pf_kind k = PF_OK;
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        k = db_error_from_result(r, err);
+        k = PQstatus(c->pg) != CONNECTION_OK ? lost_connection(c, err)
+                                             : db_error_from_result(r, err);
     PQclear(r);
     return k;
 }
 
-pf_kind db_ping(db_conn *c, pf_err *err)
+static pf_kind ping_fn(db_conn *c, void *ctx, pf_err *err)
 {
+    (void)ctx;
     static const db_stmt ping = {"pf_ping", "SELECT 1", 0};
     PGresult *r = db_exec(c, &ping, NULL, err);
     if (r == NULL)
         return err ? err->kind : PF_EUNAVAIL;
     PQclear(r);
     return PF_OK;
+}
+
+pf_kind db_ping(db_conn *c, pf_err *err)
+{
+    /* as a read: a connection broken by a restart is made again first */
+    db_scope none = {0};
+    return db_run_read(c, &none, ping_fn, NULL, err);
 }
 
 const char *db_scope_param(const db_conn *c, char buf[24])

@@ -76,7 +76,10 @@ void db_rollback(db_conn *c);
 
 /* Runs fn inside a transaction for scope: commits when fn returns PF_OK,
  * rolls back otherwise, and retries up to 3 times on a serialization
- * failure or deadlock (fn must be safe to re-run). */
+ * failure or deadlock, and once when the connection broke before COMMIT
+ * was sent and could be made again (a restarted server): fn must be safe
+ * to re-run. While the server is unreachable: PF_EUNAVAIL
+ * "database_unavailable" with err->retry_after set. */
 typedef pf_kind (*db_tx_fn)(db_conn *c, void *ctx, pf_err *err);
 pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
                   pf_err *err);
@@ -92,9 +95,14 @@ pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, p
 pf_kind db_listen(db_conn *c, const char *channel, pf_err *err);
 
 /* Waits up to timeout_ms for a notification on a channel this connection
- * listens on. Returns true when one arrived (all queued are consumed),
- * false on timeout or a broken connection. */
+ * listens on. Returns true when one arrived (all queued are consumed), and
+ * also when the connection broke and was made again with its LISTENs
+ * renewed (notifications may have been missed: look for work); false on
+ * timeout, or after timeout_ms when the server stays unreachable. */
 bool db_wait_notify(db_conn *c, int timeout_ms);
+
+/* How often this connection was made again after breaking. */
+unsigned long db_reconnects(const db_conn *c);
 
 /* Runs one SQL script (several statements, no parameters) - for
  * migrations only. */

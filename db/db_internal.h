@@ -17,6 +17,8 @@ typedef struct {
 
 struct db_audit_queued; /* db/audit.c */
 
+#define DB_MAX_LISTEN 4
+
 struct db_conn {
     PGconn *pg;
     db_role role;         /* what the connection acts as (db/role.c) */
@@ -26,6 +28,10 @@ struct db_conn {
     db_scope tx_scope;    /* the scope of the open transaction */
     const db_stmt **prepared; /* statements prepared on this connection */
     size_t n_prepared, cap_prepared;
+    bool commit_sent;     /* COMMIT went out in this db_run_tx attempt */
+    unsigned long reconnects;
+    char listen[DB_MAX_LISTEN][72]; /* channels to LISTEN again after a reconnect */
+    size_t n_listen;
     struct db_audit_queued *audit; /* events of the open transaction, written at commit */
     size_t n_audit, cap_audit;
 };

@@ -81,7 +81,10 @@ case "$cmd" in
     if is_running; then
       print_env; exit 0
     fi
-    port=$(free_port); echo "$port" >"$dir/port"
+    # the port stays the cluster's across restarts: clients that outlive a
+    # restart (serve, the workers) reconnect to the same address
+    port=$(cat "$dir/port" 2>/dev/null || true)
+    [ -n "$port" ] || { port=$(free_port); echo "$port" >"$dir/port"; }
     opts="-k $dir/run -p $port -c listen_addresses=127.0.0.1 -c max_connections=200"
     if [ "$fast" -eq 1 ]; then
       opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

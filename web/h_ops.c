@@ -13,14 +13,30 @@
 #include "web/server.h"
 #include "workflow/queries.h"
 
+/* One line per dependency, "NAME: ok" or "NAME: down (why)"; 503 when one
+ * is down, so a load balancer takes this server out and an operator reads
+ * which. The server's own dependency is PostgreSQL (mail and switches are
+ * the workers'; their state is on /metrics and the fabric page). */
 void web_h_healthz(web_ctx *ctx)
 {
     pf_err err = {0};
-    if (ctx->env.db == NULL || db_ping(ctx->env.db, &err) != PF_OK) {
-        web_text(ctx, 503, "text/plain; charset=utf-8", strdup("database unavailable\n"), 21);
+    if (ctx->env.db == NULL)
+        pf_fail(&err, PF_EUNAVAIL, "database_unavailable", NULL, "%s",
+                ctx->db_error[0] ? ctx->db_error : "no connection");
+    else
+        db_ping(ctx->env.db, &err);
+    char *body = NULL;
+    int n = err.kind == PF_OK ? asprintf(&body, "database: ok\n")
+                              : asprintf(&body, "database: down (%s)\n", err.message);
+    if (n < 0) {
+        web_text(ctx, 500, "text/plain; charset=utf-8", strdup("out of memory\n"), 14);
         return;
     }
-    web_text(ctx, 200, "text/plain; charset=utf-8", strdup("ok\n"), 3);
+    if (err.kind != PF_OK) {
+        snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
+        snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "5");
+    }
+    web_text(ctx, err.kind == PF_OK ? 200 : 503, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
 void web_h_metrics(web_ctx *ctx)

@@ -76,6 +76,7 @@ struct web_ctx {
     bool no_store;              /* Cache-Control: no-store */
     const char *referrer_policy;/* overrides the default */
     char extra_header_name[64], extra_header_value[256];
+    char db_error[400];      /* why there is no database connection (env.db NULL) */
 };
 
 /* Path parameter i as a positive id; answers 404 and returns false when

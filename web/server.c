@@ -295,13 +295,16 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
         ctx.is_api = (ctx.route->flags & WEB_API) != 0;
         parse_body(&ctx, conn, cs);
         ctx.env.db = thread_db(s, &err);
+        if (ctx.env.db == NULL)
+            snprintf(ctx.db_error, sizeof ctx.db_error, "%s", err.message);
         if (cs->too_big) {
             pf_fail(&err, PF_EINVALID, "body_too_large", NULL,
                     "the request body is larger than %d bytes", WEB_MAX_BODY);
             web_error(&ctx, &err);
             ctx.status = 413;
-        } else if (ctx.env.db == NULL && ctx.route->fn != web_h_static) {
-            web_error(&ctx, &err);
+        } else if (ctx.env.db == NULL && ctx.route->fn != web_h_static &&
+                   ctx.route->fn != web_h_healthz) {
+            web_error(&ctx, &err); /* 503 with Retry-After (db_connect) */
         } else if (ctx.route->fn == web_h_static || ctx.route->fn == web_h_healthz ||
                    authenticate(&ctx)) {
             ctx.route->fn(&ctx);

@@ -263,7 +263,7 @@ static void health_metrics_and_headers(void **state)
     (void)state;
     resp r = get(NULL, "/healthz");
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "ok\n");
+    assert_string_equal(r.body, "database: ok\n");
     assert_non_null(strcasestr(r.headers, "Content-Security-Policy: default-src 'self'"));
     assert_non_null(strcasestr(r.headers, "frame-ancestors 'none'"));
     assert_non_null(strcasestr(r.headers, "X-Content-Type-Options: nosniff"));
