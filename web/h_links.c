@@ -52,6 +52,15 @@ static void form(web_ctx *ctx, int status, const pf_err *failed)
             if (json_is_string(v) || json_is_integer(v))
                 json_object_set(values, kept[i], v);
         }
+    } else {
+        /* the requester's suggestion, filled in: the peer keeps or changes
+         * it, and still chooses approve or reject itself */
+        json_t *sg = json_object_get(json_object_get(view, "request"), "suggested_peer");
+        json_t *sp = json_object_get(sg, "port"), *sv = json_object_get(sg, "vlan");
+        if (json_is_string(sp))
+            json_object_set(values, "port", sp);
+        if (json_is_integer(sv) && json_integer_value(sv) > 0)
+            json_object_set(values, "vlan", sv);
     }
     const char *chosen = json_string_value(json_object_get(values, "port"));
     size_t i;
