@@ -92,9 +92,28 @@ pf_kind db_report_run(db_conn *c, const char *name, long long request_id, pf_tab
                        "report %s is not per request: drop --request", name);
     }
     /* The view is read as a subquery so that its own ORDER BY survives
-     * the optional filter. */
+     * the optional filter. A network's per-request report also names the
+     * network (row-level security decides it too: isolation twice). */
     static const char head[] = "SELECT * FROM reports.";
-    const char *tail = request_id > 0 ? " v WHERE request_id = $1" : " v";
+    const char *net = db_scope_param(c, nb);
+    const char *tail;
+    char idb[24];
+    const char *params[2];
+    int np = 0;
+    if (request_id > 0)
+        params[np++] = db_fmt_ll(idb, request_id);
+    if (has_request && net != NULL)
+        params[np++] = net;
+    if (request_id > 0 && has_request && net != NULL)
+        tail = " v WHERE request_id = $1 AND request_id IN (SELECT id FROM peering_requests"
+               " WHERE $2::bigint IN (requester_network_id, peer_network_id))";
+    else if (request_id > 0)
+        tail = " v WHERE request_id = $1";
+    else if (has_request && net != NULL)
+        tail = " v WHERE request_id IN (SELECT id FROM peering_requests"
+               " WHERE $1::bigint IN (requester_network_id, peer_network_id))";
+    else
+        tail = " v";
     size_t len = strlen(head) + strlen(ident) + strlen(tail) + 1;
     char *q = malloc(len);
     if (q == NULL) {
@@ -105,9 +124,7 @@ pf_kind db_report_run(db_conn *c, const char *name, long long request_id, pf_tab
     strcat(q, ident);
     strcat(q, tail);
     PQfreemem(ident);
-    char idb[24];
-    const char *params[1] = {db_fmt_ll(idb, request_id)};
-    PGresult *res = db_exec_sql(c, q, request_id > 0 ? 1 : 0, request_id > 0 ? params : NULL, err);
+    PGresult *res = db_exec_sql(c, q, np, np ? params : NULL, err);
     free(q);
     if (res == NULL)
         return err->kind;

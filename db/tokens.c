@@ -20,16 +20,18 @@ static const db_stmt get_token = {
     "SELECT request_id, network_id, contact, 'approve' = ANY (actions),"
     " 'reject' = ANY (actions), key_id, encode(token_hash, 'hex'),"
     " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL"
-    " FROM approval_tokens WHERE id = decode($1, 'hex')",
-    1};
+    " FROM approval_tokens WHERE id = decode($1, 'hex')"
+    "   AND ($2::bigint IS NULL OR network_id = $2)",
+    2};
 
 static const db_stmt get_token_lock = {
     "pf_token_get_lock",
     "SELECT request_id, network_id, contact, 'approve' = ANY (actions),"
     " 'reject' = ANY (actions), key_id, encode(token_hash, 'hex'),"
     " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL"
-    " FROM approval_tokens WHERE id = decode($1, 'hex') FOR UPDATE",
-    1};
+    " FROM approval_tokens WHERE id = decode($1, 'hex')"
+    "   AND ($2::bigint IS NULL OR network_id = $2) FOR UPDATE",
+    2};
 
 static const db_stmt bind_token = {
     "pf_token_bind",
@@ -61,9 +63,9 @@ pf_kind db_token_insert(db_conn *c, const db_token *t, int ttl_seconds, pf_err *
 pf_kind db_token_get(db_conn *c, const unsigned char id[16], bool lock, db_token *out,
                      pf_err *err)
 {
-    char hex[33];
+    char hex[33], nb[24];
     sodium_bin2hex(hex, sizeof hex, id, 16);
-    const char *p[1] = {hex};
+    const char *p[2] = {hex, db_scope_param(c, nb)};
     PGresult *r = db_exec_one(c, lock ? &get_token_lock : &get_token, p, "token_unknown",
                               "this approval link is not known here: ask for a new one", err);
     if (r == NULL) {
