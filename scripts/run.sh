@@ -40,7 +40,7 @@ cat <<MSG
                  approval_needed mail to decide as that network's contact)
     fabric       ovs-ofctl -O OpenFlow13 dump-flows unix:${PEERFLOW_FABRIC_DIR:-var/fabric}/s1.mgmt
     ping         ip netns exec pfdemo-alpha-1 ping 10.0.0.2   (alpha-1 -> beta-1 once request 1 is active)
-    try          PEERFLOW_DATABASE_URL='$PEERFLOW_DATABASE_URL' \\
+    try          PEERFLOW_WORKER_DATABASE_URL='$PEERFLOW_WORKER_DATABASE_URL' \\
                    build/peerflow report open_requests --format csv
   Ctrl-C or 'make stop' stops it.
 
