@@ -86,59 +86,25 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 -- pending -> approved only with one approve per side; pending -> rejected
--- only with a reject on record. The rest of the guard is unchanged from
--- 0001 (transitions, identity, version, timestamps, endpoints).
-CREATE OR REPLACE FUNCTION peering_requests_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+-- only with a reject on record. A trigger of its own beside 0001's
+-- peering_requests_guard (transitions, identity, version, timestamps).
+CREATE FUNCTION peering_requests_decided() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    IF NEW.state <> 'pending' THEN
-      RAISE EXCEPTION 'a peering request starts in state pending, not %', NEW.state
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_illegal_transition';
-    END IF;
-    NEW.version := 1;
-  ELSE
-    IF NEW.id <> OLD.id OR NEW.requester_network_id <> OLD.requester_network_id
-       OR NEW.peer_network_id <> OLD.peer_network_id OR NEW.created_at <> OLD.created_at THEN
-      RAISE EXCEPTION 'a peering request''s parties and identity never change'
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_immutable';
-    END IF;
-    IF NEW.state <> OLD.state AND NOT EXISTS (
-         SELECT 1 FROM request_transitions
-          WHERE from_state = OLD.state AND to_state = NEW.state) THEN
-      RAISE EXCEPTION 'illegal state change of request %: % -> %', OLD.id, OLD.state, NEW.state
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_illegal_transition';
-    END IF;
-    IF NEW.state = 'pending' AND (SELECT terminal FROM request_states WHERE state = OLD.state) THEN
-      RAISE EXCEPTION 'request % is closed', OLD.id
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_illegal_transition';
-    END IF;
-    IF NEW.state = 'approved' AND OLD.state = 'pending'
-       AND pf_request_approved_sides(NEW.id) < 2 THEN
-      RAISE EXCEPTION 'request % cannot be approved before both sides approved it', OLD.id
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_approval_incomplete';
-    END IF;
-    IF NEW.state = 'rejected' AND OLD.state = 'pending' AND NOT pf_request_rejected(NEW.id) THEN
-      RAISE EXCEPTION 'request % cannot be rejected without a side''s rejection', OLD.id
-        USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_approval_incomplete';
-    END IF;
-    NEW.version := OLD.version + 1;
-    NEW.updated_at := now();
-    IF NEW.state <> OLD.state THEN
-      IF NEW.state = 'approved' THEN NEW.approved_at := now(); END IF;
-      IF NEW.state = 'active' AND NEW.active_at IS NULL THEN NEW.active_at := now(); END IF;
-      IF (SELECT terminal FROM request_states WHERE state = NEW.state) THEN
-        NEW.closed_at := now();
-      END IF;
-    END IF;
+  IF NEW.state = 'approved' AND OLD.state = 'pending'
+     AND pf_request_approved_sides(NEW.id) < 2 THEN
+    RAISE EXCEPTION 'request % cannot be approved before both sides approved it', OLD.id
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_approval_incomplete';
   END IF;
-  PERFORM check_request_endpoint(NEW.requester_port_id, NEW.requester_vlan,
-                                 NEW.requester_network_id, 'requester');
-  IF NEW.peer_port_id IS NOT NULL THEN
-    PERFORM check_request_endpoint(NEW.peer_port_id, NEW.peer_vlan, NEW.peer_network_id, 'peer');
+  IF NEW.state = 'rejected' AND OLD.state = 'pending' AND NOT pf_request_rejected(NEW.id) THEN
+    RAISE EXCEPTION 'request % cannot be rejected without a side''s rejection', OLD.id
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'requests_approval_incomplete';
   END IF;
   RETURN NEW;
 END
 $$;
+CREATE TRIGGER peering_requests_decided BEFORE UPDATE OF state ON peering_requests
+  FOR EACH ROW WHEN (NEW.state IS DISTINCT FROM OLD.state)
+  EXECUTE FUNCTION peering_requests_decided();
 
 -- An approval names its side, and the side names the network: the
 -- requester's approval is the requesting network's, the peer's the peer's.
