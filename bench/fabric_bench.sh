@@ -119,6 +119,10 @@ SELECT na.id, pa.id, 1 + g % 4094, nb.id, pb.id, 1 + (g + 1) % 4094
   JOIN ports pa ON pa.network_id = na.id AND pa.name = 'ta' || (1 + g / 4094)
   JOIN ports pb ON pb.network_id = nb.id AND pb.name = 'tb' || (1 + g / 4094)
  ORDER BY g;
+INSERT INTO approvals (request_id, network_id, side, decision, via)
+SELECT id, requester_network_id, 'requester', 'approve', 'auto-policy' FROM peering_requests
+UNION ALL
+SELECT id, peer_network_id, 'peer', 'approve', 'auto-policy' FROM peering_requests;
 UPDATE peering_requests SET state = 'approved';
 UPDATE peering_requests SET state = 'provisioning';
 UPDATE peering_requests SET state = 'active';

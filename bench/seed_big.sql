@@ -1,6 +1,7 @@
 -- Benchmark data for page renders and reports: 200 networks with a trunk
 -- port each, 100,000 requests (70% rejected, 10% cancelled, 10% active,
--- 10% pending) and 1,000,000 audit rows. Run as the schema owner. The
+-- 10% pending) with the approvals their states need, and 1,000,000 audit
+-- rows. Run as the schema owner. The
 -- audit rows are filler with zero hashes: this database's chain does not
 -- verify, which the render and report timings do not depend on.
 INSERT INTO networks (asn, name, policy, contacts)
@@ -17,6 +18,15 @@ SELECT rn.id, rp.id, i / 200 + 1, pn.id, now() - make_interval(mins => i)
   JOIN networks rn ON rn.asn = 65100 + i % 200
   JOIN ports rp ON rp.network_id = rn.id
   JOIN networks pn ON pn.asn = 65100 + (i + 1) % 200;
+-- the decisions the database asks for before approved / rejected
+-- (0006: an approve per side, a reject on record)
+INSERT INTO approvals (request_id, network_id, side, decision, via)
+SELECT r.id, r.peer_network_id, 'peer', CASE WHEN r.id % 10 < 7 THEN 'reject' ELSE 'approve' END,
+       'auto-policy'
+  FROM peering_requests r WHERE r.id % 10 < 7 OR r.id % 10 = 8;
+INSERT INTO approvals (request_id, network_id, side, decision, via)
+SELECT r.id, r.requester_network_id, 'requester', 'approve', 'auto-policy'
+  FROM peering_requests r WHERE r.id % 10 = 8;
 UPDATE peering_requests SET state = 'rejected' WHERE id % 10 < 7 AND requester_network_id IN
   (SELECT id FROM networks WHERE asn >= 65100);
 UPDATE peering_requests SET state = 'cancelled' WHERE id % 10 = 7;

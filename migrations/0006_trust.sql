@@ -108,6 +108,12 @@ CREATE TRIGGER peering_requests_decided BEFORE UPDATE OF state ON peering_reques
 
 -- An approval names its side, and the side names the network: the
 -- requester's approval is the requesting network's, the peer's the peer's.
+-- It also keeps who decided, as the request page and reports show it:
+-- the other network may see that email, never the rest of the users table
+-- (row-level security on users, 0009).
+ALTER TABLE approvals ADD COLUMN user_email text;
+UPDATE approvals a SET user_email = u.email FROM users u WHERE u.id = a.user_id;
+
 CREATE FUNCTION approvals_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -119,6 +125,7 @@ BEGIN
     RAISE EXCEPTION 'an approval on the % side must be the % network''s', NEW.side, NEW.side
       USING ERRCODE = 'check_violation', CONSTRAINT = 'approvals_side_network';
   END IF;
+  NEW.user_email := (SELECT email FROM users WHERE id = NEW.user_id);
   RETURN NEW;
 END
 $$;
