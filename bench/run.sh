@@ -90,7 +90,14 @@ echo "bench: decisions ($DUR s, 8 clients approving through the API)" >&2
 start=$(date +%s.%N)
 FIRST=$first LAST=$last TOKEN=$tok_p THREADS=2 wrk -t2 -c8 -d"${DUR}s" -s bench/approve.lua "http://127.0.0.1:$serve_port" >"$work/approve.out"
 end=$(date +%s.%N)
+# wrk stops with decisions still in the server: let them land before counting
 after=$(count_approved)
+for _ in $(seq 20); do
+  sleep 0.3
+  now=$(count_approved)
+  [ "$now" = "$after" ] && break
+  after=$now
+done
 decided=$((after - before))
 checks=$(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT (SELECT count(*) FROM jobs WHERE kind = 'provision') || ' ' || (SELECT count(*) FROM outbox WHERE kind = 'request_approved') || ' ' || (SELECT count(*) FROM audit_events WHERE action = 'request.approved')")
 read -r jobs mails audits <<<"$checks"

@@ -104,26 +104,11 @@ static void port_from_row(const PGresult *r, int row, db_port *out)
     out->speed_mbps = (int)db_ll(r, row, 6);
 }
 
-pf_kind db_ports_of_network(db_conn *c, long long network_id, db_port *out, int max, int *n,
-                            pf_err *err)
-{
-    char b[24], m[24];
-    const char *p[2] = {db_fmt_ll(b, network_id), db_fmt_ll(m, max)};
-    PGresult *r = db_exec(c, &ports_of_network, p, err);
-    if (r == NULL)
-        return err->kind;
-    *n = PQntuples(r);
-    for (int i = 0; i < *n; i++)
-        port_from_row(r, i, &out[i]);
-    PQclear(r);
-    return PF_OK;
-}
-
 pf_kind db_ports_of_network_all(db_conn *c, long long network_id, db_port **out, int *n,
                                 pf_err *err)
 {
     char b[24];
-    /* LIMIT NULL is no limit: the same statement serves both */
+    /* LIMIT NULL is no limit */
     const char *p[2] = {db_fmt_ll(b, network_id), NULL};
     *out = NULL;
     *n = 0;

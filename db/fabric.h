@@ -36,9 +36,6 @@ pf_kind db_port_insert(db_conn *c, const db_port *p, long long *id, pf_err *err)
 /* The port of network_id named name; PF_ENOTFOUND "unknown_port". */
 pf_kind db_port_by_name(db_conn *c, long long network_id, const char *name, db_port *out,
                         pf_err *err);
-/* Up to max ports of a network, by name; *n gets how many. */
-pf_kind db_ports_of_network(db_conn *c, long long network_id, db_port *out, int max, int *n,
-                            pf_err *err);
 /* All ports of a network, by name: *out is malloc'd (caller frees, also
  * when *n is 0), *n gets how many. */
 pf_kind db_ports_of_network_all(db_conn *c, long long network_id, db_port **out, int *n,

@@ -37,12 +37,20 @@ CREATE TABLE operator_grants (
   at       timestamptz NOT NULL DEFAULT now()
 );
 
+-- Called by every policy, often per row: the common case (a network's
+-- user on the web) must cost no table read. pf_grant_operator() also sets
+-- peerflow.operator_grant, so the grant table is only looked at when that
+-- hint is there; the hint alone grants nothing (anyone may set it).
 CREATE OR REPLACE FUNCTION pf_is_operator() RETURNS boolean LANGUAGE sql STABLE AS $$
-  SELECT (current_user = 'peerflow_worker'
-          AND coalesce(current_setting('peerflow.operator', true), '') = 'on')
-      OR EXISTS (SELECT 1 FROM operator_grants g
+  SELECT CASE
+    WHEN current_user = 'peerflow_worker'
+      THEN coalesce(current_setting('peerflow.operator', true), '') = 'on'
+    WHEN coalesce(current_setting('peerflow.operator_grant', true), '') = ''
+      THEN false
+    ELSE EXISTS (SELECT 1 FROM operator_grants g
                   WHERE g.pid = pg_backend_pid()
                     AND g.xact = pg_current_xact_id_if_assigned())
+  END
 $$;
 
 CREATE FUNCTION pf_grant_operator(p_user bigint, p_credential bytea)
@@ -64,6 +72,7 @@ BEGIN
   VALUES (pg_backend_pid(), pg_current_xact_id(), p_user)
   ON CONFLICT (pid) DO UPDATE SET xact = EXCLUDED.xact, user_id = EXCLUDED.user_id,
                                   at = EXCLUDED.at;
+  PERFORM set_config('peerflow.operator_grant', pg_current_xact_id()::text, true);
 END
 $$;
 REVOKE ALL ON FUNCTION pf_grant_operator(bigint, bytea) FROM PUBLIC;

@@ -2,6 +2,7 @@
 #include "workflow/queries.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/directory.h"
@@ -128,15 +129,16 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
     bool needs_port = side == WF_SIDE_PEER && st == WF_S_PENDING && !mine_decided &&
                       json_is_null(json_object_get(json_object_get(x->json, "peer"), "port"));
     if (needs_port) {
-        db_port ports[64];
+        db_port *ports; /* every port: the choice is never cut short */
         int n;
-        if (db_ports_of_network(c, x->who->network_id, ports, 64, &n, err))
+        if (db_ports_of_network_all(c, x->who->network_id, &ports, &n, err))
             return err->kind;
         json_t *mine = json_array();
         for (int i = 0; i < n; i++)
             json_array_append_new(mine, json_pack("{ss,ss,sb}", "name", ports[i].name, "mode",
                                                   ports[i].mode, "trunk",
                                                   strcmp(ports[i].mode, "trunk") == 0));
+        free(ports);
         json_object_set_new(x->json, "my_ports", mine);
         json_object_set_new(x->json, "needs_port", json_true());
     }
@@ -213,9 +215,9 @@ static pf_kind fabric_tx(db_conn *c, void *v, pf_err *err)
 static pf_kind my_ports_tx(db_conn *c, void *v, pf_err *err)
 {
     struct get_ctx *x = v;
-    db_port ports[64];
+    db_port *ports;
     int n;
-    if (db_ports_of_network(c, x->who->network_id, ports, 64, &n, err))
+    if (db_ports_of_network_all(c, x->who->network_id, &ports, &n, err))
         return err->kind;
     x->json = json_array();
     for (int i = 0; i < n; i++)
@@ -223,6 +225,7 @@ static pf_kind my_ports_tx(db_conn *c, void *v, pf_err *err)
                                                  ports[i].mode, "speed_mbps",
                                                  ports[i].speed_mbps, "trunk",
                                                  strcmp(ports[i].mode, "trunk") == 0));
+    free(ports);
     return PF_OK;
 }
 

@@ -209,6 +209,9 @@ stop_serve
 out=$("$PSQL" "$app_url" -qAtX -c "SET peerflow.operator = 'on'" \
         -c "SELECT count(*) FROM peering_requests" 2>&1)
 expect_eq "set_config('peerflow.operator') on peerflow_app sees nothing" 0 "$out"
+out=$("$PSQL" "$app_url" -qAtX -c "SET peerflow.operator_grant = '1'" -c "SET peerflow.operator = 'on'" \
+        -c "SELECT count(*) FROM peering_requests" 2>&1)
+expect_eq "nor does a forged grant hint" 0 "$out"
 op_id=$(sql "SELECT id FROM users WHERE email = 'op@ix.example'")
 out=$("$PSQL" "$app_url" -qAtX -c "SELECT pf_grant_operator($op_id, '\\x$(printf '%064d' 0)')" 2>&1)
 case $out in *"live session or API token"*) pass ;; *) fail "pf_grant_operator without a credential: $out" ;; esac
