@@ -64,7 +64,13 @@ db_conn *db_connect(const char *conninfo, pf_err *err)
                 "no database given: set PEERFLOW_DATABASE_URL or pass --database-url");
         return NULL;
     }
-    return db_wrap(PQconnectdb(conninfo), DB_ROLE_OWNER, err);
+    /* A server that does not answer (a dead host, a dropped route) must
+     * not hold a request longer than the 503 it ends in: 5 s unless the
+     * connection string says otherwise (its own value comes later and
+     * wins). */
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {DB_CONNECT_TIMEOUT, conninfo, NULL};
+    return db_wrap(PQconnectdbParams(keys, vals, 1), DB_ROLE_OWNER, err);
 }
 
 db_role db_conn_role(const db_conn *c)

@@ -19,6 +19,9 @@ struct db_audit_queued; /* db/audit.c */
 
 #define DB_MAX_LISTEN 4
 
+/* Seconds a connection attempt may take, unless the URL sets its own. */
+#define DB_CONNECT_TIMEOUT "5"
+
 struct db_conn {
     PGconn *pg;
     db_role role;         /* what the connection acts as (db/role.c) */

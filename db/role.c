@@ -89,10 +89,14 @@ static PGconn *connect_with_role(const char *conninfo, const char *target, pf_er
     size_t n = 0;
     for (PQconninfoOption *o = opts; o->keyword; o++)
         n++;
-    const char **keys = calloc(n + 2, sizeof *keys), **vals = calloc(n + 2, sizeof *vals);
+    const char **keys = calloc(n + 3, sizeof *keys), **vals = calloc(n + 3, sizeof *vals);
     char *options = NULL;
     size_t k = 0;
     const char *old = "";
+    if (keys != NULL && vals != NULL) { /* as db_connect: the URL's own value wins */
+        keys[k] = "connect_timeout";
+        vals[k++] = DB_CONNECT_TIMEOUT;
+    }
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (strcmp(o->keyword, "options") == 0) {
             old = o->val ? o->val : "";

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -96,6 +100,36 @@ static void restart_costs_nothing_and_listen_is_renewed(void **state)
     pgt_drop(&db);
 }
 
+/* A server that accepts and never answers (a hung host): connecting gives
+ * up after DB_CONNECT_TIMEOUT (5 s), not never. A loopback socket that
+ * listens and stays silent plays the hung server. */
+static void silent_server_times_out(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    char url[128];
+    snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=x user=y sslmode=disable",
+             ntohs(sa.sin_port));
+    pf_err err = {0};
+    double t0 = now_s();
+    alarm(30); /* a regression must fail the suite, not hang it */
+    db_conn *c = db_connect_as(url, DB_ROLE_APP, &err);
+    alarm(0);
+    double took = now_s() - t0;
+    close(fd);
+    assert_null(c);
+    assert_int_equal(err.kind, PF_EUNAVAIL);
+    assert_int_equal(err.retry_after, 5);
+    if (took < 3.0 || took > 8.0)
+        fail_msg("gave up after %.1f s, not about 5", took);
+}
+
 static int always_start(void **state)
 {
     (void)state;
@@ -119,6 +153,7 @@ int main(void)
         *slash = '\0'; /* PEERFLOW_TEST_PG_HOST is DIR/run */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(restart_costs_nothing_and_listen_is_renewed, always_start),
+        cmocka_unit_test(silent_server_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, always_start);
 }
