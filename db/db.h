@@ -88,7 +88,9 @@ pf_kind db_run_tx(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx,
  * executes goes out pipelined after the scope in ONE round trip and runs
  * in its own implicit transaction. For reads whose statements need no
  * common snapshot (and single-statement idempotent writes); a read-mostly
- * request saves the round trips of BEGIN and COMMIT. */
+ * request saves the round trips of BEGIN and COMMIT. Like db_run_tx, fn
+ * runs once more when the connection broke and could be made again, so
+ * it must start from nothing (free what an earlier run left). */
 pf_kind db_run_read(db_conn *c, const db_scope *scope, db_tx_fn fn, void *ctx, pf_err *err);
 
 /* LISTEN on channel (outside any transaction). */

@@ -85,6 +85,9 @@ static bool side_decided(json_t *req, const char *side, bool *approved)
 static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
 {
     struct get_ctx *x = v;
+    /* run again after a reconnect (db_run_read): start from nothing */
+    json_decref(x->json);
+    x->json = NULL;
     if (db_request_get_json(c, x->id, &x->json, err))
         return err->kind;
     long long my_asn = 0;
