@@ -2,6 +2,7 @@
 #include "db/db_internal.h"
 
 #include <poll.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,9 @@ db_conn *db_wrap(PGconn *pg, db_role role, pf_err *err)
         char line[300];
         first_line(line, sizeof line, pg ? PQerrorMessage(pg) : NULL);
         pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
-                "cannot connect to PostgreSQL (%s): check PEERFLOW_DATABASE_URL and that the server runs",
+                "cannot connect to PostgreSQL (%s): check the database URL "
+                "(PEERFLOW_DATABASE_URL, or PEERFLOW_WORKER_DATABASE_URL for workers and the CLI) "
+                "and that the server runs",
                 line);
         if (err)
             err->retry_after = 5;
@@ -71,11 +74,6 @@ db_conn *db_connect(const char *conninfo, pf_err *err)
     const char *keys[] = {"connect_timeout", "dbname", NULL};
     const char *vals[] = {DB_CONNECT_TIMEOUT, conninfo, NULL};
     return db_wrap(PQconnectdbParams(keys, vals, 1), DB_ROLE_OWNER, err);
-}
-
-db_role db_conn_role(const db_conn *c)
-{
-    return c->role;
 }
 
 void db_close(db_conn *c)
@@ -191,12 +189,7 @@ static void scope_params(const db_scope *scope, struct scope_params *sp)
     sp->set[2] = scope->user_id ? db_fmt_ll(sp->ub, scope->user_id) : "";
     sp->has_grant = scope->operator && scope->has_credential;
     if (sp->has_grant) {
-        static const char hex[] = "0123456789abcdef";
-        for (int i = 0; i < 32; i++) {
-            sp->cred[2 * i] = hex[scope->credential[i] >> 4];
-            sp->cred[2 * i + 1] = hex[scope->credential[i] & 15];
-        }
-        sp->cred[64] = '\0';
+        sodium_bin2hex(sp->cred, sizeof sp->cred, scope->credential, sizeof scope->credential);
         sp->grant[0] = sp->set[2];
         sp->grant[1] = sp->cred;
     }

@@ -62,9 +62,6 @@ db_conn *db_connect(const char *conninfo, pf_err *err);
  * refused too ("wrong_database_role"). Caller closes. */
 db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err);
 
-/* The role this connection acts as, and its name ("peerflow_app", ...). */
-db_role db_conn_role(const db_conn *c);
-const char *db_role_name(db_role role);
 void db_close(db_conn *c);
 
 /* Transactions. db_begin starts one for scope; db_commit commits it (a

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *db_role_name(db_role role)
+static const char *role_name(db_role role)
 {
     switch (role) {
     case DB_ROLE_APP:
@@ -75,54 +75,55 @@ static const char *unsafe_reason(const role_facts *f)
 /* Connects with conninfo plus `-c role=target` in the options, keeping
  * the options the conninfo already has. libpq sends the options again on
  * every reconnect (PQreset), so the role survives a lost connection. */
-static PGconn *connect_with_role(const char *conninfo, const char *target, pf_err *err)
+static pf_kind connect_with_role(const char *conninfo, const char *target, PGconn **out,
+                                 pf_err *err)
 {
+    *out = NULL;
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
     if (opts == NULL) {
         pf_fail(err, PF_EINVALID, "bad_database_url", "database_url",
-                "PEERFLOW_DATABASE_URL is not a valid libpq connection string: %.200s",
+                "the database URL is not a valid libpq connection string (%.200s): fix "
+                "PEERFLOW_DATABASE_URL / PEERFLOW_WORKER_DATABASE_URL",
                 perr ? perr : "out of memory");
         PQfreemem(perr);
-        return NULL;
+        return PF_EINVALID;
     }
     size_t n = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        n++;
-    const char **keys = calloc(n + 3, sizeof *keys), **vals = calloc(n + 3, sizeof *vals);
-    char *options = NULL;
-    size_t k = 0;
     const char *old = "";
-    if (keys != NULL && vals != NULL) { /* as db_connect: the URL's own value wins */
-        keys[k] = "connect_timeout";
-        vals[k++] = DB_CONNECT_TIMEOUT;
-    }
     for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (strcmp(o->keyword, "options") == 0) {
-            old = o->val ? o->val : "";
-            continue;
-        }
-        if (o->val != NULL && keys != NULL && vals != NULL) {
+        n++;
+        if (strcmp(o->keyword, "options") == 0 && o->val != NULL)
+            old = o->val;
+    }
+    size_t len = strlen(old) + strlen(target) + 16;
+    const char **keys = calloc(n + 3, sizeof *keys), **vals = calloc(n + 3, sizeof *vals);
+    char *options = malloc(len);
+    if (keys == NULL || vals == NULL || options == NULL) {
+        free(keys);
+        free(vals);
+        free(options);
+        PQconninfoFree(opts);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    size_t k = 0;
+    keys[k] = "connect_timeout"; /* as db_connect: the URL's own value, later, wins */
+    vals[k++] = DB_CONNECT_TIMEOUT;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val != NULL && strcmp(o->keyword, "options") != 0) {
             keys[k] = o->keyword;
             vals[k++] = o->val;
         }
     }
-    size_t len = strlen(old) + strlen(target) + 16;
-    options = malloc(len);
-    PGconn *pg = NULL;
-    if (keys != NULL && vals != NULL && options != NULL) {
-        snprintf(options, len, "%s%s-c role=%s", old, *old ? " " : "", target);
-        keys[k] = "options";
-        vals[k++] = options;
-        pg = PQconnectdbParams(keys, vals, 0);
-    } else {
-        pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
-    }
+    snprintf(options, len, "%s%s-c role=%s", old, *old ? " " : "", target);
+    keys[k] = "options";
+    vals[k] = options;
+    *out = PQconnectdbParams(keys, vals, 0); /* NULL only without memory: db_wrap says so */
     free(options);
     free(keys);
     free(vals);
     PQconninfoFree(opts);
-    return pg;
+    return PF_OK;
 }
 
 db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err)
@@ -132,7 +133,7 @@ db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err)
     db_conn *c = db_connect(conninfo, err);
     if (c == NULL)
         return NULL;
-    const char *target = db_role_name(role);
+    const char *target = role_name(role);
     role_facts f;
     if (read_facts(c->pg, target, &f, err) != PF_OK) {
         db_close(c);
@@ -166,8 +167,8 @@ db_conn *db_connect_as(const char *conninfo, db_role role, pf_err *err)
         return NULL;
     }
     db_close(c);
-    PGconn *pg = connect_with_role(conninfo, target, err);
-    if (pg == NULL && err && err->kind != PF_OK)
+    PGconn *pg;
+    if (connect_with_role(conninfo, target, &pg, err) != PF_OK)
         return NULL;
     c = db_wrap(pg, role, err);
     if (c == NULL)
