@@ -98,13 +98,21 @@ pf_kind wf_network_add(const wf_env *env, const wf_actor *who, const wf_network_
     return in_tx(env, who, network_insert, &x, err);
 }
 
-pf_kind wf_password_hash(const char *password, char out[128], pf_err *err)
+pf_kind wf_password_check(const char *password, pf_err *err)
 {
-    _Static_assert(crypto_pwhash_STRBYTES <= 128, "password hash buffer");
     size_t len = password ? strlen(password) : 0;
     if (len < 10 || len > 1024)
         return pf_fail(err, PF_EINVALID, "weak_password", "password",
                        "a password is 10 to 1024 characters");
+    return PF_OK;
+}
+
+pf_kind wf_password_hash(const char *password, char out[128], pf_err *err)
+{
+    _Static_assert(crypto_pwhash_STRBYTES <= 128, "password hash buffer");
+    if (wf_password_check(password, err))
+        return err->kind;
+    size_t len = strlen(password);
     if (crypto_pwhash_str_alg(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                               crypto_pwhash_MEMLIMIT_INTERACTIVE,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)

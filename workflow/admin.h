@@ -73,7 +73,12 @@ pf_kind wf_api_token_create(const wf_env *env, const wf_actor *who, const char *
 /* The stored form of an API token: BLAKE2b-256 of its text. */
 void wf_api_token_hash(const char *token, unsigned char out[32]);
 
-/* Argon2id hash of a password in libsodium's string format. */
+/* The rule for a new password (10 to 1024 characters), without the cost
+ * of hashing it: PF_EINVALID "weak_password". */
+pf_kind wf_password_check(const char *password, pf_err *err);
+
+/* Argon2id hash of a password in libsodium's string format (checked by
+ * wf_password_check first). */
 pf_kind wf_password_hash(const char *password, char out[128], pf_err *err);
 
 #endif

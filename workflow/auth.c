@@ -358,8 +358,7 @@ pf_kind wf_password_change(const wf_env *env, const wf_actor *who, const char *s
     if (confirm == NULL || strcmp(new_password, confirm) != 0)
         return pf_fail(err, PF_EINVALID, "passwords_differ", "confirm_password",
                        "the two new passwords differ: type the same new password twice");
-    char hash[128];
-    if (wf_password_hash(new_password, hash, err))
+    if (wf_password_check(new_password, err))
         return err->kind;
     addr = addr ? addr : "";
     /* a stolen session must not become a way to guess the password: the
@@ -376,6 +375,11 @@ pf_kind wf_password_change(const wf_env *env, const wf_actor *who, const char *s
     if (!ok || u.id != who->user_id)
         return pf_fail(err, PF_EAUTH, "bad_credentials", "current_password",
                        "your current password is wrong");
+    /* the new password is hashed (Argon2id, the slow part) only once the
+     * current one is known to be right */
+    char hash[128];
+    if (wf_password_hash(new_password, hash, err))
+        return err->kind;
     unsigned char keep[32];
     if (session_token)
         token_hash(session_token, keep);
