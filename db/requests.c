@@ -118,14 +118,12 @@ static const db_stmt get_request = {
     "     'error', c.error, 'cookie',"
     "     '0x' || lpad(to_hex(x'5046000000000000'::bigint | c.id), 16, '0'))"
     "   FROM circuits c WHERE c.request_id = r.id),"
+    /* the history as reports.request_history gives it: one rule for what
+     * a network sees of it (where a link was used from is the operators') */
     " 'history', coalesce((SELECT json_agg(json_build_object("
-    "     'seq', e.seq, 'at', e.at, 'actor', e.actor_label, 'actor_kind', e.actor_kind,"
-    "     'action', e.action, 'before', e.before, 'after',"
-    /* where a link was used from is the operators' (abuse handling) */
-    "     CASE WHEN e.action = 'token.used' AND $2::bigint IS NOT NULL"
-    "          THEN (e.after::jsonb - 'client_addr' - 'user_agent')::json ELSE e.after END)"
-    "     ORDER BY e.seq)"
-    "   FROM audit_events e WHERE e.request_id = r.id), '[]'::json))"
+    "     'seq', h.seq, 'at', h.at, 'actor', h.actor, 'actor_kind', h.actor_kind,"
+    "     'action', h.action, 'before', h.before, 'after', h.after) ORDER BY h.seq)"
+    "   FROM reports.request_history h WHERE h.request_id = r.id), '[]'::json))"
     " FROM peering_requests r"
     " JOIN networks rn ON rn.id = r.requester_network_id"
     " JOIN ports rp ON rp.id = r.requester_port_id"
