@@ -21,13 +21,9 @@ static const db_stmt quota = {
     "WITH me AS (SELECT id FROM networks WHERE id = $1 FOR NO KEY UPDATE)"
     " SELECT (SELECT count(*) FROM peering_requests r JOIN request_states s ON s.state = r.state"
     "          WHERE r.requester_network_id = $1 AND NOT s.terminal),"
-    "        (SELECT count(*) FROM peering_requests r"
-    "          WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour'),"
-    "        (SELECT coalesce(ceil(extract(epoch FROM min(r.created_at) + interval '1 hour' - now())),"
-    "                         0)::integer"
-    "           FROM peering_requests r"
-    "          WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour')"
-    " FROM me",
+    "        h.n, coalesce(ceil(extract(epoch FROM h.oldest + interval '1 hour' - now())), 0)::integer"
+    " FROM me, LATERAL (SELECT count(*) AS n, min(r.created_at) AS oldest FROM peering_requests r"
+    "   WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour') h",
     1};
 
 /* The row lock and the decisions are two statements on purpose: under READ
