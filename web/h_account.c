@@ -13,6 +13,8 @@
 static const char *const login_fields[] = {"email", "password", NULL};
 static const char *const token_fields[] = {"name", NULL};
 static const char *const no_fields[] = {NULL};
+static const char *const password_fields[] = {"current_password", "new_password",
+                                              "confirm_password", NULL};
 
 /* The login form has no session yet, so its CSRF token is a double-submit
  * cookie: a random value in a cookie and in the form, compared on POST. A
@@ -25,8 +27,10 @@ static void login_page(web_ctx *ctx, int status, const char *email, const pf_err
     sodium_bin2base64(token, sizeof token, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     web_add_cookie(ctx, "pf_login_csrf", token, 3600);
     json_t *view = json_pack("{ss,s{ss?}}", "login_csrf", token, "values", "email", email);
-    if (err)
+    if (err) {
         json_object_set_new(view, "error", json_string(err->message));
+        web_retry_after(ctx, err);
+    }
     ctx->no_store = true;
     web_view(ctx, status, "login", view);
 }
@@ -60,13 +64,8 @@ void web_h_login(web_ctx *ctx)
     }
     char token[WF_SESSION_TOKEN_LEN];
     wf_session s;
-    int retry_after = 0;
     if (wf_login(&ctx->env, email, password, ctx->client_addr, ctx->user_agent, token, &s,
-                 &retry_after, &err)) {
-        if (retry_after > 0) {
-            snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
-            snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d", retry_after);
-        }
+                 &err)) {
         login_page(ctx, web_status_for(&err), email, &err);
         return;
     }
@@ -107,6 +106,7 @@ static void account_page_with(web_ctx *ctx, int status, const char *new_token,
                              notice);
     if (failed) {
         json_object_set_new(view, "error", json_string(failed->message));
+        web_retry_after(ctx, failed);
         if (failed->field[0])
             json_object_set_new(view, "error_field", json_string(failed->field));
     }
@@ -155,7 +155,8 @@ void web_h_password_change(web_ctx *ctx)
 {
     pf_err err = {0};
     int ended = 0;
-    if (wf_password_change(&ctx->env, &ctx->session.actor, ctx->cookie_session,
+    if (!web_input_only(ctx, password_fields, &err) ||
+        wf_password_change(&ctx->env, &ctx->session.actor, ctx->cookie_session,
                            ctx->client_addr, web_input_str(ctx, "current_password"),
                            web_input_str(ctx, "new_password"),
                            web_input_str(ctx, "confirm_password"), &ended, &err)) {

@@ -107,6 +107,9 @@ bool web_input_only(web_ctx *ctx, const char *const *fields, pf_err *err);
  * web_view's template_name may be NULL for routes that are API only. */
 void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view);
 void web_error(web_ctx *ctx, const pf_err *err);
+/* Sends Retry-After when err says when to try again (web_error does; a
+ * handler that answers a refusal with its own page calls it). */
+void web_retry_after(web_ctx *ctx, const pf_err *err);
 void web_redirect(web_ctx *ctx, const char *location);
 void web_text(web_ctx *ctx, int status, const char *content_type, char *body, size_t len);
 void web_add_cookie(web_ctx *ctx, const char *name, const char *value, int max_age);

@@ -165,14 +165,18 @@ void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
     set_body(ctx, status, "text/html; charset=utf-8", html);
 }
 
+void web_retry_after(web_ctx *ctx, const pf_err *err)
+{
+    if (err->retry_after <= 0)
+        return;
+    snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
+    snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d", err->retry_after);
+}
+
 void web_error(web_ctx *ctx, const pf_err *err)
 {
     int status = web_status_for(err);
-    if (err->retry_after > 0) {
-        snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Retry-After");
-        snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value, "%d",
-                 err->retry_after);
-    }
+    web_retry_after(ctx, err);
     if (status >= 500) {
         char logged[512]; /* never a /t/ token in the log */
         web_log_path(ctx->path, logged, sizeof logged);

@@ -68,23 +68,24 @@ static pf_kind attempt_tx(db_conn *c, void *v, pf_err *err)
 
 /* Counts one password check for email from addr in its own short
  * transaction (committed before the slow Argon2id check, so no row lock
- * is held while hashing), or refuses it: PF_ELIMIT "too_many_attempts". */
-static pf_kind throttle(const wf_env *env, const char *email, const char *addr,
-                        int *retry_after, pf_err *err)
+ * is held while hashing), or refuses it: PF_ELIMIT "too_many_attempts"
+ * with err->retry_after the seconds to wait. */
+static pf_kind throttle(const wf_env *env, const char *email, const char *addr, pf_err *err)
 {
     struct attempt_ctx x = {.email = email, .addr = addr};
     db_scope scope = db_scope_system();
     if (db_run_tx(env->db, &scope, attempt_tx, &x, err))
         return err->kind;
-    if (retry_after)
-        *retry_after = x.allowed ? 0 : x.retry_after;
     if (x.allowed)
         return PF_OK;
     int wait = x.retry_after;
-    return pf_fail(err, PF_ELIMIT, "too_many_attempts", "email",
-                   "too many failed logins %s: wait %d %s and try again",
-                   x.by_account ? "for this account" : "from your address",
-                   wait >= 120 ? (wait + 59) / 60 : wait, wait >= 120 ? "minutes" : "seconds");
+    pf_fail(err, PF_ELIMIT, "too_many_attempts", "email",
+            "too many failed logins %s: wait %d %s and try again",
+            x.by_account ? "for this account" : "from your address",
+            wait >= 120 ? (wait + 59) / 60 : wait, wait >= 120 ? "minutes" : "seconds");
+    if (err)
+        err->retry_after = wait;
+    return PF_ELIMIT;
 }
 
 /* Checks password against the user of email (found false when there is
@@ -143,10 +144,8 @@ static pf_kind login_finish_tx(db_conn *c, void *v, pf_err *err)
 
 pf_kind wf_login(const wf_env *env, const char *email, const char *password, const char *addr,
                  const char *user_agent, char token[WF_SESSION_TOKEN_LEN], wf_session *s,
-                 int *retry_after, pf_err *err)
+                 pf_err *err)
 {
-    if (retry_after)
-        *retry_after = 0;
     if (email == NULL || *email == '\0')
         return pf_fail(err, PF_EINVALID, "missing", "email", "enter your email address");
     if (password == NULL || *password == '\0')
@@ -154,7 +153,7 @@ pf_kind wf_login(const wf_env *env, const char *email, const char *password, con
     if (strlen(email) > 254 || strlen(password) > 1024)
         return pf_fail(err, PF_EAUTH, "bad_credentials", "password", "wrong email or password");
     addr = addr ? addr : "";
-    if (throttle(env, email, addr, retry_after, err))
+    if (throttle(env, email, addr, err))
         return err->kind;
     db_user u;
     bool ok, found;
@@ -366,7 +365,7 @@ pf_kind wf_password_change(const wf_env *env, const wf_actor *who, const char *s
     if (strlen(current) > 1024)
         return pf_fail(err, PF_EAUTH, "bad_credentials", "current_password",
                        "your current password is wrong");
-    if (throttle(env, who->label, addr, NULL, err))
+    if (throttle(env, who->label, addr, err))
         return err->kind;
     db_user u;
     bool ok, found;

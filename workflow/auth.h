@@ -31,12 +31,12 @@ typedef struct {
  * cookie value) into token and fills s. PF_EAUTH "bad_credentials" for a
  * wrong email or password, or a disabled account (the same answer for
  * all), PF_ELIMIT "too_many_attempts" when throttled, with the seconds to
- * wait in *retry_after (may be NULL). Every check is counted before it is
+ * wait in err->retry_after. Every check is counted before it is
  * made, atomically (migrations/0008_accounts.sql), so parallel attempts
  * cannot overrun the limits. */
 pf_kind wf_login(const wf_env *env, const char *email, const char *password, const char *addr,
                  const char *user_agent, char token[WF_SESSION_TOKEN_LEN], wf_session *s,
-                 int *retry_after, pf_err *err);
+                 pf_err *err);
 
 /* The actor changes their own password: current must be right (checked
  * and throttled like a login), new_password and confirm equal and

@@ -494,6 +494,15 @@ static void password_change_ends_other_sessions(void **state)
             fail_msg("case %zu: %ld %s", i, r.status, r.body);
         done(&r);
     }
+    /* a field the form does not have is refused, not ignored */
+    snprintf(form, sizeof form,
+             "csrf=%s&current_password=%s&new_password=a-new-secret-42"
+             "&confirm_password=a-new-secret-42&new_passwd=a-typo-secret-42",
+             me.csrf, PASSWORD);
+    r = http(&me, "POST", "/account/password", form);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "new_passwd"));
+    done(&r);
     r = http(&laptop, "GET", "/account", NULL);
     assert_int_equal(r.status, 200);
     done(&r);
