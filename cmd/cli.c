@@ -126,35 +126,45 @@ void cli_config_load(cli_config *cfg)
     cfg->trusted_proxies = env_or("PEERFLOW_TRUSTED_PROXIES", NULL);
     cfg->max_open_requests = env_or("PEERFLOW_MAX_OPEN_REQUESTS", NULL);
     cfg->max_submissions_per_hour = env_or("PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", NULL);
+    cfg->mail_max_attempts = env_or("PEERFLOW_MAIL_MAX_ATTEMPTS", NULL);
 }
 
-/* A positive limit from the environment; 0 when unset. */
-static pf_kind env_limit(const char *value, const char *name, int *out, pf_err *err)
+/* A positive number 1..max from the environment; 0 when unset. */
+static pf_kind env_limit(const char *value, const char *name, long long max, int *out,
+                         pf_err *err)
 {
     long long v = 0;
     *out = 0;
     if (value == NULL)
         return PF_OK;
-    if (wf_parse_int(value, name, 1, 1000000, &v, err) != PF_OK)
+    if (wf_parse_int(value, name, 1, max, &v, err) != PF_OK)
         return pf_fail(err, PF_EINVALID, "bad_limit", name,
-                       "%s must be a whole number 1..1000000, not '%.40s'", name, value);
+                       "%s must be a whole number 1..%lld, not '%.40s'", name, max, value);
     *out = (int)v;
     return PF_OK;
 }
 
 pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *err)
 {
-    if (env_limit(cfg->max_open_requests, "PEERFLOW_MAX_OPEN_REQUESTS", max_open, err) ||
-        env_limit(cfg->max_submissions_per_hour, "PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", max_hour,
-                  err))
+    if (env_limit(cfg->max_open_requests, "PEERFLOW_MAX_OPEN_REQUESTS", 1000000, max_open,
+                  err) ||
+        env_limit(cfg->max_submissions_per_hour, "PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", 1000000,
+                  max_hour, err))
         return err->kind;
     return PF_OK;
+}
+
+pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err)
+{
+    return env_limit(cfg->mail_max_attempts, "PEERFLOW_MAIL_MAX_ATTEMPTS", 1000, out, err);
 }
 
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)
 {
     memset(env, 0, sizeof *env);
-    if (cli_limits(cfg, &env->max_open_requests, &env->max_submissions_per_hour, err))
+    int mail_attempts;
+    if (cli_limits(cfg, &env->max_open_requests, &env->max_submissions_per_hour, err) ||
+        cli_mail_max_attempts(cfg, &mail_attempts, err))
         return NULL;
     /* the CLI and the workers are the system: peerflow_worker */
     db_conn *c = url ? db_connect(url, err)

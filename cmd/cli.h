@@ -53,12 +53,18 @@ typedef struct {
     const char *openflow_listen;
     const char *max_open_requests;        /* PEERFLOW_MAX_OPEN_REQUESTS, checked by cli_connect */
     const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
+    const char *mail_max_attempts;        /* PEERFLOW_MAIL_MAX_ATTEMPTS */
     const char *trusted_proxies; /* PEERFLOW_TRUSTED_PROXIES, for serve */
 } cli_config;
 
 /* The submission limits of cfg (0 = the default); PF_EINVALID for a bad
  * value. */
 pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *err);
+
+/* PEERFLOW_MAIL_MAX_ATTEMPTS (0 = the mailer's default); PF_EINVALID for a
+ * bad value. cli_connect checks it too, so a process refuses to start on
+ * one. */
+pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err);
 
 void cli_config_load(cli_config *cfg);
 

@@ -2,7 +2,6 @@
 #include "cmd/workers.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
 #include "workflow/requests.h"
-#include "workflow/validate.h"
 
 static void log_err(const char *what, const pf_err *err)
 {
@@ -75,16 +73,10 @@ static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_con
                         "signed, their mail waits in the outbox\n");
     else if (wf_keyring_open(cfg->key_dir, keys, &err) != PF_OK)
         log_err("approval-link keys", &err);
-    long long max_attempts = 0; /* docs/mail.md: dead letters */
-    const char *ma = getenv("PEERFLOW_MAIL_MAX_ATTEMPTS");
-    if (ma && wf_parse_int(ma, "PEERFLOW_MAIL_MAX_ATTEMPTS", 1, 1000, &max_attempts, &err)) {
-        log_err("mail delivery is off", &err);
-        wf_keyring_free(*keys);
-        *keys = NULL;
-        return false;
-    }
+    int max_attempts = 0; /* docs/mail.md: dead letters; checked by cli_connect */
+    cli_mail_max_attempts(cfg, &max_attempts, &err);
     *mc = (wf_mailer_config){.smtp_url = cfg->smtp_url, .mail_from = cfg->mail_from,
-                             .keys = *keys, .max_attempts = (int)max_attempts};
+                             .keys = *keys, .max_attempts = max_attempts};
     return true;
 }
 

@@ -174,6 +174,8 @@ case $(body .error.message) in *"try again in"*) pass ;; *) fail "the message do
 stop_serve
 PEERFLOW_MAX_OPEN_REQUESTS=lots expect_error "a bad limit refuses to start" "PEERFLOW_MAX_OPEN_REQUESTS must be a whole number" \
   "$pf" serve --listen "127.0.0.1:0" --no-workers
+PEERFLOW_MAIL_MAX_ATTEMPTS=0 expect_error "so does a bad mail attempt count (not mail silently off)" \
+  "PEERFLOW_MAIL_MAX_ATTEMPTS must be a whole number 1..1000" "$pf" worker --only mailer
 
 # ------------------------------------------------ 2. whatever role connects
 ab=${ids[0]}
