@@ -783,7 +783,7 @@ static void *heartbeat_main(void *arg)
     if (every < 100)
         every = 100;
     while (!nap(s, every)) {
-        if (db == NULL && (db = db_connect(s->database_url, &err)) == NULL)
+        if (db == NULL && (db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err)) == NULL)
             continue;
         for (int i = 0; i < s->n_workers; i++) {
             struct worker *w = &s->workers[i];
