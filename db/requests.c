@@ -16,13 +16,21 @@ static const db_stmt ins_request = {
     " RETURNING id",
     12};
 
+/* The lock and the count are two statements, as in db_request_lock: a
+ * count in the statement that waited for the lock would use the snapshot
+ * from before the wait and miss the submission it waited for (8 at once
+ * with room for 3 let 6 through). FOR NO KEY UPDATE does not conflict
+ * with the foreign-key locks a request's insert takes on networks. */
+static const db_stmt quota_lock = {
+    "pf_request_quota_lock",
+    "SELECT 1 FROM networks WHERE id = $1 FOR NO KEY UPDATE", 1};
+
 static const db_stmt quota = {
     "pf_request_quota",
-    "WITH me AS (SELECT id FROM networks WHERE id = $1 FOR NO KEY UPDATE)"
-    " SELECT (SELECT count(*) FROM peering_requests r JOIN request_states s ON s.state = r.state"
-    "          WHERE r.requester_network_id = $1 AND NOT s.terminal),"
-    "        h.n, coalesce(ceil(extract(epoch FROM h.oldest + interval '1 hour' - now())), 0)::integer"
-    " FROM me, LATERAL (SELECT count(*) AS n, min(r.created_at) AS oldest FROM peering_requests r"
+    "SELECT (SELECT count(*) FROM peering_requests r JOIN request_states s ON s.state = r.state"
+    "         WHERE r.requester_network_id = $1 AND NOT s.terminal),"
+    "       h.n, coalesce(ceil(extract(epoch FROM h.oldest + interval '1 hour' - now())), 0)::integer"
+    " FROM (SELECT count(*) AS n, min(r.created_at) AS oldest FROM peering_requests r"
     "   WHERE r.requester_network_id = $1 AND r.created_at > now() - interval '1 hour') h",
     1};
 
@@ -351,7 +359,11 @@ pf_kind db_request_quota(db_conn *c, long long network_id, db_submit_quota *out,
 {
     char b[24];
     const char *p[1] = {db_fmt_ll(b, network_id)};
-    PGresult *r = db_exec_one(c, &quota, p, "unknown_network", "no such network", err);
+    PGresult *r = db_exec_one(c, &quota_lock, p, "unknown_network", "no such network", err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    r = db_exec_one(c, &quota, p, "unknown_network", "no such network", err);
     if (r == NULL)
         return err->kind;
     out->open = db_ll(r, 0, 0);

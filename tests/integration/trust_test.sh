@@ -172,6 +172,25 @@ ra=$(grep -i '^Retry-After:' "$tmp/headers" | tr -dc 0-9)
 [ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 3600 ] && pass || fail "Retry-After '$ra' is not 1..3600"
 case $(body .error.message) in *"try again in"*) pass ;; *) fail "the message does not say when: $(cat "$tmp/body")" ;; esac
 stop_serve
+# at the same moment: 8 submissions of one network with room for 3, all at
+# once; the count under the network's row lock lets exactly 3 through
+alpha=$(sql "SELECT id FROM networks WHERE asn = 64700")
+hour=$(sql "SELECT count(*) FROM peering_requests WHERE requester_network_id = $alpha
+            AND created_at > now() - interval '1 hour'")
+PEERFLOW_MAX_SUBMISSIONS_PER_HOUR=$((hour + 3)) start_serve
+: >"$tmp/st_burst"
+for v in $(seq 1001 1008); do
+  curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $tok_a" \
+    -H 'Content-Type: application/json' \
+    --data-binary "{\"port\": \"a-trunk\", \"vlan\": $v, \"peer_asn\": 64701}" \
+    "$base/api/v1/requests" >>"$tmp/st_burst" &
+done
+wait $(jobs -p | grep -v "^$serve_pid$") 2>/dev/null
+expect_eq "concurrent submissions past the limit: exactly the room left" "3 x201 5 x429" \
+  "$(grep -c '^201$' "$tmp/st_burst") x201 $(grep -c '^429$' "$tmp/st_burst") x429"
+expect_eq "and exactly 3 written" 3 \
+  "$(sql "SELECT count(*) FROM peering_requests WHERE requester_vlan BETWEEN 1001 AND 1008")"
+stop_serve
 PEERFLOW_MAX_OPEN_REQUESTS=lots expect_error "a bad limit refuses to start" "PEERFLOW_MAX_OPEN_REQUESTS must be a whole number" \
   "$pf" serve --listen "127.0.0.1:0" --no-workers
 PEERFLOW_MAIL_MAX_ATTEMPTS=0 expect_error "so does a bad mail attempt count (not mail silently off)" \
