@@ -2,7 +2,9 @@
  * stdout (info) or stderr (errors), for the journal. Text by default
  * ("COMPONENT: message", as always); JSON for log shippers
  * (log_format = json): {"ts":"…","level":"info","component":"…","msg":"…"}.
- * A line is written with one call, so threads do not interleave. */
+ * A line is written with one call, so threads do not interleave.
+ * For cmd/ and web/ (the processes' own output): library code still
+ * never prints. */
 #ifndef PF_LOG_H
 #define PF_LOG_H
 
