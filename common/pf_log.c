@@ -14,19 +14,43 @@ void pf_log_set_json(bool json)
     log_json = json;
 }
 
-/* Appends s to buf as JSON string content: quotes, backslashes and every
- * byte outside printable ASCII escaped, so the line is valid JSON (and
- * one line) whatever the message holds. */
+/* Length of the valid UTF-8 sequence at p (1..4), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || p[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0; /* overlong, a surrogate, beyond U+10FFFF */
+    return n;
+}
+
+/* Appends s to buf as JSON string content: quotes, backslashes and
+ * control characters escaped, valid UTF-8 kept, any other byte written as
+ * U+FFFD, so the line is valid JSON (and one line) whatever the message
+ * holds. */
 static size_t json_escape(char *buf, size_t at, size_t n, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p && at + 7 < n; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p && at + 7 < n;) {
+        size_t u = *p >= 0x80 ? utf8_len(p) : 0;
         if (*p == '"' || *p == '\\') {
             buf[at++] = '\\';
-            buf[at++] = (char)*p;
-        } else if (*p < 0x20 || *p >= 0x7f) {
-            at += (size_t)snprintf(buf + at, n - at, "\\u%04x", *p);
+            buf[at++] = (char)*p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            at += (size_t)snprintf(buf + at, n - at, "\\u%04x", *p++);
+        } else if (*p < 0x80) {
+            buf[at++] = (char)*p++;
+        } else if (u > 0) {
+            memcpy(buf + at, p, u);
+            at += u;
+            p += u;
         } else {
-            buf[at++] = (char)*p;
+            at += (size_t)snprintf(buf + at, n - at, "\\ufffd");
+            p++;
         }
     }
     buf[at] = '\0';

@@ -278,10 +278,13 @@ static void log_lines(void **state)
     char line[512];
     pf_log_format(line, sizeof line, false, "info", "web", "GET / 200");
     assert_string_equal(line, "web: GET / 200\n");
-    pf_log_format(line, sizeof line, true, "error", "peerflow", "mail: \"x\"\n\\ \x01\xc3\xa9");
+    pf_log_format(line, sizeof line, true, "error", "peerflow",
+                  "mail: \"x\"\n\\ \x01\xc3\xa9 \xff\xc3(");
     assert_non_null(strstr(line, ",\"level\":\"error\",\"component\":\"peerflow\",\"msg\":"));
     assert_int_equal(strncmp(line, "{\"ts\":\"20", 9), 0);
-    assert_non_null(strstr(line, "\"msg\":\"mail: \\\"x\\\"\\u000a\\\\ \\u0001\\u00c3\\u00a9\"}\n"));
+    /* UTF-8 kept, a stray byte replaced */
+    assert_non_null(strstr(
+        line, "\"msg\":\"mail: \\\"x\\\"\\u000a\\\\ \\u0001\xc3\xa9 \\ufffd\\ufffd(\"}\n"));
     assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1); /* one line */
 }
 
