@@ -50,6 +50,10 @@ expect_eq "every migration is in it" "$(ls "$root_dir"/migrations/*.sql | wc -l)
   "$(grep -c '/usr/share/peerflow/migrations/.*\.sql$' "$tmp/contents")"
 expect_eq "postinst creates the peerflow user" 1 \
   "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst | grep -c 'adduser --system')"
+for script in postinst postrm; do
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$script" >"$tmp/$script"
+  expect_ok "$script parses" sh -n "$tmp/$script"
+done
 
 sr=$tmp/root
 dpkg -x "$deb" "$sr"
