@@ -137,7 +137,11 @@ static pf_kind facts_get_tx(db_conn *c, void *vctx, pf_err *err)
     struct facts_ctx *x = vctx;
     if (db_network_facts(c, x->asn, &x->out, err))
         return err->kind;
+    long long nid = json_integer_value(json_object_get(x->out, "network_id"));
     json_object_del(x->out, "network_id");
+    json_object_set_new(x->out, "can_edit",
+                        json_boolean(x->who->role == WF_ROLE_OPERATOR ||
+                                     (x->who->role == WF_ROLE_ADMIN && x->who->network_id == nid)));
     return PF_OK;
 }
 
