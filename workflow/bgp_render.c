@@ -565,8 +565,8 @@ static void frr_prefix_lists(sb *b, const ctx *c, const fam *f)
                ipv(f));
     sb_add(b, "%s prefix-list pf-r%lld-in%c seq %d deny any\n", kw, id, f->v, seq);
 
-    /* the list always exists (at least its "deny any"): FRR permits
-     * everything through a prefix-list name that is not defined */
+    /* the list always has an entry (at least "deny any"): FRR lets
+     * everything through a prefix-list that exists but is empty */
     seq = 5;
     sb_add(b, "! export to AS%lld: only AS%lld's registered %s prefixes, exact\n", c->s->remote_asn,
            c->s->local_asn, ipv(f));
