@@ -600,8 +600,13 @@ static void hostile_names(void **state)
         assert_null(strstr(o, "\xc3"));
         assert_null(strstr(o, ";#"));
         assert_true(has(o, "AS4200000000 (x__ _ protocol kernel _ export all_ __ _)"));
+        assert_true(has(o, "AS4200000001 (a_router bgp 1_ neighbor 1.1.1.1 remote-as 2 _ /_ _ _ "
+                           "____ __)"));
+        /* 80 characters */
         assert_true(has(o, "peerflow request 4000000000: AS4200000001 a_router bgp 1_ neighbor "
-                           "1.1.1.1 remote-as 2 _ /_ _ _ ____ __"));
+                           "1.1.1.1 remot"));
+        assert_false(has(o, "peerflow request 4000000000: AS4200000001 a_router bgp 1_ neighbor "
+                            "1.1.1.1 remote"));
         if (dialects[i].d == WF_BGP_BIRD2 || dialects[i].d == WF_BGP_JUNOS) {
             assert_int_equal(count(o, "{"), count(o, "}"));
             assert_int_equal(count(o, "\"") % 2, 0);
@@ -625,11 +630,27 @@ static void hostile_names(void **state)
     longname[sizeof longname - 1] = '\0';
     s.remote_name = longname;
     o = render(WF_BGP_FRR, &s);
+    /* the header comment has the name cut at 64 bytes, the description
+     * (EOS takes 80 characters) is cut at 80 */
     char want[128];
-    snprintf(want, sizeof want, "AS64501 %.64s\n", longname);
+    snprintf(want, sizeof want, "AS64501 (%.64s).\n", longname);
     assert_true(has(o, want));
     snprintf(want, sizeof want, "%.65s", longname);
     assert_false(has(o, want));
+    snprintf(want, sizeof want, "description peerflow request 12: AS64501 %.51s\n", longname);
+    assert_true(has(o, want));
+    /* a cut that ends in a space leaves no trailing space: the 51st
+     * character of the name is the 80th of the description */
+    char spaced[100];
+    memset(spaced, 'n', sizeof spaced - 1);
+    spaced[sizeof spaced - 1] = '\0';
+    spaced[50] = ' ';
+    s.remote_name = spaced;
+    free(o);
+    o = render(WF_BGP_EOS, &s);
+    snprintf(want, sizeof want, "description peerflow request 12: AS64501 %.50s\n", spaced);
+    assert_true(has(o, want));
+    assert_int_equal(strlen(strstr(want, "peerflow")), 79 + 1);
     free(o);
     s.remote_name = NULL;
     s.local_name = "   ";
