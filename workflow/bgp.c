@@ -238,11 +238,11 @@ static pf_kind prefix_check(const char *s, const char *field, wf_cidr *out, pf_e
                        "%s: a registered prefix is /8 to /%d, because longer ones are filtered "
                        "between networks",
                        out->text, max);
-    const wf_bogon *b = wf_cidr_bogon(out);
-    if (b)
+    if (wf_bgp_prefix_is_bogon(out->text))
         return pf_fail(err, PF_EINVALID, "bogon_prefix", field,
-                       "%s is inside %s (%s), which is never routed between networks", out->text,
-                       b->cidr, b->why);
+                       "%s is a bogon (private, shared, loopback, link-local, multicast or "
+                       "reserved space: docs/bgp.md lists them), never routed between networks",
+                       out->text);
     return PF_OK;
 }
 
