@@ -13,6 +13,7 @@ packages=(
   python3-aiosmtpd
   chromium nodejs
   wrk curl jq procps
+  bird2 frr
   debhelper devscripts lintian scdoc
 )
 
