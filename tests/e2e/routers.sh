@@ -12,7 +12,7 @@
 #   rt_have_bird / rt_have_frr   true when the daemon is installed
 #   rt_md5_ok                    true when the kernel has TCP-MD5 (CONFIG_TCP_MD5SIG)
 #   rt_addr NS DEV CIDR...       IPv4/IPv6 addresses on DEV in NS (IPv6 turned
-#                                on there, no duplicate address detection) and
+#                                on there, no duplicate address detection; again is no error) and
 #                                DEV's transmit checksum offload off (see rt_tx_csum_off)
 #   rt_blackhole NS CIDR...      kernel blackhole routes in NS (what zebra sees)
 #
@@ -114,8 +114,8 @@ rt_addr() {
   local c
   for c in "$@"; do
     case $c in
-      *:*) ip -n "$ns" -6 addr add "$c" dev "$dev" nodad || return 1 ;;
-      *) ip -n "$ns" addr add "$c" dev "$dev" || return 1 ;;
+      *:*) ip -n "$ns" -6 addr replace "$c" dev "$dev" nodad || return 1 ;;
+      *) ip -n "$ns" addr replace "$c" dev "$dev" || return 1 ;;
     esac
   done
 }
