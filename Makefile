@@ -36,6 +36,8 @@ ASAN_CMD  := $(patsubst %.c,build/asan/%.o,$(CMD_SRC))
 ASAN_TLIB := $(patsubst %.c,build/asan/%.o,$(TESTLIB_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/integration/%.c,build/asan/tests/%,$(INTEG_SRC))
+# tools the shell suites drive (tests/integration/bgp_render_test.sh)
+TOOL_BIN  := build/asan/tests/bgp_render_dump
 
 .PHONY: all deps run stop test test-build fuzz bench clean
 
@@ -102,7 +104,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build/peerflow build/bench/trivial_mhd build/bench/fabric_plan
 	@bash bench/run.sh
 
-test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN)
+test-build: build/asan/peerflow $(UNIT_BIN) $(INTEG_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory test-build

@@ -184,5 +184,6 @@ db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err
     env->base_url = base;
     env->mail_domain = at && at[1] ? at + 1 : "localhost";
     env->request_ttl_seconds = WF_DEFAULT_TTL_SECONDS;
+    env->key_dir = cfg->key_dir;
     return c;
 }

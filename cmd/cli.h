@@ -86,5 +86,9 @@ int cmd_token(const cli_config *cfg, int argc, char **argv);
 int cmd_keys(const cli_config *cfg, int argc, char **argv);
 int cmd_serve(const cli_config *cfg, int argc, char **argv);
 int cmd_reconcile(const cli_config *cfg, int argc, char **argv);
+int cmd_pool(const cli_config *cfg, int argc, char **argv);
+int cmd_bgp_config(const cli_config *cfg, int argc, char **argv);
+/* network set|prefix|show (cmd_bgp.c); argv[0] is the verb. */
+int cmd_network_routing(const cli_config *cfg, int argc, char **argv);
 
 #endif

@@ -44,6 +44,9 @@ int cmd_network(const cli_config *cfg, int argc, char **argv)
     cli_args a;
     wf_env env;
     pf_err err = {0};
+    if (argc >= 1 && (strcmp(argv[0], "set") == 0 || strcmp(argv[0], "prefix") == 0 ||
+                      strcmp(argv[0], "show") == 0))
+        return cmd_network_routing(cfg, argc, argv);
     if (!expect_verb("network", "add", argc, argv, &err))
         return cli_fail(&err);
     db_conn *c = NULL;

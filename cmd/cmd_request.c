@@ -130,7 +130,8 @@ static int do_submit(const cli_config *cfg, int argc, char **argv)
     static const cli_opt opts[] = {
         {"as", true, false},        {"port", true, false},      {"peer-asn", true, false},
         {"vlan", true, false},      {"peer-port", true, false}, {"peer-vlan", true, false},
-        {"bandwidth", true, false}, {"message", true, false},   {NULL}};
+        {"bandwidth", true, false}, {"message", true, false},   {"bgp-md5", false, false},
+        {"no-bgp-ipv4", false, false}, {"no-bgp-ipv6", false, false}, {NULL}};
     cli_args a;
     wf_env env;
     pf_err err = {0};
@@ -145,6 +146,9 @@ static int do_submit(const cli_config *cfg, int argc, char **argv)
     in.port = cli_get(&a, "port");
     in.peer_port = cli_get(&a, "peer-port");
     in.message = cli_get(&a, "message");
+    in.bgp_md5 = cli_has(&a, "bgp-md5");
+    in.no_bgp_ipv4 = cli_has(&a, "no-bgp-ipv4");
+    in.no_bgp_ipv6 = cli_has(&a, "no-bgp-ipv6");
     db_conn *c = cli_connect(cfg, NULL, &env, &err);
     if (c == NULL)
         return cli_fail(&err);

@@ -14,6 +14,9 @@ static const char usage[] =
     "  serve [--listen ADDR:PORT] [--no-workers]  web + workers\n"
     "  worker [--only mailer|provisioner]         workers alone, for scale-out\n"
     "  network add --asn N --name NAME [--policy P] [--contact EMAIL]... [--auto-approve]\n"
+    "  network set --asn N [--max-prefix4 N] [--max-prefix6 N] [--irr-as-set NAME]\n"
+    "  network prefix add --asn N --cidr CIDR [--force] | network prefix remove --asn N --cidr CIDR\n"
+    "  network show --asn N                       routing facts and registered prefixes (JSON)\n"
     "  user add --email E (--network ASN --role admin|engineer|viewer | --operator)\n"
     "           [--password-stdin]\n"
     "  user disable|enable --email E              end a user's sessions, refuse their tokens\n"
@@ -25,10 +28,13 @@ static const char usage[] =
     "  request list [--state S] [--format table|json]\n"
     "  request show ID\n"
     "  request submit --as EMAIL --port NAME --peer-asn N [--vlan N] [--peer-port NAME]\n"
-    "           [--peer-vlan N] [--bandwidth MBPS] [--message TEXT]\n"
+    "           [--peer-vlan N] [--bandwidth MBPS] [--message TEXT] [--bgp-md5]\n"
+    "           [--no-bgp-ipv4] [--no-bgp-ipv6]\n"
     "  request approve|reject|cancel|decommission ID --as EMAIL [--version N]\n"
     "           [--port NAME] [--vlan N] [--reason TEXT]\n"
     "  request expire                             expire pending requests past expiry\n"
+    "  pool add|remove --cidr CIDR | pool list [--format table|json]   link address pools\n"
+    "  bgp-config ID --side requester|peer --daemon bird2|frr|junos|eos  router configuration\n"
     "  report list\n"
     "  report NAME [--format table|csv|json] [--request ID]\n"
     "  audit verify\n"
@@ -51,7 +57,8 @@ static const struct command commands[] = {
     {"switch", cmd_switch},   {"link", cmd_link},       {"port", cmd_port},
     {"request", cmd_request}, {"report", cmd_report},   {"audit", cmd_audit},
     {"token", cmd_token},     {"serve", cmd_serve},     {"worker", cmd_worker},
-    {"keys", cmd_keys},       {"reconcile", cmd_reconcile},
+    {"keys", cmd_keys},       {"reconcile", cmd_reconcile}, {"pool", cmd_pool},
+    {"bgp-config", cmd_bgp_config},
 };
 
 int main(int argc, char **argv)

@@ -88,6 +88,29 @@ static const struct constraint_msg constraints[] = {
     {"flows_unique_match", PF_ECONFLICT, "flow_entry_taken", NULL,
      "another circuit already has a flow with this match on the switch: the port (and VLAN) "
      "is in use"},
+    {"address_pools_overlap", PF_ECONFLICT, "pool_overlaps", "cidr",
+     "that pool overlaps a pool that exists already (peerflow pool list): choose space that "
+     "does not overlap"},
+    {"address_pools_size", PF_EINVALID, "pool_too_small", "cidr",
+     "a pool holds at least two links: at most /30 for IPv4, /126 for IPv6"},
+    {"circuit_addresses_pool", PF_ECONFLICT, "pool_in_use", "cidr",
+     "circuits hold addresses of that pool: decommission them first (peerflow pool list shows "
+     "how many)"},
+    {"circuit_addresses_overlap", PF_ECONFLICT, "address_taken", NULL,
+     "those link addresses are held by another circuit; try again"},
+    {"bgp_allocate_state", PF_ECONFLICT, "not_approved", NULL, NULL},
+    {"bgp_release_state", PF_ECONFLICT, "not_decommissioned", NULL, NULL},
+    {"network_prefixes_length", PF_EINVALID, "bad_prefix_length", "cidr",
+     "a registered prefix is /8 to /24 for IPv4 and /8 to /48 for IPv6: longer ones are "
+     "not accepted between networks"},
+    {"networks_max_prefix4", PF_EINVALID, "bad_max_prefix", "max_prefix4",
+     "max-prefix is 1 to 10000000"},
+    {"networks_max_prefix6", PF_EINVALID, "bad_max_prefix", "max_prefix6",
+     "max-prefix is 1 to 10000000"},
+    {"networks_irr_as_set", PF_EINVALID, "bad_irr_as_set", "irr_as_set",
+     "an AS-SET is up to 100 letters, digits and ':_.-', e.g. AS-EXAMPLE or RIPE::AS-EXAMPLE"},
+    {"requests_failure_message_len", PF_EINTERNAL, "failure_too_long", NULL,
+     "the failure message is at most 2000 characters"},
     {"circuits_id_fits_cookie", PF_EINTERNAL, "circuit_id_too_large", NULL,
      "circuit ids must fit the 48 bits of a flow cookie"},
 };

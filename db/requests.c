@@ -11,10 +11,11 @@ static const db_stmt ins_request = {
     "pf_request_insert",
     "INSERT INTO peering_requests (requester_network_id, requester_port_id, requester_vlan,"
     " peer_network_id, peer_port_id, peer_vlan, bandwidth_mbps, message, created_by,"
-    " expires_at, suggested_peer_port_id, suggested_peer_vlan)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10), $11, $12)"
+    " expires_at, suggested_peer_port_id, suggested_peer_vlan, bgp_ipv4, bgp_ipv6, bgp_md5)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10), $11, $12,"
+    " $13, $14, $15)"
     " RETURNING id",
-    12};
+    15};
 
 /* The lock and the count are two statements, as in db_request_lock: a
  * count in the statement that waited for the lock would use the snapshot
@@ -110,6 +111,16 @@ static const db_stmt get_request = {
     "   'port', (SELECT p.name FROM ports p WHERE p.id = r.suggested_peer_port_id),"
     "   'vlan', r.suggested_peer_vlan) END,"
     " 'bandwidth_mbps', r.bandwidth_mbps, 'message', r.message,"
+    " 'bgp', json_build_object("
+    "   'ipv4', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip',"
+    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))"
+    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 4),"
+    "   'ipv6', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip',"
+    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))"
+    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 6),"
+    "   'md5', r.bgp_md5, 'requested', json_build_object('ipv4', r.bgp_ipv4, 'ipv6', r.bgp_ipv6)),"
+    " 'failure', CASE WHEN r.failure_code IS NOT NULL THEN json_build_object("
+    "   'code', r.failure_code, 'message', r.failure_message) END,"
     " 'created_at', r.created_at, 'updated_at', r.updated_at, 'expires_at', r.expires_at,"
     " 'approved_at', r.approved_at, 'active_at', r.active_at, 'closed_at', r.closed_at,"
     " 'approvals', coalesce((SELECT json_agg(json_build_object("
@@ -199,13 +210,15 @@ pf_kind db_request_insert(db_conn *c, const db_request *r, const char *message,
                           long long created_by, int expiry_seconds, long long *id, pf_err *err)
 {
     char b[11][24];
-    const char *p[12] = {
+    const char *p[15] = {
         db_fmt_ll(b[0], r->requester_network_id), db_fmt_ll(b[1], r->requester_port_id),
         db_fmt_id(b[2], r->requester_vlan),       db_fmt_ll(b[3], r->peer_network_id),
         db_fmt_id(b[4], r->peer_port_id),         db_fmt_id(b[5], r->peer_vlan),
         db_fmt_id(b[6], r->bandwidth_mbps),       message && *message ? message : NULL,
         db_fmt_id(b[7], created_by),              db_fmt_ll(b[8], expiry_seconds),
         db_fmt_id(b[9], r->suggested_peer_port_id), db_fmt_id(b[10], r->suggested_peer_vlan),
+        r->no_bgp_ipv4 ? "false" : "true",        r->no_bgp_ipv6 ? "false" : "true",
+        r->bgp_md5 ? "true" : "false",
     };
     PGresult *res = db_exec(c, &ins_request, p, err);
     if (res == NULL)

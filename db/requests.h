@@ -22,6 +22,9 @@ typedef struct {
     long long suggested_peer_port_id; /* 0 = none */
     int suggested_peer_vlan;
     int bandwidth_mbps; /* 0 = no cap */
+    bool no_bgp_ipv4;   /* the request opts out of a family's session */
+    bool no_bgp_ipv6;
+    bool bgp_md5;       /* the session wants a TCP-MD5 secret */
     char state[20];
     int version;
     bool requester_decided; /* an approval row exists for that side */

@@ -63,13 +63,15 @@ void web_h_request_new(web_ctx *ctx)
 }
 
 /* The fields of a submission (POST /requests, the form and the API). */
-static const char *const submit_fields[] = {"port",      "vlan",           "peer_asn", "peer_port",
-                                            "peer_vlan", "bandwidth_mbps", "message",  NULL};
+static const char *const submit_fields[] = {
+    "port",    "vlan",     "peer_asn", "peer_port", "peer_vlan", "bandwidth_mbps",
+    "message", "bgp_ipv4", "bgp_ipv6", "bgp_md5",   NULL};
 
 /* Reads the submission; false with err on a malformed or unknown field. */
 static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
 {
     long long peer = 0, vlan, peer_vlan, bw;
+    bool v4, v6;
     json_t *pv = ctx->input ? json_object_get(ctx->input, "peer_asn") : NULL;
     if (!web_input_only(ctx, submit_fields, err) ||
         !web_input_text(ctx, "port", 64, &in->port, err) ||
@@ -77,8 +79,13 @@ static bool read_submit(web_ctx *ctx, wf_submit_input *in, pf_err *err)
         !web_input_text(ctx, "message", WF_MESSAGE_MAX, &in->message, err) ||
         !web_input_int(ctx, "vlan", -100000, 100000, &vlan, err) ||
         !web_input_int(ctx, "peer_vlan", -100000, 100000, &peer_vlan, err) ||
-        !web_input_int(ctx, "bandwidth_mbps", 1, 100000000, &bw, err))
+        !web_input_int(ctx, "bandwidth_mbps", 1, 100000000, &bw, err) ||
+        !web_input_bool(ctx, "bgp_ipv4", true, &v4, err) ||
+        !web_input_bool(ctx, "bgp_ipv6", true, &v6, err) ||
+        !web_input_bool(ctx, "bgp_md5", false, &in->bgp_md5, err))
         return false;
+    in->no_bgp_ipv4 = !v4;
+    in->no_bgp_ipv6 = !v6;
     if (json_is_integer(pv)) {
         peer = json_integer_value(pv);
         if (wf_check_asn(peer, "peer_asn", err))

@@ -90,6 +90,11 @@ const char *web_input_str(web_ctx *ctx, const char *name);
 bool web_input_int(web_ctx *ctx, const char *name, long long min, long long max, long long *out,
                    pf_err *err);
 
+/* An optional yes/no field: JSON true/false, or in a form "true"/"on"/"1"
+ * and "false"/"off"/"0" (a checkbox sends "on"). *out = dflt when absent;
+ * false with err (422) for anything else. */
+bool web_input_bool(web_ctx *ctx, const char *name, bool dflt, bool *out, pf_err *err);
+
 /* An optional text field: true and *out (NULL when absent); false with
  * err (422) when present but not a string or longer than max bytes. */
 bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out, pf_err *err);

@@ -49,6 +49,29 @@ bool web_input_int(web_ctx *ctx, const char *name, long long min, long long max,
     return false;
 }
 
+bool web_input_bool(web_ctx *ctx, const char *name, bool dflt, bool *out, pf_err *err)
+{
+    json_t *v = ctx->input ? json_object_get(ctx->input, name) : NULL;
+    *out = dflt;
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return true;
+    }
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, "true") == 0 || strcmp(s, "on") == 0 || strcmp(s, "1") == 0)) {
+        *out = true;
+        return true;
+    }
+    if (s && (strcmp(s, "false") == 0 || strcmp(s, "off") == 0 || strcmp(s, "0") == 0)) {
+        *out = false;
+        return true;
+    }
+    pf_fail(err, PF_EINVALID, "wrong_type", name, "%s must be true or false", name);
+    return false;
+}
+
 bool web_input_text(web_ctx *ctx, const char *name, size_t max, const char **out, pf_err *err)
 {
     json_t *v = ctx->input ? json_object_get(ctx->input, name) : NULL;

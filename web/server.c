@@ -274,6 +274,7 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     ctx.env.request_ttl_seconds = WF_DEFAULT_TTL_SECONDS;
     ctx.env.max_open_requests = s->cfg.max_open_requests;
     ctx.env.max_submissions_per_hour = s->cfg.max_submissions_per_hour;
+    ctx.env.key_dir = s->cfg.key_dir;
     ctx.query = json_object();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, ctx.query);
 

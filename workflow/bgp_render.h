@@ -72,4 +72,14 @@ typedef struct {
  * characters, a prefix that is not canonical CIDR of its family). */
 pf_kind wf_bgp_render(wf_bgp_daemon d, const wf_bgp_session *s, char **out, pf_err *err);
 
+/* Helpers for the callers that take prefixes from users (network prefix
+ * add): the same canonical-CIDR rule and bogon list the renderer uses.
+ * wf_bgp_check_prefix: PF_OK and *family = 4 or 6 (family may be NULL)
+ * for canonical CIDR of either family, else PF_EINVALID "bad_cidr" on
+ * field. wf_bgp_prefix_is_bogon: the prefix is the default route or
+ * inside a bogon of docs/bgp.md ("Filter policy"); false for anything
+ * that is not canonical CIDR. */
+pf_kind wf_bgp_check_prefix(const char *cidr, const char *field, int *family, pf_err *err);
+bool wf_bgp_prefix_is_bogon(const char *cidr);
+
 #endif

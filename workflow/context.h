@@ -18,6 +18,9 @@ typedef struct {
      * one network must not be able to flood another's inbox. */
     int max_open_requests;
     int max_submissions_per_hour;
+    /* PEERFLOW_KEY_DIR: where the BGP session secrets' key is
+     * (workflow/bgp_secret.h); NULL = none, then no secret can be made. */
+    const char *key_dir;
 } wf_env;
 
 #define WF_DEFAULT_TTL_SECONDS (14 * 24 * 3600)

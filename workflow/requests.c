@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/bgp.h"
 #include "db/directory.h"
 #include "db/fabric.h"
 #include "db/provision.h"
 #include "db/queue.h"
 #include "db/requests.h"
+#include "workflow/bgp.h"
 #include "workflow/notify.h"
 #include "workflow/validate.h"
 
@@ -144,12 +146,54 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
     return check_vlan_for_port(out, vlan, vlan_field, err);
 }
 
-/* Moves the request to its approved state: job and mail in this tx. */
-static pf_kind become_approved(const wf_env *env, long long id, int *version, pf_err *err)
+/* Moves the request to its approved state and allocates its link
+ * addresses (workflow/bgp.h). The caller appends its decision's audit
+ * event, then calls after_approved: the events stay in the order they
+ * happened. */
+static pf_kind become_approved(const wf_env *env, const wf_actor *who, long long id,
+                               int *version, bool *exhausted, int *family, pf_err *err)
 {
     if (db_request_set_state(env->db, id, "approved", version, err) ||
-        db_job_enqueue(env->db, "provision", id, err) ||
-        wf_notify(env, id, "request_approved", WF_NOTIFY_BOTH, NULL, err))
+        wf_bgp_approved(env, who, id, exhausted, family, err))
+        return err->kind;
+    return PF_OK;
+}
+
+/* The job and the mail of an approval; or, when a pool had no free
+ * block, the request fails at once (it keeps its ports; an operator adds
+ * a pool and retries it). */
+static pf_kind after_approved(const wf_env *env, long long id, bool exhausted, int family,
+                              int *version, pf_err *err)
+{
+    if (!exhausted) {
+        if (db_job_enqueue(env->db, "provision", id, err) ||
+            wf_notify(env, id, "request_approved", WF_NOTIFY_BOTH, NULL, err))
+            return err->kind;
+        return PF_OK;
+    }
+    char why[200];
+    snprintf(why, sizeof why,
+             "no free IPv%d link addresses: every IPv%d pool is full (an operator adds a pool "
+             "with peerflow pool add, then retries the request)",
+             family, family);
+    wf_actor sys = wf_actor_system("allocator");
+    wf_state to;
+    wf_sm_result sr = wf_sm_step(WF_S_APPROVED, WF_EV_PROV_FAILED, sys.role, WF_SIDE_NONE, &to);
+    if (sr != WF_SM_OK)
+        return wf_sm_error(sr, WF_EV_PROV_FAILED, "approved", &sys, err);
+    int before = *version;
+    json_t *after = state_json("failed", 0);
+    if (db_request_set_state(env->db, id, "failed", version, err) ||
+        db_request_set_failure(env->db, id, "pool_exhausted", why, err)) {
+        json_decref(after);
+        return err->kind;
+    }
+    json_object_set_new(after, "version", json_integer(*version));
+    json_object_set_new(after, "code", json_string("pool_exhausted"));
+    json_object_set_new(after, "detail", json_string(why));
+    if (audit_request(env, &sys, id, "request.state_changed", state_json("approved", before),
+                      after, err) ||
+        wf_notify(env, id, "request_failed", WF_NOTIFY_BOTH, why, err))
         return err->kind;
     return PF_OK;
 }
@@ -215,6 +259,10 @@ static pf_kind submit_validate(const wf_submit_input *in, pf_err *err)
     if (in->message != NULL && strlen(in->message) > WF_MESSAGE_MAX)
         return pf_fail(err, PF_EINVALID, "message_too_long", "message",
                        "the message is at most %d characters", WF_MESSAGE_MAX);
+    if (in->bgp_md5 && in->no_bgp_ipv4 && in->no_bgp_ipv6)
+        return pf_fail(err, PF_EINVALID, "md5_without_session", "bgp_md5",
+                       "bgp_md5 is the secret of a BGP session, and this request opts out of "
+                       "both: keep bgp_ipv4 or bgp_ipv6");
     return PF_OK;
 }
 
@@ -259,7 +307,10 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
                     .peer_vlan = chosen ? in->peer_vlan : 0,
                     .suggested_peer_port_id = chosen ? 0 : theirs.id,
                     .suggested_peer_vlan = chosen || !theirs.id ? 0 : in->peer_vlan,
-                    .bandwidth_mbps = in->bandwidth_mbps};
+                    .bandwidth_mbps = in->bandwidth_mbps,
+                    .no_bgp_ipv4 = in->no_bgp_ipv4,
+                    .no_bgp_ipv6 = in->no_bgp_ipv6,
+                    .bgp_md5 = in->bgp_md5};
     int ttl = env->request_ttl_seconds > 0 ? env->request_ttl_seconds : WF_DEFAULT_TTL_SECONDS;
     if (db_request_insert(c, &r, in->message, who->user_id, ttl, &x->id, err))
         return err->kind;
@@ -308,10 +359,12 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
     }
 
     if (req_ok && peer.auto_approve) {
-        int v;
-        if (become_approved(env, id, &v, err) ||
+        int v, family = 0;
+        bool exhausted;
+        if (become_approved(env, who, id, &v, &exhausted, &family, err) ||
             audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
-                          state_json("approved", v), err))
+                          state_json("approved", v), err) ||
+            after_approved(env, id, exhausted, family, &v, err))
             return err->kind;
     }
     return PF_OK;
@@ -327,6 +380,12 @@ pf_kind wf_request_submit(const wf_env *env, const wf_actor *who, const wf_submi
         return wf_sm_error(r, WF_EV_SUBMIT, "new", who, err);
     if (submit_validate(in, err))
         return err->kind;
+    /* the secret is made when the request is approved: refuse now what
+     * could not be done then */
+    if (in->bgp_md5 && (env->key_dir == NULL || env->key_dir[0] == '\0'))
+        return pf_fail(err, PF_EINVALID, "no_key_dir", "bgp_md5",
+                       "this exchange cannot keep BGP session secrets (no PEERFLOW_KEY_DIR is "
+                       "configured): submit without bgp_md5, or ask the operators");
     struct submit_ctx x = {.env = env, .who = who, .in = in};
     db_scope scope = wf_actor_scope(who);
     pf_kind k = db_run_tx(env->db, &scope, submit_tx, &x, err);
@@ -447,6 +506,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     }
 
     const char *mail = NULL;
+    bool approved = false, exhausted = false;
+    int family = 0;
     if (to == from) {
         /* a decision that leaves the state (one side approved) is still a
          * change: touching the row bumps the version, so a client holding
@@ -457,10 +518,11 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         }
     } else {
         if (to == WF_S_APPROVED) {
-            if (become_approved(env, r.id, &version, err)) {
+            if (become_approved(env, who, r.id, &version, &exhausted, &family, err)) {
                 json_decref(after);
                 return err->kind;
             }
+            approved = true;
         } else {
             if (db_request_set_state(c, r.id, wf_state_name(to), &version, err)) {
                 json_decref(after);
@@ -484,6 +546,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
                                           "request.cancelled", "request.decommission_requested"};
     if (audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version), after,
                       err))
+        return err->kind;
+    if (approved && after_approved(env, r.id, exhausted, family, &version, err))
         return err->kind;
     if (mail && wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err))
         return err->kind;
@@ -575,8 +639,27 @@ static pf_kind provision_tx(db_conn *c, void *vctx, pf_err *err)
                            "retry): its result is not recorded",
                            x->job_id, x->worker);
     }
+    /* a retry needs the addresses a pool could not give before */
+    if (x->ev == WF_EV_RETRY) {
+        bool exhausted;
+        int family;
+        if (wf_bgp_approved(x->env, x->who, r.id, &exhausted, &family, err))
+            return err->kind;
+        if (exhausted)
+            return pf_fail(err, PF_ECONFLICT, "pool_exhausted", NULL,
+                           "request %lld still has no IPv%d link addresses: every IPv%d pool is "
+                           "full; add one with peerflow pool add, then retry",
+                           r.id, family, family);
+    }
     int version;
     if (db_request_set_state(c, r.id, wf_state_name(to), &version, err))
+        return err->kind;
+    if (to == WF_S_FAILED || x->ev == WF_EV_RETRY) {
+        if (db_request_set_failure(c, r.id, to == WF_S_FAILED ? "provisioning_failed" : NULL,
+                                   x->detail ? x->detail : "provisioning failed", err))
+            return err->kind;
+    }
+    if (to == WF_S_DECOMMISSIONED && wf_bgp_released(x->env, x->who, r.id, err))
         return err->kind;
     /* a retry makes the open job (if a worker still holds one) run again,
      * or enqueues one: the request never waits in provisioning without */

@@ -18,6 +18,9 @@ typedef struct {
     int peer_vlan;         /* optional: on the peer's trunk port */
     int bandwidth_mbps;    /* 0 = no cap */
     const char *message;   /* optional, at most 2000 characters */
+    bool no_bgp_ipv4;      /* no IPv4 (IPv6) BGP session on the circuit */
+    bool no_bgp_ipv6;
+    bool bgp_md5;          /* generate a TCP-MD5 secret for the session */
 } wf_submit_input;
 
 /* Submits a request from the actor's network. The requester side is

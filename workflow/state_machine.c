@@ -38,6 +38,10 @@ static const struct sm_row table[] = {
 
     {WF_S_APPROVED, WF_EV_PROV_START, R(WF_ROLE_SYSTEM), SIDE(WF_SIDE_NONE),
      WF_S_PROVISIONING},
+    /* no link addresses left in the pools: fails in the approving
+     * transaction (workflow/bgp.h) */
+    {WF_S_APPROVED, WF_EV_PROV_FAILED, R(WF_ROLE_SYSTEM), SIDE(WF_SIDE_NONE),
+     WF_S_FAILED},
     {WF_S_PROVISIONING, WF_EV_PROV_ACTIVE, R(WF_ROLE_SYSTEM),
      SIDE(WF_SIDE_NONE), WF_S_ACTIVE},
     {WF_S_PROVISIONING, WF_EV_PROV_FAILED, R(WF_ROLE_SYSTEM),

@@ -36,6 +36,7 @@ static const char *const legal[] = {
     "pending cancel engineer requester -> cancelled",
     "pending expire system none -> expired",
     "approved provision system none -> provisioning",
+    "approved fail system none -> failed",
     "provisioning activate system none -> active",
     "provisioning fail system none -> failed",
     "failed retry operator none -> provisioning",
