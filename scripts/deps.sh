@@ -14,6 +14,7 @@ packages=(
   python3-aiosmtpd
   chromium nodejs
   wrk curl jq procps
+  bird2 frr
 )
 
 missing=()

@@ -132,6 +132,10 @@ void web_h_request_create(web_ctx *ctx)
         /* the form again, the typed values kept, the error beside its field */
         json_t *values = json_deep_copy(ctx->input);
         json_object_del(values, "csrf");
+        /* the selects and the checkbox as they were */
+        json_object_set_new(values, "bgp_ipv4_off", json_boolean(in.no_bgp_ipv4));
+        json_object_set_new(values, "bgp_ipv6_off", json_boolean(in.no_bgp_ipv6));
+        json_object_set_new(values, "bgp_md5_on", json_boolean(in.bgp_md5));
         new_form(ctx, web_status_for(&err), values, &err);
         return;
     }

@@ -133,6 +133,9 @@ void web_h_request_create(web_ctx *ctx);
 void web_h_request_show(web_ctx *ctx);
 void web_h_request_decide(web_ctx *ctx);
 void web_h_networks(web_ctx *ctx);
+void web_h_network_show(web_ctx *ctx);   /* h_bgp.c: routing facts */
+void web_h_network_update(web_ctx *ctx);
+void web_h_bgp_config(web_ctx *ctx);     /* h_bgp.c */
 void web_h_reports(web_ctx *ctx);
 void web_h_report(web_ctx *ctx);
 void web_h_fabric(web_ctx *ctx);

@@ -137,7 +137,11 @@ static pf_kind facts_get_tx(db_conn *c, void *vctx, pf_err *err)
     struct facts_ctx *x = vctx;
     if (db_network_facts(c, x->asn, &x->out, err))
         return err->kind;
+    long long nid = json_integer_value(json_object_get(x->out, "network_id"));
     json_object_del(x->out, "network_id");
+    json_object_set_new(x->out, "can_edit",
+                        json_boolean(x->who->role == WF_ROLE_OPERATOR ||
+                                     (x->who->role == WF_ROLE_ADMIN && x->who->network_id == nid)));
     return PF_OK;
 }
 
@@ -234,11 +238,11 @@ static pf_kind prefix_check(const char *s, const char *field, wf_cidr *out, pf_e
                        "%s: a registered prefix is /8 to /%d, because longer ones are filtered "
                        "between networks",
                        out->text, max);
-    const wf_bogon *b = wf_cidr_bogon(out);
-    if (b)
+    if (wf_bgp_prefix_is_bogon(out->text))
         return pf_fail(err, PF_EINVALID, "bogon_prefix", field,
-                       "%s is inside %s (%s), which is never routed between networks", out->text,
-                       b->cidr, b->why);
+                       "%s is a bogon (private, shared, loopback, link-local, multicast or "
+                       "reserved space: docs/bgp.md lists them), never routed between networks",
+                       out->text);
     return PF_OK;
 }
 

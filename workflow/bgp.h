@@ -38,7 +38,8 @@ typedef struct {
 } wf_facts_input;
 
 /* Any logged-in user may read them (they are what the network announces
- * to the exchange). asn as typed ("64500" or "AS64500"). */
+ * to the exchange). asn as typed ("64500" or "AS64500"). *out has
+ * "can_edit": whether who may change them. */
 pf_kind wf_network_facts_get(const wf_env *env, const wf_actor *who, const char *asn,
                              json_t **out, pf_err *err);
 /* Admins of that network and operators. Audited as network.facts_set. */

@@ -243,6 +243,10 @@ static void name_filter(const char *in, char out[NAME_MAX_OUT + 1])
 
 /* ---- the checked session ---- */
 
+/* a neighbour description is cut here: IOS-like CLIs (EOS) take at most
+ * 80 characters */
+#define DESC_MAX 80
+
 typedef struct {
     int af;
     char v;     /* '4' or '6' */
@@ -259,7 +263,7 @@ typedef struct {
 typedef struct {
     const wf_bgp_session *s;
     char local_name[NAME_MAX_OUT + 1], remote_name[NAME_MAX_OUT + 1];
-    char desc[200];
+    char desc[200]; /* at most DESC_MAX used */
     fam fam[2]; /* [0] IPv4, [1] IPv6 */
 } ctx;
 
@@ -366,6 +370,9 @@ static pf_kind ctx_init(ctx *c, const wf_bgp_session *s, pf_err *err)
     name_filter(s->remote_name, c->remote_name);
     snprintf(c->desc, sizeof c->desc, "peerflow request %lld: AS%lld %s", s->request_id,
              s->remote_asn, c->remote_name);
+    c->desc[DESC_MAX] = '\0';
+    for (size_t n = strlen(c->desc); n > 0 && c->desc[n - 1] == ' '; n--)
+        c->desc[n - 1] = '\0';
 
     fam *f4 = &c->fam[0], *f6 = &c->fam[1];
     *f4 = (fam){.af = AF_INET, .v = '4', .maxlen = 24, .f = &s->v4, .imp_in = &s->import4,
@@ -565,8 +572,8 @@ static void frr_prefix_lists(sb *b, const ctx *c, const fam *f)
                ipv(f));
     sb_add(b, "%s prefix-list pf-r%lld-in%c seq %d deny any\n", kw, id, f->v, seq);
 
-    /* the list always exists (at least its "deny any"): FRR permits
-     * everything through a prefix-list name that is not defined */
+    /* the list always has an entry (at least "deny any"): FRR lets
+     * everything through a prefix-list that exists but is empty */
     seq = 5;
     sb_add(b, "! export to AS%lld: only AS%lld's registered %s prefixes, exact\n", c->s->remote_asn,
            c->s->local_asn, ipv(f));

@@ -6,26 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const wf_bogon wf_bogons4[] = {
-    {"0.0.0.0/8", "\"this network\" (RFC 791)"},
-    {"10.0.0.0/8", "private use (RFC 1918)"},
-    {"100.64.0.0/10", "shared address space (RFC 6598)"},
-    {"127.0.0.0/8", "loopback"},
-    {"169.254.0.0/16", "link local"},
-    {"172.16.0.0/12", "private use (RFC 1918)"},
-    {"192.168.0.0/16", "private use (RFC 1918)"},
-    {"224.0.0.0/4", "multicast"},
-    {"240.0.0.0/4", "reserved"},
-    {NULL, NULL},
-};
-const wf_bogon wf_bogons6[] = {
-    {"::/8", "loopback, unspecified and IPv4-mapped"},
-    {"fc00::/7", "unique local (RFC 4193)"},
-    {"fe80::/10", "link local"},
-    {"ff00::/8", "multicast"},
-    {NULL, NULL},
-};
-
 static bool bit(const unsigned char *a, int i)
 {
     return (a[i / 8] >> (7 - i % 8)) & 1;
@@ -86,19 +66,4 @@ bool wf_cidr_contains(const wf_cidr *a, const wf_cidr *b)
 bool wf_cidr_overlaps(const wf_cidr *a, const wf_cidr *b)
 {
     return wf_cidr_contains(a, b) || wf_cidr_contains(b, a);
-}
-
-const wf_bogon *wf_cidr_bogon(const wf_cidr *p)
-{
-    static const wf_bogon default4 = {"0.0.0.0/0", "the default route"};
-    static const wf_bogon default6 = {"::/0", "the default route"};
-    if (p->len == 0)
-        return p->family == 4 ? &default4 : &default6;
-    for (const wf_bogon *b = p->family == 4 ? wf_bogons4 : wf_bogons6; b->cidr; b++) {
-        wf_cidr c;
-        pf_err e;
-        if (wf_cidr_parse(b->cidr, "bogon", &c, &e) == PF_OK && wf_cidr_contains(&c, p))
-            return b;
-    }
-    return NULL;
 }

@@ -27,17 +27,7 @@ pf_kind wf_cidr_parse(const char *s, const char *field, wf_cidr *out, pf_err *er
 bool wf_cidr_contains(const wf_cidr *a, const wf_cidr *b);
 bool wf_cidr_overlaps(const wf_cidr *a, const wf_cidr *b);
 
-/* The bogons of docs/bgp.md ("Filter policy"): the default route and
- * the ranges never routed between networks. The renderer writes the same
- * list into every filter. */
-typedef struct {
-    const char *cidr;
-    const char *why;
-} wf_bogon;
-extern const wf_bogon wf_bogons4[];
-extern const wf_bogon wf_bogons6[];
-
-/* The bogon that covers p (or p's exact default route), or NULL. */
-const wf_bogon *wf_cidr_bogon(const wf_cidr *p);
+/* The bogon list is the renderer's (wf_bgp_prefix_is_bogon in
+ * workflow/bgp_render.h): one list for the filters and the checks. */
 
 #endif

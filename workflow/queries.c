@@ -1,10 +1,13 @@
 /* wf_queries: see queries.h. */
 #include "workflow/queries.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "workflow/bgp.h"
 #include "db/directory.h"
 #include "db/fabric.h"
 #include "db/views.h"
@@ -154,6 +157,21 @@ pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, js
     struct get_ctx x = {.who = who, .id = id};
     db_scope s = wf_actor_scope(who);
     pf_kind k = db_run_read(env->db, &s, view_tx, &x, err);
+    json_t *bgp = k == PF_OK ? json_object_get(x.json, "bgp") : NULL;
+    bool addressed = bgp && (json_is_object(json_object_get(bgp, "ipv4")) ||
+                             json_is_object(json_object_get(bgp, "ipv6")));
+    bool may_config = who->role == WF_ROLE_ADMIN || who->role == WF_ROLE_OPERATOR;
+    /* the secret, for the two networks' admins (and operators) only */
+    if (addressed && may_config && json_is_true(json_object_get(bgp, "md5"))) {
+        char secret[WF_BGP_SECRET_MAX];
+        bool has;
+        k = wf_bgp_secret_for(env, who, id, secret, &has, err);
+        if (k == PF_OK && has)
+            json_object_set_new(bgp, "md5_secret", json_string(secret));
+        sodium_memzero(secret, sizeof secret);
+    }
+    if (k == PF_OK && addressed && may_config)
+        json_object_set_new(json_object_get(x.json, "can"), "bgp_config", json_true());
     if (k != PF_OK) {
         json_decref(x.json);
         x.json = NULL;

@@ -105,4 +105,20 @@ if frr_check "$tmp/broken1.frr.conf" >/dev/null; then fail "FRR accepted an unkn
 if vtysh -C -f "$tmp/broken2.frr.conf" >/dev/null 2>&1; then pass; else fail "vtysh -C refused a grammatical line"; fi
 if frr_check "$tmp/broken2.frr.conf" >/dev/null; then fail "bgpd -C accepted a neighbour with no remote-as"; else pass; fi
 
+# and a prefix-list range bgpd refuses (le shorter than the prefix)
+sed 's/permit 203.0.112.0\/22 le 24$/permit 203.0.112.0\/22 le 20/' "$good" >"$tmp/broken3.frr.conf"
+expect_eq "the broken prefix-list differs from the good one" yes \
+  "$(cmp -s "$good" "$tmp/broken3.frr.conf" || echo yes)"
+if frr_check "$tmp/broken3.frr.conf" >/dev/null; then fail "bgpd -C accepted le 20 on a /22"; else pass; fi
+
+# --- the samples in docs/bgp.md are what the renderer writes today
+for d in bird2 frr junos eos; do
+  awk -v h="### $d" '$0 == h { s = 1; next } s == 1 && $0 == "```" { s = 2; next }
+    s == 2 && $0 == "```" { exit } s == 2 { print }' "$root/docs/bgp.md" >"$tmp/doc.$d"
+  "$dump" both_md5 "$d" >"$tmp/now.$d"
+  if [ -s "$tmp/doc.$d" ] && cmp -s "$tmp/doc.$d" "$tmp/now.$d"; then pass; else
+    fail "docs/bgp.md sample of $d differs from bgp_render_dump both_md5 $d (paste it again)"
+  fi
+done
+
 finish
