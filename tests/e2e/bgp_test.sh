@@ -25,6 +25,7 @@
 #      keeps all of them out
 #   7. decommission: the sessions go down, the pools have nothing allocated,
 #      a new request gets the same addresses
+#   8. that request (no secret) brings the sessions up again
 #
 # Needs root, Open vSwitch, bird2, frr, jq and curl (else: skipped, exit 77)
 # and what tests/run.sh exports: PEERFLOW_TEST_PG_HOST, PEERFLOW_TEST_PG_PORT,
@@ -196,33 +197,21 @@ expect_ok "A pings B's allocated IPv6 address over the circuit" ip netns exec "$
 
 # A: exactly the CLI's bird2 snippet, included by a main bird.conf that
 # sets the router id and announces A's prefixes (static blackholes)
-"$pf" bgp-config "$id" --side requester --daemon bird2 > "$tmp/rt/a-peerflow.conf" 2>"$tmp/a-config.err" ||
-  die "bgp-config --side requester --daemon bird2: $(cat "$tmp/a-config.err")"
-rt_bird_main a 10.255.0.1 "$tmp/rt/a-peerflow.conf" 198.51.100.0/24 2001:db8:a::/48
-rt_bird_start a "$ns-a" || die "BIRD in A with peerflow's config"
-pass
-mapfile -t bgp_protos < <(rt_birdc a show protocols | awk '$2 == "BGP" { print $1 }')
-expect_eq "peerflow's snippet defines two BGP sessions (IPv4, IPv6)" 2 "${#bgp_protos[@]}"
+start_a() {   # start_a ID
+  "$pf" bgp-config "$1" --side requester --daemon bird2 > "$tmp/rt/a-peerflow.conf" 2>"$tmp/a-config.err" ||
+    die "bgp-config $1 --side requester --daemon bird2: $(cat "$tmp/a-config.err")"
+  rt_bird_main a 10.255.0.1 "$tmp/rt/a-peerflow.conf" 198.51.100.0/24 2001:db8:a::/48
+  rt_bird_start a "$ns-a" || die "BIRD in A with peerflow's config of request $1"
+  pass
+  mapfile -t bgp_protos < <(rt_birdc a show protocols | awk '$2 == "BGP" { print $1 }')
+  expect_eq "peerflow's snippet for request $1 defines two BGP sessions (IPv4, IPv6)" 2 "${#bgp_protos[@]}"
+}
 
 # B: exactly the API's frr block, after a main config of B's own: the
 # prefixes B announces (network lines, static Null0 routes through
 # zebra), two of them not registered; its router id; a short hold time so
 # a dead session shows within seconds (the session's hold time is the
 # smaller of the two sides' proposals)
-read -r code ctype <<<"$(api_config "$id" frr "$tmp/rt/b-peerflow.conf")"
-expect_eq "the API returns B's frr config" 200 "$code"
-case $ctype in text/plain*) pass ;; *) fail "the API's config is $ctype, not text/plain" ;; esac
-"$pf" bgp-config "$id" --side peer --daemon frr > "$tmp/rt/b-cli.conf" 2>"$tmp/b-config.err" ||
-  fail "bgp-config --side peer --daemon frr: $(cat "$tmp/b-config.err")"
-if [ "$code" = 200 ]; then
-  expect_eq "the API's config for B's admin is the CLI's --side peer" "" \
-    "$(diff "$tmp/rt/b-peerflow.conf" "$tmp/rt/b-cli.conf" | head -n 5)"
-else
-  # failed above; go on with the CLI's config of the same side so the
-  # routers still prove the rest
-  echo "   (continuing with the CLI's --side peer --daemon frr config)"
-  cp "$tmp/rt/b-cli.conf" "$tmp/rt/b-peerflow.conf"
-fi
 cat > "$tmp/rt/b-main.conf" <<EOF
 ip route 203.0.113.0/24 Null0
 ip route 192.0.2.0/24 Null0
@@ -241,9 +230,28 @@ router bgp $B
  exit-address-family
 exit
 EOF
-rt_frr_start b "$ns-b" || die "FRR in B"
-expect_ok "vtysh -f loads B's main config" rt_frr_load b "$tmp/rt/b-main.conf"
-expect_ok "vtysh -f loads peerflow's frr config as is" rt_frr_load b "$tmp/rt/b-peerflow.conf"
+start_b() {   # start_b ID
+  local code ctype
+  read -r code ctype <<<"$(api_config "$1" frr "$tmp/rt/b-peerflow.conf")"
+  expect_eq "the API returns B's frr config of request $1" 200 "$code"
+  case $ctype in text/plain*) pass ;; *) fail "the API's config is $ctype, not text/plain" ;; esac
+  "$pf" bgp-config "$1" --side peer --daemon frr > "$tmp/rt/b-cli.conf" 2>"$tmp/b-config.err" ||
+    fail "bgp-config $1 --side peer --daemon frr: $(cat "$tmp/b-config.err")"
+  if [ "$code" = 200 ]; then
+    expect_eq "the API's config for B's admin is the CLI's --side peer" "" \
+      "$(diff "$tmp/rt/b-peerflow.conf" "$tmp/rt/b-cli.conf" | head -n 5)"
+  else
+    # failed above; go on with the CLI's config of the same side so the
+    # routers still prove the rest
+    echo "   (continuing with the CLI's --side peer --daemon frr config)"
+    cp "$tmp/rt/b-cli.conf" "$tmp/rt/b-peerflow.conf"
+  fi
+  rt_frr_start b "$ns-b" || die "FRR in B"
+  expect_ok "vtysh -f loads B's main config" rt_frr_load b "$tmp/rt/b-main.conf"
+  expect_ok "vtysh -f loads peerflow's frr config of request $1 as is" rt_frr_load b "$tmp/rt/b-peerflow.conf"
+}
+start_a "$id"
+start_b "$id"
 
 # both carry the secret, the same one
 secret_a=$(sed -n 's/^[[:space:]]*password "\([^"]*\)";.*/\1/p' "$tmp/rt/a-peerflow.conf" | sort -u)
@@ -358,6 +366,19 @@ expect_wait "request $id2 becomes active" 45 state_is "$id2" active
 expect_eq "request $id2 gets the released IPv4 addresses" "$r4 $p4" "$(show "$id2" '"\(.bgp.ipv4.requester_ip) \(.bgp.ipv4.peer_ip)"')"
 expect_eq "request $id2 gets the released IPv6 addresses" "$r6 $p6" "$(show "$id2" '"\(.bgp.ipv6.requester_ip) \(.bgp.ipv6.peer_ip)"')"
 expect_eq "request $id2 asked for no MD5" false "$(show "$id2" '.bgp.md5')"
+
+step "8. request $id2's sessions, without a secret, on the same addresses"
+rt_bird_stop a
+rt_frr_stop b
+start_a "$id2"
+start_b "$id2"
+expect_eq "no secret in A's config of request $id2" 0 "$(grep -c 'password' "$tmp/rt/a-peerflow.conf")"
+expect_eq "no secret in B's config of request $id2" 0 "$(grep -c 'password' "$tmp/rt/b-peerflow.conf")"
+if rt_wait 60 bird_up; then pass; else fail "BIRD's sessions of request $id2 not Established within 60 s"; fi
+expect_wait "FRR: request $id2's sessions Established" 20 frr_up
+rt_wait 20 learned
+expect_eq "A learns B's registered IPv4 prefix again" 203.0.113.0/24 "$(bird_routes 4)"
+expect_eq "B learns A's registered IPv6 prefix again" 2001:db8:a::/48 "$(frr_routes ipv6)"
 
 out=$("$pf" audit verify 2>&1); rc=$?
 if [ $rc -eq 0 ] && [[ $out == "audit log OK"* ]]; then pass; else fail "audit verify: exit $rc: $out"; fi
