@@ -10,6 +10,8 @@
 #                                the user frr must be able to pass through
 #                                its parents: FRR's daemons drop to it)
 #   rt_have_bird / rt_have_frr   true when the daemon is installed
+#   rt_missing [CMD...]          prints what is missing to run (root, OVS, the
+#                                daemons, CMDs), nothing when all is there
 #   rt_md5_ok                    true when the kernel has TCP-MD5 (CONFIG_TCP_MD5SIG)
 #   rt_addr NS DEV CIDR...       IPv4/IPv6 addresses on DEV in NS (IPv6 turned
 #                                on there, no duplicate address detection; again is no error) and
@@ -54,6 +56,20 @@ rt_init() {
   RT_DIR=$(cd "$RT_DIR" && pwd)
   # FRR's daemons drop to the user frr: they must reach their directory
   chmod 755 "$RT_DIR"
+}
+
+# rt_missing [COMMAND...]: what this harness (and the caller's extra
+# commands) needs and this machine lacks, as words for a skip line
+rt_missing() {
+  local m=() c
+  [ "$(id -u)" -eq 0 ] || m+=("root")
+  command -v ovs-vswitchd >/dev/null 2>&1 || m+=("Open vSwitch (openvswitch-switch)")
+  rt_have_bird || m+=("BIRD 2 (bird2: bird, birdc)")
+  rt_have_frr || m+=("FRR (frr: $RT_FRR/zebra, staticd, bgpd, vtysh)")
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || m+=("$c"); done
+  local out="" x
+  for x in "${m[@]}"; do out+="${out:+; }$x"; done
+  echo "$out"
 }
 
 rt_have_bird() { command -v bird >/dev/null 2>&1 && command -v birdc >/dev/null 2>&1; }

@@ -20,8 +20,9 @@ source "$(dirname "$0")/../integration/lib.sh"
 root=${PEERFLOW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$root/tests/e2e/routers.sh"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null 2>&1 || ! rt_have_bird || ! rt_have_frr; then
-  echo "skipped: needs root, Open vSwitch, bird2 (bird, birdc) and frr (zebra, staticd, bgpd, vtysh)"
+missing=$(rt_missing)
+if [ -n "$missing" ]; then
+  echo "skipped: missing here: $missing"
   exit 77
 fi
 if ! rt_md5_ok; then
