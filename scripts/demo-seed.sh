@@ -37,6 +37,21 @@ q port add --network 64501 --switch s2 --ofport 1 --name beta-1 --speed 10000
 q port add --network 64502 --switch s2 --ofport 2 --name gamma-1 --speed 10000
 q port add --network 64502 --switch s2 --ofport 3 --name gamma-trunk --mode trunk --speed 100000
 
+# Layer 3 (docs/bgp.md): address pools for the circuits' BGP sessions and
+# each network's routing facts, before the requests so that request 1,
+# approved at once, gets its /31 and /127 (scripts/demo-bgp.sh runs BIRD on it)
+q pool add --cidr 100.64.0.0/16
+q pool add --cidr 2001:db8:100::/48
+q network set --asn 64500 --max-prefix4 100 --max-prefix6 50 --irr-as-set AS-ALPHA
+q network set --asn 64501 --max-prefix4 500 --max-prefix6 100 --irr-as-set AS-BETA
+q network set --asn 64502 --max-prefix4 1000 --max-prefix6 200
+q network prefix add --asn 64500 --cidr 198.51.100.0/24
+q network prefix add --asn 64500 --cidr 2001:db8:a::/48
+q network prefix add --asn 64501 --cidr 203.0.113.0/24
+q network prefix add --asn 64501 --cidr 2001:db8:b::/48
+q network prefix add --asn 64502 --cidr 192.0.2.0/24
+q network prefix add --asn 64502 --cidr 2001:db8:c::/48
+
 pw=peerflow-demo
 for u in "op@ix.example --operator" \
          "admin@alpha.example --network 64500 --role admin" \
@@ -50,9 +65,9 @@ done
 
 # Requests: approved at once (Beta auto-approves), pending on Gamma,
 # rejected by Gamma, and one waiting on both sides.
-q request submit --as admin@alpha.example --port alpha-1 --peer-asn 64501 --message "Hello Beta, let's peer"
+q request submit --as admin@alpha.example --port alpha-1 --peer-asn 64501 --bgp-md5 --message "Hello Beta, let's peer"
 q request submit --as admin@alpha.example --port alpha-trunk --vlan 100 --peer-asn 64502 --message "Transit trial"
 q request submit --as admin@alpha.example --port alpha-trunk --vlan 200 --peer-asn 64502
 q request reject 3 --as admin@gamma.example --reason "restrictive policy: no new peers this quarter"
 q request submit --as eng@alpha.example --port alpha-trunk --vlan 300 --peer-asn 64502
-echo "demo: seeded 3 networks, 2 switches, 5 ports, 6 users, 4 requests"
+echo "demo: seeded 3 networks, 2 switches, 5 ports, 6 users, 2 address pools, 6 prefixes, 4 requests"

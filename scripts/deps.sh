@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev
   postgresql postgresql-contrib
   openvswitch-switch iproute2 iputils-ping
+  bird2 frr
   python3-aiosmtpd
   chromium nodejs
   wrk curl jq procps
@@ -49,4 +50,16 @@ echo "peerflow: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+# bird2 and frr are for the routers the tests and the demo start in
+# namespaces with their own files (tests/e2e/routers.sh); a system-wide
+# daemon that installing them started is not ours to run: stop it again
+# (where policy-rc.d forbids starting services, as in containers, none was).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  for p in "${missing[@]}"; do
+    case $p in
+      frr) systemctl disable --now frr.service >/dev/null 2>&1 || true ;;
+      bird2) systemctl disable --now bird.service >/dev/null 2>&1 || true ;;
+    esac
+  done
+fi
 npm_deps

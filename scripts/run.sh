@@ -18,6 +18,7 @@ export PEERFLOW_FABRIC_DIR=$(bash scripts/demo-fabric.sh start)
 stop_all() {
   trap - EXIT INT TERM
   [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  bash scripts/demo-bgp.sh stop
   bash scripts/demo-fabric.sh stop
   bash scripts/pg.sh stop var/pg
   rm -f var/serve.pid
@@ -40,6 +41,8 @@ cat <<MSG
                  approval_needed mail to decide as that network's contact)
     fabric       ovs-ofctl -O OpenFlow13 dump-flows unix:${PEERFLOW_FABRIC_DIR:-var/fabric}/s1.mgmt
     ping         ip netns exec pfdemo-alpha-1 ping 10.0.0.2   (alpha-1 -> beta-1 once request 1 is active)
+    bgp          sudo bash scripts/demo-bgp.sh  (BIRD in alpha-1 and beta-1 with request 1's generated
+                   configs: the session Established over the circuit; needs bird2)
     try          PEERFLOW_WORKER_DATABASE_URL='$PEERFLOW_WORKER_DATABASE_URL' \\
                    build/peerflow report open_requests --format csv
   Ctrl-C or 'make stop' stops it.
