@@ -47,6 +47,14 @@ static const db_stmt prefix_insert = {
 static const db_stmt prefix_delete = {
     "pf_prefix_delete",
     "DELETE FROM network_prefixes WHERE network_id = $1 AND prefix = $2::cidr RETURNING 1", 2};
+/* Prefix registrations take one transaction-scoped advisory lock (key
+ * 'PF' 0x0010), then look for a conflict in a statement of their own:
+ * two networks registering overlapping space at once are serialised, and
+ * the second one's check sees the first one's row (no constraint can say
+ * "overlapping, unless forced"). Registrations are rare; one lock is
+ * enough. */
+static const db_stmt prefix_lock = {
+    "pf_prefix_lock", "SELECT pg_advisory_xact_lock(1346764816)", 0}; /* 0x50460010 */
 static const db_stmt prefix_conflict = {
     "pf_prefix_conflict",
     "SELECT n.asn, p.prefix FROM network_prefixes p JOIN networks n ON n.id = p.network_id"
@@ -209,7 +217,11 @@ pf_kind db_prefix_conflict(db_conn *c, long long network_id, const char *cidr, b
 {
     char b[24];
     const char *p[2] = {db_fmt_ll(b, network_id), cidr};
-    PGresult *r = db_exec(c, &prefix_conflict, p, err);
+    PGresult *r = db_exec(c, &prefix_lock, NULL, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    r = db_exec(c, &prefix_conflict, p, err);
     if (r == NULL)
         return err->kind;
     *found = PQntuples(r) > 0;

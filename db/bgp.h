@@ -51,7 +51,9 @@ pf_kind db_prefix_insert(db_conn *c, long long network_id, const char *cidr, boo
 pf_kind db_prefix_delete(db_conn *c, long long network_id, const char *cidr, bool *removed,
                          pf_err *err);
 /* The first prefix of another network overlapping cidr: fills asn and
- * prefix (64 bytes) and sets *found. */
+ * prefix (64 bytes) and sets *found. Takes the registrations' lock first
+ * (held to the end of the transaction), so a concurrent registration of
+ * overlapping space is seen, never missed. */
 pf_kind db_prefix_conflict(db_conn *c, long long network_id, const char *cidr, bool *found,
                            long long *asn, char prefix[64], pf_err *err);
 

@@ -412,6 +412,69 @@ static void pools_and_prefixes_refuse_bad_input(void **state)
     pgt_drop(&db);
 }
 
+/* ---------------------------------- two networks registering at once */
+
+struct registrar {
+    pgt_db *db;
+    wf_actor who;
+    const char *asn, *cidr;
+    pf_kind rc;
+    pf_err err;
+};
+
+static void *register_prefix(void *arg)
+{
+    struct registrar *r = arg;
+    pf_err e = {0};
+    db_conn *c = db_connect_as(r->db->app_url, DB_ROLE_WORKER, &e);
+    if (c == NULL) {
+        r->rc = e.kind;
+        r->err = e;
+        return NULL;
+    }
+    wf_env env = r->db->env;
+    env.db = c;
+    r->rc = wf_network_prefix_add(&env, &r->who, r->asn, r->cidr, false, &r->err);
+    db_close(c);
+    return NULL;
+}
+
+/* B's registration is in flight (its transaction holds the registrations'
+ * lock and has inserted, not committed) when C registers space that
+ * overlaps it: C waits, then sees B's prefix and is refused. Without the
+ * lock C would check before B commits, and both would hold the space. */
+static void concurrent_overlapping_registrations(void **state)
+{
+    (void)state;
+    pgt_db db;
+    world(&db, "bgp_prefix_race");
+    PGconn *b = PQconnectdb(db.app_url);
+    assert_int_equal(PQstatus(b), CONNECTION_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT set_config('peerflow.operator', 'on', true);"
+             " SELECT pg_advisory_xact_lock(1346764816);"
+             " INSERT INTO network_prefixes (network_id, prefix)"
+             " SELECT id, '192.0.2.0/24' FROM networks WHERE asn = 64501;");
+    PGresult *r = PQexec(b, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    struct registrar c = {.db = &db, .who = pgt_actor(&db, "admin@c.example"), .asn = "64502",
+                          .cidr = "192.0.0.0/16"};
+    pthread_t t;
+    pthread_create(&t, NULL, register_prefix, &c);
+    usleep(300 * 1000); /* C is now waiting for the lock */
+    r = PQexec(b, "COMMIT");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(b);
+    pthread_join(t, NULL);
+    assert_int_equal(c.rc, PF_ECONFLICT);
+    assert_string_equal(c.err.code, "prefix_of_other_network");
+    assert_string_equal(sqlf(&db, "SELECT count(*) FROM network_prefixes"), "1");
+    pgt_drop(&db);
+}
+
 static void config_is_for_the_parties_admins(void **state)
 {
     (void)state;
@@ -471,6 +534,7 @@ int main(void)
         cmocka_unit_test(concurrent_approvals_get_distinct_blocks),
         cmocka_unit_test(decommission_releases),
         cmocka_unit_test(pools_and_prefixes_refuse_bad_input),
+        cmocka_unit_test(concurrent_overlapping_registrations),
         cmocka_unit_test(config_is_for_the_parties_admins),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
