@@ -5,19 +5,36 @@
 #   make run        private PostgreSQL under var/, migrate, demo data, serve
 #   make stop       stop what make run started
 #   make test       unit + integration suites under ASan+UBSan, own services
+#   make install    PREFIX=/usr/local DESTDIR=: binary, data, man pages, units, completion
+#   make deb        build/deb/peerflow_VERSION_ARCH.deb (debian/, debhelper)
+#   make man        build/man/peerflow.1, build/man/peerflow.conf.5 (scdoc)
 #   make clean
+
+# The version has one source: the first line of debian/changelog.
+VERSION   := $(shell sed -n '1{s/^[^ ]* .//;s/. .*//;p}' debian/changelog)
+PREFIX    ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     = $(PREFIX)/bin
+DATADIR    = $(PREFIX)/share/peerflow
+MANDIR     = $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+COMPLDIR   = $(PREFIX)/share/bash-completion/completions
 
 PKGS      := libpq libmicrohttpd jansson libsodium libcurl
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE -DPF_MIGRATIONS_DIR=\"$(CURDIR)/migrations\" \
              -DPF_WEB_DIR=\"$(CURDIR)/web\"
+# Where an installed binary finds its files (cmd/config.c); a binary run
+# from build/ of this tree uses the tree's instead.
+PATH_DEFS := -DPF_VERSION=\"$(VERSION)\" -DPF_DATADIR=\"$(DATADIR)\" \
+             -DPF_SYSCONFDIR=\"$(SYSCONFDIR)\" -DPF_TREE_DIR=\"$(CURDIR)\"
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = $(CSTD) $(WARN) -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(CSTD) $(WARN) -I. $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 LDLIBS     = $(PKG_LIBS) -lpthread -lm
 
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -39,7 +56,7 @@ INTEG_BIN := $(patsubst tests/integration/%.c,build/asan/tests/%,$(INTEG_SRC))
 # tools the shell suites drive (tests/integration/bgp_render_test.sh)
 TOOL_BIN  := build/asan/tests/bgp_render_dump
 
-.PHONY: all deps run stop test test-build fuzz bench clean
+.PHONY: all deps run stop test test-build fuzz bench clean install man units deb FORCE
 
 all: build/peerflow
 
@@ -47,7 +64,7 @@ deps:
 	@bash scripts/deps.sh
 
 build/peerflow: $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +82,20 @@ build/asan/tests/%: build/asan/tests/unit/%.o $(ASAN_LIB) $(ASAN_TLIB)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 build/asan/tests/%: build/asan/tests/integration/%.o $(ASAN_LIB) $(ASAN_TLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+# Only these two use PATH_DEFS; the stamp rebuilds them when a value
+# changes (make install PREFIX=/usr after make).
+CONFIG_OBJ := build/obj/cmd/config.o build/obj/cmd/main.o build/asan/cmd/config.o build/asan/cmd/main.o
+$(CONFIG_OBJ): build/path_defs.stamp
+$(CONFIG_OBJ): CSTD += $(PATH_DEFS)
+build/path_defs.stamp: FORCE
+	@mkdir -p build
+	@echo '$(PATH_DEFS)' | cmp -s - $@ || echo '$(PATH_DEFS)' > $@
+
+# test_config exercises the configuration layers of cmd/config.c.
+build/asan/tests/test_config: build/asan/tests/unit/test_config.o build/asan/cmd/config.o $(ASAN_LIB) $(ASAN_TLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
@@ -116,6 +147,45 @@ run: deps
 
 stop:
 	@bash scripts/stop.sh
+
+# Man pages: one scdoc source each in man/.
+MAN_PAGES := build/man/peerflow.1 build/man/peerflow.conf.5
+build/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+man: $(MAN_PAGES)
+
+# systemd units: dist/systemd/*.in with the binary's path filled in.
+UNITS := build/dist/peerflow.service build/dist/peerflow-worker@.service
+build/dist/%: dist/systemd/%.in build/path_defs.stamp
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+units: $(UNITS)
+
+install: build/peerflow man units
+	install -D -m 755 build/peerflow $(DESTDIR)$(BINDIR)/peerflow
+	install -d $(DESTDIR)$(DATADIR)/migrations
+	install -m 644 migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
+	cd web && find templates static -type d -exec install -d $(DESTDIR)$(DATADIR)/{} \;
+	cd web && find templates static -type f -exec install -m 644 {} $(DESTDIR)$(DATADIR)/{} \;
+	install -D -m 644 build/man/peerflow.1 $(DESTDIR)$(MANDIR)/man1/peerflow.1
+	install -D -m 644 build/man/peerflow.conf.5 $(DESTDIR)$(MANDIR)/man5/peerflow.conf.5
+	install -D -m 644 dist/bash-completion/peerflow $(DESTDIR)$(COMPLDIR)/peerflow
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	@# an existing configuration is the operator's: never overwritten
+	if [ -n "$(DESTDIR)" ] || [ ! -e $(SYSCONFDIR)/peerflow/peerflow.conf ]; then \
+	  install -D -m 644 dist/peerflow.conf $(DESTDIR)$(SYSCONFDIR)/peerflow/peerflow.conf; fi
+
+# The package is built from a copy of the tracked files under build/deb/,
+# so the tree stays clean; the .deb lands in build/deb/.
+deb:
+	@command -v dh >/dev/null || { echo "make deb needs debhelper: make deps" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/peerflow-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 sh -c \
+	  'for f; do [ ! -e "$$f" ] || cp --parents "$$f" "$$0"; done' build/deb/peerflow-$(VERSION)
+	cd build/deb/peerflow-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls -l build/deb/*.deb
 
 clean:
 	rm -rf build

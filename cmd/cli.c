@@ -101,34 +101,6 @@ int cli_fail(const pf_err *err)
     return pf_kind_exit_status(err->kind);
 }
 
-static const char *env_or(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : fallback;
-}
-
-#ifndef PF_MIGRATIONS_DIR
-#define PF_MIGRATIONS_DIR "migrations"
-#endif
-
-void cli_config_load(cli_config *cfg)
-{
-    cfg->database_url = env_or("PEERFLOW_DATABASE_URL", NULL);
-    cfg->worker_database_url = env_or("PEERFLOW_WORKER_DATABASE_URL", cfg->database_url);
-    cfg->migrate_database_url = env_or("PEERFLOW_MIGRATE_DATABASE_URL", cfg->database_url);
-    cfg->migrations_dir = env_or("PEERFLOW_MIGRATIONS_DIR", PF_MIGRATIONS_DIR);
-    cfg->listen = env_or("PEERFLOW_LISTEN", "127.0.0.1:8080");
-    cfg->base_url = env_or("PEERFLOW_BASE_URL", NULL);
-    cfg->mail_from = env_or("PEERFLOW_MAIL_FROM", "peerflow@localhost");
-    cfg->smtp_url = env_or("PEERFLOW_SMTP_URL", NULL);
-    cfg->key_dir = env_or("PEERFLOW_KEY_DIR", NULL);
-    cfg->openflow_listen = env_or("PEERFLOW_OPENFLOW_LISTEN", NULL);
-    cfg->trusted_proxies = env_or("PEERFLOW_TRUSTED_PROXIES", NULL);
-    cfg->max_open_requests = env_or("PEERFLOW_MAX_OPEN_REQUESTS", NULL);
-    cfg->max_submissions_per_hour = env_or("PEERFLOW_MAX_SUBMISSIONS_PER_HOUR", NULL);
-    cfg->mail_max_attempts = env_or("PEERFLOW_MAIL_MAX_ATTEMPTS", NULL);
-}
-
 /* A positive number 1..max from the environment; 0 when unset. */
 static pf_kind env_limit(const char *value, const char *name, long long max, int *out,
                          pf_err *err)

@@ -4,6 +4,7 @@
 #define CMD_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/pf_err.h"
 #include "workflow/context.h"
@@ -39,7 +40,13 @@ pf_kind cli_require(const cli_args *a, const char *name, pf_err *err);
  * err's kind. */
 int cli_fail(const pf_err *err);
 
-/* Global configuration from the environment (flags override it). */
+/* Global configuration: flag > environment > file > default
+ * (cmd/config.c, docs/operations.md "The configuration file"). The
+ * strings belong to the cli_config until cli_config_free. */
+typedef enum { CLI_SRC_DEFAULT, CLI_SRC_FILE, CLI_SRC_ENV, CLI_SRC_FLAG } cli_source;
+
+#define CLI_CONF_MAX_KEYS 32
+
 typedef struct {
     const char *database_url;        /* serve's web connections: peerflow_app */
     const char *worker_database_url; /* workers and the CLI: peerflow_worker */
@@ -55,7 +62,41 @@ typedef struct {
     const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
     const char *mail_max_attempts;        /* PEERFLOW_MAIL_MAX_ATTEMPTS */
     const char *trusted_proxies; /* PEERFLOW_TRUSTED_PROXIES, for serve */
+    const char *templates_dir;   /* web templates and static files: the tree's */
+    const char *static_dir;      /* when run from it, else PF_DATADIR's */
+    const char *log_format;      /* "text" (default) or "json" */
+    const char *config_file;     /* the file read, NULL when none */
+    /* each key's source and where it came from ("file F:3"), by the index
+     * of cli_config_key */
+    cli_source source[CLI_CONF_MAX_KEYS];
+    const char *origin[CLI_CONF_MAX_KEYS];
+    bool hidden[CLI_CONF_MAX_KEYS]; /* read from a *_file: never printed */
+    struct cli_conf_str *owned; /* the strings read from files */
 } cli_config;
+
+/* The flags of main (NULL when not given). */
+typedef struct {
+    const char *config;       /* --config FILE */
+    const char *database_url; /* --database-url URL: every database URL */
+} cli_flags;
+
+/* Fills cfg from the layers. The file is flags->config, else
+ * $PEERFLOW_CONFIG (both must exist), else PF_SYSCONFDIR/peerflow.conf
+ * when it exists and the binary is not run from its source tree.
+ * PF_EINVALID with one line saying what to fix for an unreadable or
+ * unsafe file, an unknown key, a bad log_format. cfg is usable (and must
+ * be freed) either way. */
+pf_kind cli_config_init(cli_config *cfg, const cli_flags *flags, pf_err *err);
+void cli_config_free(cli_config *cfg);
+
+/* The configuration keys in order: i = 0.. until NULL. */
+const char *cli_config_key(int i);
+/* Key i's value in cfg (NULL when unset), masked for printing: a URL's or
+ * conninfo's password and a value read from a *_file become "*****". */
+void cli_config_masked(const cli_config *cfg, int i, char *buf, size_t n);
+/* A URL or conninfo with its password (if any) replaced by "*****";
+ * returns true when there was one. */
+bool cli_mask_secret(const char *value, char *buf, size_t n);
 
 /* The submission limits of cfg (0 = the default); PF_EINVALID for a bad
  * value. */
@@ -65,8 +106,6 @@ pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *
  * bad value. cli_connect checks it too, so a process refuses to start on
  * one. */
 pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err);
-
-void cli_config_load(cli_config *cfg);
 
 /* Connects to the database and fills env for a workflow call. Returns
  * NULL on failure with err filled. Caller db_close()s env->db. */
@@ -90,5 +129,6 @@ int cmd_pool(const cli_config *cfg, int argc, char **argv);
 int cmd_bgp_config(const cli_config *cfg, int argc, char **argv);
 /* network set|prefix|show (cmd_bgp.c); argv[0] is the verb. */
 int cmd_network_routing(const cli_config *cfg, int argc, char **argv);
+int cmd_config(const cli_config *cfg, int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/workers.h"
+#include "common/pf_log.h"
 #include "web/server.h"
 
 static volatile sig_atomic_t stopping;
@@ -40,8 +41,8 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
                      .database_url = c.database_url,
                      .base_url = env.base_url,
                      .mail_domain = env.mail_domain,
-                     .templates_dir = getenv("PEERFLOW_TEMPLATES_DIR"),
-                     .static_dir = getenv("PEERFLOW_STATIC_DIR"),
+                     .templates_dir = c.templates_dir,
+                     .static_dir = c.static_dir,
                      .key_dir = c.key_dir,
                      .trusted_proxies = c.trusted_proxies,
                      .access_log = true,
@@ -56,8 +57,8 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     bool workers = !cli_has(&a, "no-workers");
-    printf("peerflow: serving on http://%s (port %d), workers %s\n", c.listen,
-           web_server_port(srv), workers ? "on" : "off");
+    pf_log_info("peerflow", "serving on http://%s (port %d), workers %s", c.listen,
+                web_server_port(srv), workers ? "on" : "off");
     fflush(stdout);
     int rc = 0;
     if (workers)
@@ -65,7 +66,7 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
     else
         while (!stopping)
             pause();
-    printf("peerflow: stopping\n");
+    pf_log_info("peerflow", "stopping");
     fflush(stdout);
     web_server_stop(srv);
     db_close(db);

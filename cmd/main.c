@@ -6,11 +6,17 @@
 
 #include "cmd/cli.h"
 #include "cmd/workers.h"
+#include "common/pf_log.h"
+
+#ifndef PF_VERSION
+#define PF_VERSION "unknown"
+#endif
 
 static const char usage[] =
-    "usage: peerflow [--database-url URL] COMMAND ...\n"
+    "usage: peerflow [--config FILE] [--database-url URL] COMMAND ...\n"
+    "       peerflow --version | --help\n"
     "\n"
-    "  migrate [--status]                         apply or list schema migrations\n"
+    "  migrate [--status | --check] [--dir DIR]   apply, list or check schema migrations\n"
     "  serve [--listen ADDR:PORT] [--no-workers]  web + workers\n"
     "  worker [--only mailer|provisioner]         workers alone, for scale-out\n"
     "  network add --asn N --name NAME [--policy P] [--contact EMAIL]... [--auto-approve]\n"
@@ -41,11 +47,11 @@ static const char usage[] =
     "  keys rotate | keys list                   approval-link signing keys\n"
     "  reconcile [--switch NAME]                  repair the switches' flows from the database\n"
     "  token create --email E [--name LABEL]     prints a new API token once\n"
+    "  config check                               the effective configuration and its sources\n"
     "\n"
-    "Configuration: PEERFLOW_DATABASE_URL, PEERFLOW_MIGRATE_DATABASE_URL, PEERFLOW_LISTEN,\n"
-    "PEERFLOW_BASE_URL, PEERFLOW_SMTP_URL, PEERFLOW_MAIL_FROM, PEERFLOW_KEY_DIR,\n"
-    "PEERFLOW_OPENFLOW_LISTEN, PEERFLOW_MIGRATIONS_DIR, PEERFLOW_TRUSTED_PROXIES\n"
-    "(see README.md).\n";
+    "Configuration: flag > environment (PEERFLOW_DATABASE_URL, ...) > file\n"
+    "(--config, PEERFLOW_CONFIG, /etc/peerflow/peerflow.conf) > default;\n"
+    "see man peerflow.conf.\n";
 
 struct command {
     const char *name;
@@ -58,7 +64,7 @@ static const struct command commands[] = {
     {"request", cmd_request}, {"report", cmd_report},   {"audit", cmd_audit},
     {"token", cmd_token},     {"serve", cmd_serve},     {"worker", cmd_worker},
     {"keys", cmd_keys},       {"reconcile", cmd_reconcile}, {"pool", cmd_pool},
-    {"bgp-config", cmd_bgp_config},
+    {"bgp-config", cmd_bgp_config}, {"config", cmd_config},
 };
 
 int main(int argc, char **argv)
@@ -67,18 +73,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "peerflow: libsodium failed to initialise\n");
         return 1;
     }
-    cli_config cfg;
-    cli_config_load(&cfg);
+    cli_flags flags = {0};
     int i = 1;
     while (i < argc && strncmp(argv[i], "--", 2) == 0) {
         if (strcmp(argv[i], "--database-url") == 0 && i + 1 < argc) {
-            cfg.database_url = argv[i + 1];
-            cfg.worker_database_url = argv[i + 1];
-            cfg.migrate_database_url = argv[i + 1];
+            flags.database_url = argv[i + 1];
             i += 2;
         } else if (strncmp(argv[i], "--database-url=", 15) == 0) {
-            cfg.database_url = cfg.worker_database_url = cfg.migrate_database_url = argv[i] + 15;
+            flags.database_url = argv[i] + 15;
             i++;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            flags.config = argv[i + 1];
+            i += 2;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            flags.config = argv[i] + 9;
+            i++;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("peerflow %s\n", PF_VERSION);
+            return 0;
         } else if (strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
             return 0;
@@ -95,9 +107,19 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
-        if (strcmp(argv[i], commands[c].name) == 0)
-            return commands[c].run(&cfg, argc - i - 1, argv + i + 1);
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(argv[i], commands[c].name) != 0)
+            continue;
+        cli_config cfg;
+        pf_err err = {0};
+        int rc = cli_config_init(&cfg, &flags, &err) != PF_OK ? cli_fail(&err) : -1;
+        if (rc < 0) {
+            pf_log_set_json(strcmp(cfg.log_format, "json") == 0);
+            rc = commands[c].run(&cfg, argc - i - 1, argv + i + 1);
+        }
+        cli_config_free(&cfg);
+        return rc;
+    }
     fprintf(stderr, "peerflow: unknown command '%s' (see: peerflow help)\n", argv[i]);
     return 2;
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/pf_log.h"
 #include "provisioner/prov.h"
 #include "workflow/auth.h"
 #include "workflow/keys.h"
@@ -14,7 +15,7 @@
 
 static void log_err(const char *what, const pf_err *err)
 {
-    fprintf(stderr, "peerflow: %s: %s\n", what, err->message);
+    pf_log_error("peerflow", "%s: %s", what, err->message);
 }
 
 /* The requests the expiry sweep could not expire: each is logged once,
@@ -34,8 +35,8 @@ static void on_expire_failed(void *arg, long long id, const pf_err *why)
     if (f->n_cur < EXPIRY_REMEMBER)
         f->cur[f->n_cur++] = id;
     if (!known)
-        fprintf(stderr, "peerflow: expiry sweep: request %lld could not expire (%s): %s; "
-                        "the sweep skips it and goes on\n",
+        pf_log_error("peerflow", "expiry sweep: request %lld could not expire (%s): %s; "
+                                 "the sweep skips it and goes on",
                 id, why->code, why->message);
 }
 
@@ -49,10 +50,10 @@ static void expiry_sweep(wf_env *env, struct expiry_failures *f)
     if (k != PF_OK && failed == 0)
         log_err("expiry sweep", &err);
     if (n > 0)
-        printf("peerflow: expired %d request%s\n", n, n == 1 ? "" : "s");
+        pf_log_info("peerflow", "expired %d request%s", n, n == 1 ? "" : "s");
     if (failed > 0)
-        printf("peerflow: %d expired request%s could not expire\n", failed,
-               failed == 1 ? "" : "s");
+        pf_log_info("peerflow", "%d expired request%s could not expire", failed,
+                    failed == 1 ? "" : "s");
     fflush(stdout);
     memcpy(f->prev, f->cur, f->n_cur * sizeof f->cur[0]);
     f->n_prev = f->n_cur;
@@ -64,13 +65,13 @@ static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_con
     pf_err err = {0};
     *keys = NULL;
     if (cfg->smtp_url == NULL) {
-        fprintf(stderr, "peerflow: mail delivery is off: set PEERFLOW_SMTP_URL "
-                        "(smtp://HOST:PORT, smtps://..., or file:DIR)\n");
+        pf_log_error("peerflow", "mail delivery is off: set PEERFLOW_SMTP_URL "
+                                 "(smtp://HOST:PORT, smtps://..., or file:DIR)");
         return false;
     }
     if (cfg->key_dir == NULL)
-        fprintf(stderr, "peerflow: PEERFLOW_KEY_DIR is not set: approval links cannot be "
-                        "signed, their mail waits in the outbox\n");
+        pf_log_error("peerflow", "PEERFLOW_KEY_DIR is not set: approval links cannot be "
+                                 "signed, their mail waits in the outbox");
     else if (wf_keyring_open(cfg->key_dir, keys, &err) != PF_OK)
         log_err("approval-link keys", &err);
     int max_attempts = 0; /* docs/mail.md: dead letters; checked by cli_connect */
@@ -123,7 +124,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             if (k == PF_EINVALID)
                 mail = false; /* a configuration error: retrying will not help */
             if (sent > 0)
-                printf("peerflow: delivered %d message%s\n", sent, sent == 1 ? "" : "s");
+                pf_log_info("peerflow", "delivered %d message%s", sent, sent == 1 ? "" : "s");
             fflush(stdout);
         }
         /* a full batch means more may be waiting: go again at once */
@@ -171,7 +172,7 @@ int cmd_worker(const cli_config *cfg, int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    printf("peerflow: worker running (%s)\n", which == WORKERS_ALL ? "all" : cli_get(&a, "only"));
+    pf_log_info("peerflow", "worker running (%s)", which == WORKERS_ALL ? "all" : cli_get(&a, "only"));
     fflush(stdout);
     int rc = workers_run(cfg, &env, which, &worker_stop);
     db_close(db);

@@ -15,6 +15,7 @@ packages=(
   chromium nodejs
   wrk curl jq procps
   bird2 frr
+  debhelper devscripts lintian scdoc
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pf_log.h"
 #include "web/http.h"
 #include "web/proxy.h"
 #include "workflow/validate.h"
@@ -182,7 +183,7 @@ void web_view(web_ctx *ctx, int status, const char *template_name, json_t *view)
     json_decref(view);
     if (html == NULL) {
         set_body(ctx, 500, "text/plain; charset=utf-8", strdup("internal error rendering the page\n"));
-        fprintf(stderr, "peerflow: web: %s\n", err.message);
+        pf_log_error("peerflow", "web: %s", err.message);
         return;
     }
     set_body(ctx, status, "text/html; charset=utf-8", html);
@@ -203,7 +204,7 @@ void web_error(web_ctx *ctx, const pf_err *err)
     if (status >= 500) {
         char logged[512]; /* never a /t/ token in the log */
         web_log_path(ctx->path, logged, sizeof logged);
-        fprintf(stderr, "peerflow: web: %s %s: %s\n", ctx->method, logged, err->message);
+        pf_log_error("peerflow", "web: %s %s: %s", ctx->method, logged, err->message);
     }
     json_t *e = json_pack("{ss,ss}", "code", err->code[0] ? err->code : pf_kind_name(err->kind),
                           "message", err->message);

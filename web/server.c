@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/pf_log.h"
 #include "db/db.h"
 #include "web/form.h"
 #include "web/http.h"
@@ -318,8 +319,8 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
         /* never a secret in the log: /t/ tokens redacted, no query string */
         char logged[512];
         web_log_path(url, logged, sizeof logged);
-        printf("web: %s %s %s %d %.1fms %s\n", addr, method, logged, ctx.status, secs * 1000,
-               ctx.authenticated ? ctx.session.actor.label : "-");
+        pf_log_info("web", "%s %s %s %d %.1fms %s", addr, method, logged, ctx.status, secs * 1000,
+                    ctx.authenticated ? ctx.session.actor.label : "-");
     }
     free(ctx.body);
     json_decref(ctx.query);
