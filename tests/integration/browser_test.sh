@@ -6,12 +6,12 @@
 source "$(dirname "$0")/lib.sh"
 root=$PEERFLOW_ROOT
 fresh_db peerflow_browser || { echo "cannot create the database"; exit 1; }
-PEERFLOW_BIN=$PEERFLOW_BIN bash "$root/scripts/demo-seed.sh" >/dev/null || { echo "seed failed"; exit 1; }
-
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
 tmp=$(mktemp -d /tmp/pf-browser-test.XXXXXX)
+# the key directory first: the demo's request 1 asks for a BGP secret
 export PEERFLOW_KEY_DIR=$tmp/keys PEERFLOW_BASE_URL=http://127.0.0.1:$port
+PEERFLOW_BIN=$PEERFLOW_BIN bash "$root/scripts/demo-seed.sh" >/dev/null || { echo "seed failed"; exit 1; }
 "$PEERFLOW_BIN" keys rotate >/dev/null || { echo "keys rotate failed"; exit 1; }
 "$PEERFLOW_BIN" serve --listen "127.0.0.1:$port" --no-workers >"$log" 2>&1 &
 pid=$!
