@@ -122,8 +122,18 @@ all_up() {
     done
   done
 }
+# each session has learned something (the other side's registered prefixes)
+all_learned() {
+  local n p
+  for n in "${names[@]}"; do
+    for p in $(rt_birdc "$n" show protocols | awk '$2 == "BGP" { print $1 }'); do
+      [ -n "$(rt_bird_routes "$n" "$p")" ] || return 1
+    done
+  done
+}
 up=yes
 rt_wait 30 all_up || up=no
+[ "$up" = yes ] && rt_wait 10 all_learned
 
 for n in "${names[@]}"; do
   echo

@@ -10,7 +10,6 @@ packages=(
   libcurl4-openssl-dev
   postgresql postgresql-contrib
   openvswitch-switch iproute2 iputils-ping
-  bird2 frr
   python3-aiosmtpd
   chromium nodejs
   wrk curl jq procps

@@ -26,6 +26,9 @@
 #   7. decommission: the sessions go down, the pools have nothing allocated,
 #      a new request gets the same addresses
 #   8. that request (no secret) brings the sessions up again
+#   9. an IPv4-only request with a secret: one session; B registers a /23
+#      and may send 2 routes: a more specific /24 of it is accepted, a
+#      third route trips BIRD's import limit (restart)
 #
 # Needs root, Open vSwitch, bird2, frr, jq and curl (else: skipped, exit 77)
 # and what tests/run.sh exports: PEERFLOW_TEST_PG_HOST, PEERFLOW_TEST_PG_PORT,
@@ -197,14 +200,14 @@ expect_ok "A pings B's allocated IPv6 address over the circuit" ip netns exec "$
 
 # A: exactly the CLI's bird2 snippet, included by a main bird.conf that
 # sets the router id and announces A's prefixes (static blackholes)
-start_a() {   # start_a ID
+start_a() {   # start_a ID [SESSIONS]
   "$pf" bgp-config "$1" --side requester --daemon bird2 > "$tmp/rt/a-peerflow.conf" 2>"$tmp/a-config.err" ||
     die "bgp-config $1 --side requester --daemon bird2: $(cat "$tmp/a-config.err")"
   rt_bird_main a 10.255.0.1 "$tmp/rt/a-peerflow.conf" 198.51.100.0/24 2001:db8:a::/48
   rt_bird_start a "$ns-a" || die "BIRD in A with peerflow's config of request $1"
   pass
   mapfile -t bgp_protos < <(rt_birdc a show protocols | awk '$2 == "BGP" { print $1 }')
-  expect_eq "peerflow's snippet for request $1 defines two BGP sessions (IPv4, IPv6)" 2 "${#bgp_protos[@]}"
+  expect_eq "peerflow's snippet for request $1 defines ${2:-2} BGP sessions" "${2:-2}" "${#bgp_protos[@]}"
 }
 
 # B: exactly the API's frr block, after a main config of B's own: the
@@ -302,13 +305,21 @@ step "6. B leaks everything: A's import policy alone filters the unregistered pr
 # besides the unregistered prefixes: too long, bogons and the default route
 leak4="203.0.113.128/25 10.99.0.0/16 100.64.200.0/24 0.0.0.0/0"
 leak6="2001:db8:b:1::/64 fc00:99::/48 ::/0"
-{
-  for c in $leak4; do echo "ip route $c Null0"; done
-  for c in $leak6; do echo "ipv6 route $c Null0"; done
+# leak_conf "AFI NEIGHBOR [PREFIX...]"...: a block that gives B's neighbor
+# a permit-all outbound policy instead of peerflow's, and announces the
+# PREFIXes too (static Null0 routes and network lines)
+leak_conf() {
+  local af c specs=("$@")
+  for af in "${specs[@]}"; do
+    set -- $af
+    for c in "${@:3}"; do
+      if [ "$1" = ipv6 ]; then echo "ipv6 route $c Null0"; else echo "ip route $c Null0"; fi
+    done
+  done
   echo "route-map PF-E2E-LEAK permit 10"
   echo "exit"
   echo "router bgp $B"
-  for af in "ipv4 $r4 $leak4" "ipv6 $r6 $leak6"; do
+  for af in "${specs[@]}"; do
     set -- $af
     echo " address-family $1 unicast"
     for c in "${@:3}"; do echo "  network $c"; done
@@ -319,7 +330,8 @@ leak6="2001:db8:b:1::/64 fc00:99::/48 ::/0"
     echo " exit-address-family"
   done
   echo "exit"
-} > "$tmp/rt/b-leak.conf"
+}
+leak_conf "ipv4 $r4 $leak4" "ipv6 $r6 $leak6" > "$tmp/rt/b-leak.conf"
 expect_ok "B's outbound policy replaced by permit-all" rt_frr_load b "$tmp/rt/b-leak.conf"
 rt_vtysh b -c "clear bgp ipv4 unicast $r4 soft out" -c "clear bgp ipv6 unicast $r6 soft out" >/dev/null 2>&1
 # (B then also sends A's own prefixes back: BIRD drops them for the AS path loop)
@@ -379,6 +391,47 @@ expect_wait "FRR: request $id2's sessions Established" 20 frr_up
 rt_wait 20 learned
 expect_eq "A learns B's registered IPv4 prefix again" 203.0.113.0/24 "$(bird_routes 4)"
 expect_eq "B learns A's registered IPv6 prefix again" 2001:db8:a::/48 "$(frr_routes ipv6)"
+
+# ------------------------------------------------------------ 9. IPv4 only, max-prefix
+step "9. an IPv4-only request with a secret; B registers 203.0.112.0/23 and may send 2 routes"
+expect_ok "A's admin decommissions request $id2" "$pf" request decommission "$id2" --as admin@a-net.example
+expect_wait "request $id2 reaches decommissioned" 45 state_is "$id2" decommissioned
+expect_ok "B registers 203.0.112.0/23 too" "$pf" network prefix add --asn $B --cidr 203.0.112.0/23
+expect_ok "B's max-prefix4 becomes 2" "$pf" network set --asn $B --max-prefix4 2
+out=$("$pf" request submit --as admin@a-net.example --port a-1 --peer-asn $B --bgp-md5 --no-bgp-ipv6 \
+        --message "BGP e2e: IPv4 only" 2>&1) || die "third request submit: $out"
+id3=$(printf '%s\n' "$out" | sed -n 's/^request \([0-9]*\) submitted$/\1/p')
+[ -n "$id3" ] || die "no third request id in: $out"
+expect_ok "B approves request $id3" "$pf" request approve "$id3" --as admin@b-net.example --port b-1
+expect_wait "request $id3 becomes active" 45 state_is "$id3" active
+expect_eq "request $id3 gets the IPv4 addresses" "$r4 $p4" "$(show "$id3" '"\(.bgp.ipv4.requester_ip) \(.bgp.ipv4.peer_ip)"')"
+expect_eq "request $id3 has no IPv6 session" null "$(show "$id3" '.bgp.ipv6')"
+expect_eq "no /127 allocated for it" 0 "$(pool_allocated 2001:db8:100::/48)"
+rt_bird_stop a
+rt_frr_stop b
+start_a "$id3" 1
+start_b "$id3"
+expect_eq "B's config of request $id3 has no IPv6 neighbor" 0 "$(grep -c "neighbor $r6 " "$tmp/rt/b-peerflow.conf")"
+v4_up() { rt_bird_established a "${bgp_protos[0]}" && rt_frr_established b ipv4 "$r4"; }
+expect_wait "request $id3's IPv4 session Established (with its secret)" 60 v4_up
+# B leaks a more specific of its new /23 (A accepts up to /24): with its
+# registered 203.0.113.0/24, 2 routes, at the limit (192.0.2.0/24 A drops)
+leak_conf "ipv4 $r4 203.0.112.0/24" > "$tmp/rt/b-more.conf"
+expect_ok "B leaks and announces 203.0.112.0/24" rt_frr_load b "$tmp/rt/b-more.conf"
+rt_vtysh b -c "clear bgp ipv4 unicast $r4 soft out" >/dev/null 2>&1
+two() { [ "$(bird_routes 4)" = "203.0.112.0/24 203.0.113.0/24" ]; }
+if rt_wait 20 two; then pass; else fail "A does not accept the more specific 203.0.112.0/24 of B's /23: has $(bird_routes 4)"; fi
+expect_ok "at 2 routes (B's max-prefix4) the session stays up" v4_up
+dropped() { rt_vtysh b -c "show bgp neighbors $r4 json" | jq -r --arg n "$r4" '.[$n].connectionsDropped // 0'; }
+dropped_before=$(dropped)
+# a third accepted route exceeds B's max-prefix4: BIRD's import limit restarts the session
+leak_conf "ipv4 $r4 203.0.112.0/23" > "$tmp/rt/b-over.conf"
+expect_ok "B announces 203.0.112.0/23 (a third route)" rt_frr_load b "$tmp/rt/b-over.conf"
+limit_hit() { grep -qi 'limit exceeded' "$RT_DIR/a/bird.log"; }
+if rt_wait 20 limit_hit; then pass; else fail "BIRD did not log its import limit exceeded: $(tail -n 5 "$RT_DIR/a/bird.log")"; fi
+was_dropped() { [ "$(dropped)" -gt "$dropped_before" ]; }
+if rt_wait 15 was_dropped; then pass; else
+  fail "FRR saw no dropped connection after A's limit (connectionsDropped $dropped_before -> $(dropped))"; fi
 
 out=$("$pf" audit verify 2>&1); rc=$?
 if [ $rc -eq 0 ] && [[ $out == "audit log OK"* ]]; then pass; else fail "audit verify: exit $rc: $out"; fi
