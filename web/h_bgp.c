@@ -69,10 +69,17 @@ static void show_facts(web_ctx *ctx, int status, json_t *values, const pf_err *f
         json_array_foreach(json_object_get(facts, "prefixes"), i, p)
             fprintf(f, "%s\n", json_string_value(p));
         fclose(f);
-        json_object_set_new(facts, "prefixes_text", json_string(lines ? lines : ""));
+        /* the form's fields: as stored, or as typed when refused */
+        json_t *form = json_pack("{sOsOsOss}", "max_prefix4", json_object_get(facts, "max_prefix4"),
+                                 "max_prefix6", json_object_get(facts, "max_prefix6"), "irr_as_set",
+                                 json_object_get(facts, "irr_as_set"), "prefixes",
+                                 lines ? lines : "");
         free(lines);
-        if (values)
-            json_object_set_new(facts, "values", values);
+        if (values) {
+            json_object_update_existing(form, values);
+            json_decref(values);
+        }
+        json_object_set_new(facts, "form", form);
         if (failed)
             json_object_set_new(facts, "error", json_string(failed->message));
     } else {
@@ -156,9 +163,8 @@ static bool read_prefixes(web_ctx *ctx, const char **list, size_t cap, size_t *n
 #define MAX_FORM_PREFIXES 1000
 
 /* POST /networks/{asn} (form) and /api/v1/networks/{asn} (JSON): the
- * fields present are changed; "prefixes" replaces the registered set.
- * Facts and prefixes are two transactions: the facts first (a refused
- * prefix leaves them changed, and the answer says which prefix). */
+ * fields present are changed and "prefixes" replaces the registered set,
+ * in one transaction: a refusal changes nothing. */
 void web_h_network_update(web_ctx *ctx)
 {
     pf_err err = {0};
@@ -181,11 +187,9 @@ void web_h_network_update(web_ctx *ctx)
                                                                                  : NULL;
     }
     pf_kind k = bad ? err.kind : PF_OK;
-    if (k == PF_OK && (in.max_prefix4 || in.max_prefix6 || in.irr_as_set))
-        k = wf_network_facts_set(&ctx->env, &ctx->session.actor, param_asn(ctx), &in, &err);
-    if (k == PF_OK && present)
-        k = wf_network_prefix_replace(&ctx->env, &ctx->session.actor, param_asn(ctx), list_buf, n,
-                                      force, &err);
+    if (k == PF_OK)
+        k = wf_network_update(&ctx->env, &ctx->session.actor, param_asn(ctx), &in, list_buf, n,
+                              present, force, &err);
     free(store);
     if (k != PF_OK) {
         if (ctx->is_api || err.kind == PF_EFORBIDDEN || err.kind == PF_ENOTFOUND) {

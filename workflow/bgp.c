@@ -160,6 +160,8 @@ pf_kind wf_network_facts_get(const wf_env *env, const wf_actor *who, const char 
 }
 
 /* new value of an optional integer fact: NULL keeps old, "" clears */
+static pf_kind check_irr(const char *irr, pf_err *err);
+
 static pf_kind max_prefix(const char *in, json_t *old, const char *field, int *out, pf_err *err)
 {
     long long v = json_integer_value(old);
@@ -210,21 +212,25 @@ pf_kind wf_network_facts_set(const wf_env *env, const wf_actor *who, const char 
                              const wf_facts_input *in, pf_err *err)
 {
     struct facts_ctx x = {.who = who, .in = in};
-    if (wf_parse_asn(asn, "asn", &x.asn, err))
+    if (wf_parse_asn(asn, "asn", &x.asn, err) || check_irr(in->irr_as_set, err))
         return err->kind;
-    const char *irr = in->irr_as_set;
-    if (irr && irr[0]) {
-        size_t n = strlen(irr);
-        bool ok = n <= 100;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = (irr[i] >= 'A' && irr[i] <= 'Z') || (irr[i] >= 'a' && irr[i] <= 'z') ||
-                 (irr[i] >= '0' && irr[i] <= '9') || strchr(":_.-", irr[i]) != NULL;
-        if (!ok)
-            return pf_fail(err, PF_EINVALID, "bad_irr_as_set", "irr_as_set",
-                           "an AS-SET is up to 100 letters, digits and ':_.-', e.g. AS-EXAMPLE "
-                           "or RIPE::AS-EXAMPLE");
-    }
     return in_tx(env, who, facts_set_tx, &x, err);
+}
+
+static pf_kind check_irr(const char *irr, pf_err *err)
+{
+    if (irr == NULL || irr[0] == '\0')
+        return PF_OK;
+    size_t n = strlen(irr);
+    bool ok = n <= 100;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (irr[i] >= 'A' && irr[i] <= 'Z') || (irr[i] >= 'a' && irr[i] <= 'z') ||
+             (irr[i] >= '0' && irr[i] <= '9') || strchr(":_.-", irr[i]) != NULL;
+    if (!ok)
+        return pf_fail(err, PF_EINVALID, "bad_irr_as_set", "irr_as_set",
+                       "an AS-SET is up to 100 letters, digits and ':_.-', e.g. AS-EXAMPLE or "
+                       "RIPE::AS-EXAMPLE");
+    return PF_OK;
 }
 
 /* Checks one prefix for registration (pure part). */
@@ -339,10 +345,30 @@ pf_kind wf_network_prefix_remove(const wf_env *env, const wf_actor *who, const c
 
 #define WF_MAX_PREFIXES 1000
 
-pf_kind wf_network_prefix_replace(const wf_env *env, const wf_actor *who, const char *asn,
-                                  const char *const *cidrs, size_t n, bool force, pf_err *err)
+/* The facts, then the whole prefix set, in one transaction. */
+static pf_kind update_tx(db_conn *c, void *vctx, pf_err *err)
 {
-    struct facts_ctx x = {.who = who, .replace = true, .force = force};
+    struct facts_ctx *x = vctx;
+    const wf_facts_input *in = x->in;
+    json_t *facts;
+    long long nid;
+    if (facts_for_change(c, x, &facts, &nid, err)) /* also when nothing is to change */
+        return err->kind;
+    json_decref(facts);
+    if (in && (in->max_prefix4 || in->max_prefix6 || in->irr_as_set) && facts_set_tx(c, x, err))
+        return err->kind;
+    return x->replace ? prefix_tx(c, x, err) : PF_OK;
+}
+
+static pf_kind check_irr(const char *irr, pf_err *err);
+
+pf_kind wf_network_update(const wf_env *env, const wf_actor *who, const char *asn,
+                          const wf_facts_input *facts, const char *const *cidrs, size_t n,
+                          bool replace_prefixes, bool force, pf_err *err)
+{
+    static const wf_facts_input none = {0};
+    struct facts_ctx x = {.who = who, .in = facts ? facts : &none, .replace = replace_prefixes,
+                          .force = force};
     if (wf_parse_asn(asn, "asn", &x.asn, err))
         return err->kind;
     if (n > WF_MAX_PREFIXES)
@@ -357,12 +383,20 @@ pf_kind wf_network_prefix_replace(const wf_env *env, const wf_actor *who, const 
     pf_kind k = PF_OK;
     for (size_t i = 0; k == PF_OK && i < n; i++)
         k = prefix_check(cidrs[i], "prefixes", &p[i], err);
+    if (k == PF_OK)
+        k = check_irr(x.in->irr_as_set, err);
     x.prefixes = p;
     x.n = n;
     if (k == PF_OK)
-        k = in_tx(env, who, prefix_tx, &x, err);
+        k = in_tx(env, who, update_tx, &x, err);
     free(p);
     return k;
+}
+
+pf_kind wf_network_prefix_replace(const wf_env *env, const wf_actor *who, const char *asn,
+                                  const char *const *cidrs, size_t n, bool force, pf_err *err)
+{
+    return wf_network_update(env, who, asn, NULL, cidrs, n, true, force, err);
 }
 
 /* -------------------------------------------- in a request's transaction */

@@ -52,6 +52,13 @@ pf_kind wf_network_prefix_add(const wf_env *env, const wf_actor *who, const char
                               const char *cidr, bool force, pf_err *err);
 pf_kind wf_network_prefix_remove(const wf_env *env, const wf_actor *who, const char *asn,
                                  const char *cidr, pf_err *err);
+/* The web form and the API: the facts (fields left NULL unchanged; facts
+ * may be NULL) and, when replace_prefixes, the whole prefix set replaced
+ * by cidrs - all in one transaction, so a refused prefix leaves the facts
+ * as they were too. */
+pf_kind wf_network_update(const wf_env *env, const wf_actor *who, const char *asn,
+                          const wf_facts_input *facts, const char *const *cidrs, size_t n,
+                          bool replace_prefixes, bool force, pf_err *err);
 /* Replaces the network's whole set with cidrs (the web form and the
  * API's "prefixes"): each checked as by wf_network_prefix_add, all or
  * nothing, in one transaction. */

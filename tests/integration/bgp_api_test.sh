@@ -114,6 +114,11 @@ expect_eq "  ... named" max_prefixes "$(body .error.field)"
 expect_eq "a bogon in the set: 422" 422 \
   "$(post "$tok_b" /api/v1/networks/64501 '{"prefixes": ["203.0.113.0/24", "172.16.0.0/12"]}')"
 expect_eq "  ... bogon_prefix" bogon_prefix "$(body .error.code)"
+expect_eq "a limit and a bad prefix together: 422" 422 \
+  "$(post "$tok_b" /api/v1/networks/64501 '{"max_prefix4": 7, "prefixes": ["203.0.113.0/25"]}')"
+expect_eq "  ... the limit is not set either (one transaction)" "" \
+  "$(sql "SELECT max_prefix4 FROM networks WHERE asn = 64501")"
+expect_eq "A posts nothing to B's facts: still 403" 403 "$(post "$tok_a" /api/v1/networks/64501 '{}')"
 expect_eq "A's space: 409" 409 "$(post "$tok_b" /api/v1/networks/64501 '{"prefixes": ["198.51.0.0/16"]}')"
 expect_eq "force is for operators: 403" 403 \
   "$(post "$tok_b" /api/v1/networks/64501 '{"prefixes": ["198.51.0.0/16"], "force": true}')"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser test of the web forms (tests/browser/new_request.mjs) and of the
+# Browser test of the web forms (tests/browser/new_request.mjs), the BGP
+# session on the pages (tests/browser/bgp.mjs) and of the
 # approval link of a peer whose only port is a trunk
 # (tests/browser/link_trunk.mjs): the real server, a fresh database with the
 # demo data, headless Chromium.
@@ -24,6 +25,10 @@ shots=$root/build/screenshots
 mkdir -p "$shots"
 cd "$root/tests/browser" || exit 1
 node new_request.mjs "http://127.0.0.1:$port" "$shots" || { echo "--- server log"; tail -n 30 "$log"; exit 1; }
+node bgp.mjs "http://127.0.0.1:$port" "$shots" || { echo "--- server log"; tail -n 30 "$log"; exit 1; }
+# the form's BGP choices reached the database as chosen (IPv6 off, a secret)
+got=$(sql "SELECT bgp_ipv4 || ' ' || bgp_ipv6 || ' ' || bgp_md5 FROM peering_requests WHERE id = (SELECT max(id) FROM peering_requests)")
+[ "$got" = "true false true" ] || { echo "the form's BGP choices were stored as '$got'"; exit 1; }
 
 # A peer network whose only port is a trunk; an admin's request to it (so
 # the requester side is approved); the mailer writes the link to a file.
