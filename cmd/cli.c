@@ -159,3 +159,14 @@ db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err
     env->key_dir = cfg->key_dir;
     return c;
 }
+
+db_conn *cli_connect_for(const cli_config *cfg, const char *cmd, const cli_args *a, wf_env *env,
+                         pf_err *err)
+{
+    if (a->npos > 0) {
+        pf_fail(err, PF_EINVALID, "unexpected_argument", NULL, "unexpected argument '%s' for '%s'",
+                a->pos[0], cmd);
+        return NULL;
+    }
+    return cli_connect(cfg, NULL, env, err);
+}

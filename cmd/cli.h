@@ -111,6 +111,11 @@ pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err);
  * NULL on failure with err filled. Caller db_close()s env->db. */
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err);
 
+/* cli_connect for a command that takes no positional argument: a stray
+ * one is refused first ("unexpected argument 'x' for 'cmd'"). */
+db_conn *cli_connect_for(const cli_config *cfg, const char *cmd, const cli_args *a, wf_env *env,
+                         pf_err *err);
+
 /* Subcommands: argc/argv start after the command words. */
 int cmd_migrate(const cli_config *cfg, int argc, char **argv);
 int cmd_network(const cli_config *cfg, int argc, char **argv);

@@ -18,17 +18,6 @@ static bool expect_verb(const char *noun, const char *verb, int argc, char **arg
     return true;
 }
 
-/* Refuses stray arguments, then connects; NULL (and err) on failure. */
-static db_conn *prepare(const cli_config *cfg, const char *cmd, const cli_args *a, wf_env *env,
-                        pf_err *err)
-{
-    if (a->npos > 0) {
-        pf_fail(err, PF_EINVALID, "unexpected_argument", NULL, "unexpected argument '%s' for '%s'",
-                a->pos[0], cmd);
-        return NULL;
-    }
-    return cli_connect(cfg, NULL, env, err);
-}
 
 static int finish(db_conn *c, pf_kind k, const pf_err *err)
 {
@@ -52,7 +41,7 @@ int cmd_network(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse("network add", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "asn", &err) || cli_require(&a, "name", &err) ||
-        (c = prepare(cfg, "network add", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "network add", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     const char *contacts[16];
     wf_network_input in = {.asn = cli_get(&a, "asn"),
@@ -108,7 +97,7 @@ static int user_change(const cli_config *cfg, const char *verb, int argc, char *
             return cli_fail(&err);
         }
     }
-    db_conn *c = prepare(cfg, cmd, &a, &env, &err);
+    db_conn *c = cli_connect_for(cfg, cmd, &a, &env, &err);
     if (c == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
@@ -158,7 +147,7 @@ int cmd_user(const cli_config *cfg, int argc, char **argv)
                 "--password-stdin given but nothing could be read from standard input");
         return cli_fail(&err);
     }
-    db_conn *c = prepare(cfg, "user add", &a, &env, &err);
+    db_conn *c = cli_connect_for(cfg, "user add", &a, &env, &err);
     if (c == NULL)
         return cli_fail(&err);
     wf_user_input in = {.email = cli_get(&a, "email"),
@@ -185,7 +174,7 @@ int cmd_switch(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse("switch add", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "name", &err) || cli_require(&a, "dpid", &err) ||
-        (c = prepare(cfg, "switch add", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "switch add", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_switch_input in = {.name = cli_get(&a, "name"),
                           .dpid = cli_get(&a, "dpid"),
@@ -209,7 +198,7 @@ int cmd_link(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse("link add", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "a", &err) || cli_require(&a, "b", &err) ||
-        (c = prepare(cfg, "link add", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "link add", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     long long id;
@@ -234,7 +223,7 @@ int cmd_port(const cli_config *cfg, int argc, char **argv)
     if (cli_parse("port add", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "network", &err) || cli_require(&a, "switch", &err) ||
         cli_require(&a, "ofport", &err) || cli_require(&a, "name", &err) ||
-        (c = prepare(cfg, "port add", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "port add", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_port_input in = {.network_asn = cli_get(&a, "network"),
                         .switch_name = cli_get(&a, "switch"),
@@ -261,7 +250,7 @@ int cmd_token(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse("token create", argc - 1, argv + 1, opts, &a, &err) ||
         cli_require(&a, "email", &err) ||
-        (c = prepare(cfg, "token create", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "token create", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     char token[WF_API_TOKEN_LEN];

@@ -10,17 +10,6 @@
 #include "workflow/bgp.h"
 #include "workflow/validate.h"
 
-/* Connects after refusing stray arguments. */
-static db_conn *connect_for(const cli_config *cfg, const char *cmd, const cli_args *a, wf_env *env,
-                            pf_err *err)
-{
-    if (a->npos > 0) {
-        pf_fail(err, PF_EINVALID, "unexpected_argument", NULL, "unexpected argument '%s' for '%s'",
-                a->pos[0], cmd);
-        return NULL;
-    }
-    return cli_connect(cfg, NULL, env, err);
-}
 
 static int done(db_conn *c, pf_kind k, const pf_err *err)
 {
@@ -48,7 +37,7 @@ static int pool_list(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse("pool list", argc, argv, opts, &a, &err) ||
         (cli_get(&a, "format") && wf_check_choice(cli_get(&a, "format"), "format", fmts, &err)) ||
-        (c = connect_for(cfg, "pool list", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "pool list", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     json_t *pools;
@@ -92,7 +81,7 @@ int cmd_pool(const cli_config *cfg, int argc, char **argv)
     pf_err err = {0};
     db_conn *c = NULL;
     if (cli_parse(cmd, argc - 1, argv + 1, opts, &a, &err) || cli_require(&a, "cidr", &err) ||
-        (c = connect_for(cfg, cmd, &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, cmd, &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     const char *cidr = cli_get(&a, "cidr");
@@ -126,7 +115,7 @@ static int network_set(const cli_config *cfg, int argc, char **argv)
                 "value clears one): give at least one");
         return cli_fail(&err);
     }
-    if ((c = connect_for(cfg, "network set", &a, &env, &err)) == NULL)
+    if ((c = cli_connect_for(cfg, "network set", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     pf_kind k = wf_network_facts_set(&env, &who, cli_get(&a, "asn"), &in, &err);
@@ -155,7 +144,7 @@ static int network_prefix(const cli_config *cfg, int argc, char **argv)
     db_conn *c = NULL;
     if (cli_parse(cmd, argc - 1, argv + 1, add ? add_opts : remove_opts, &a, &err) ||
         cli_require(&a, "asn", &err) || cli_require(&a, "cidr", &err) ||
-        (c = connect_for(cfg, cmd, &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, cmd, &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     const char *asn = cli_get(&a, "asn"), *cidr = cli_get(&a, "cidr");
@@ -174,7 +163,7 @@ static int network_show(const cli_config *cfg, int argc, char **argv)
     pf_err err = {0};
     db_conn *c = NULL;
     if (cli_parse("network show", argc, argv, opts, &a, &err) || cli_require(&a, "asn", &err) ||
-        (c = connect_for(cfg, "network show", &a, &env, &err)) == NULL)
+        (c = cli_connect_for(cfg, "network show", &a, &env, &err)) == NULL)
         return cli_fail(&err);
     wf_actor who = wf_actor_cli();
     json_t *facts;

@@ -162,33 +162,46 @@ static void approval_allocates_and_seals(void **state)
 
 /* ---------------------------------------- two approvals at the same moment */
 
-struct racer {
+/* One party acting on a connection of its own, in a thread. */
+struct party {
     pgt_db *db;
+    wf_actor who; /* resolved before the thread: the set-up connection is not shared */
+    pthread_barrier_t *go; /* NULL: act at once */
+    pf_kind (*act)(const wf_env *env, struct party *p);
     long long id;
-    const char *admin, *port;
-    wf_actor who; /* resolved before the race: the set-up connection is not shared */
-    pthread_barrier_t *go;
+    const char *port, *asn, *cidr;
     pf_kind rc;
     pf_err err;
 };
 
-static void *race(void *arg)
+static void *party_run(void *arg)
 {
-    struct racer *r = arg;
+    struct party *p = arg;
     pf_err e = {0};
-    db_conn *c = db_connect_as(r->db->app_url, DB_ROLE_WORKER, &e);
+    db_conn *c = db_connect_as(p->db->app_url, DB_ROLE_WORKER, &e);
     if (c == NULL) {
-        r->rc = e.kind;
-        r->err = e;
+        p->rc = e.kind;
+        p->err = e;
         return NULL;
     }
-    wf_env env = r->db->env;
+    wf_env env = p->db->env;
     env.db = c;
-    pthread_barrier_wait(r->go);
-    wf_decision_input d = {.port = r->port};
-    r->rc = wf_request_approve(&env, &r->who, r->id, &d, &r->err);
+    if (p->go)
+        pthread_barrier_wait(p->go);
+    p->rc = p->act(&env, p);
     db_close(c);
     return NULL;
+}
+
+static pf_kind act_approve(const wf_env *env, struct party *p)
+{
+    wf_decision_input d = {.port = p->port};
+    return wf_request_approve(env, &p->who, p->id, &d, &p->err);
+}
+
+static pf_kind act_register(const wf_env *env, struct party *p)
+{
+    return wf_network_prefix_add(env, &p->who, p->asn, p->cidr, false, &p->err);
 }
 
 static void concurrent_approvals_get_distinct_blocks(void **state)
@@ -212,13 +225,13 @@ static void concurrent_approvals_get_distinct_blocks(void **state)
 
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, 2);
-    struct racer x[2] = {{.db = &db, .id = r1, .admin = "admin@b.example", .port = "b1", .go = &go},
-                         {.db = &db, .id = r2, .admin = "admin@c.example", .port = "c1", .go = &go}};
+    struct party x[2] = {{.db = &db, .who = pgt_actor(&db, "admin@b.example"), .go = &go,
+                          .act = act_approve, .id = r1, .port = "b1"},
+                         {.db = &db, .who = pgt_actor(&db, "admin@c.example"), .go = &go,
+                          .act = act_approve, .id = r2, .port = "c1"}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
-        x[i].who = pgt_actor(&db, x[i].admin);
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, race, &x[i]);
+        pthread_create(&t[i], NULL, party_run, &x[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     pthread_barrier_destroy(&go);
@@ -414,31 +427,6 @@ static void pools_and_prefixes_refuse_bad_input(void **state)
 
 /* ---------------------------------- two networks registering at once */
 
-struct registrar {
-    pgt_db *db;
-    wf_actor who;
-    const char *asn, *cidr;
-    pf_kind rc;
-    pf_err err;
-};
-
-static void *register_prefix(void *arg)
-{
-    struct registrar *r = arg;
-    pf_err e = {0};
-    db_conn *c = db_connect_as(r->db->app_url, DB_ROLE_WORKER, &e);
-    if (c == NULL) {
-        r->rc = e.kind;
-        r->err = e;
-        return NULL;
-    }
-    wf_env env = r->db->env;
-    env.db = c;
-    r->rc = wf_network_prefix_add(&env, &r->who, r->asn, r->cidr, false, &r->err);
-    db_close(c);
-    return NULL;
-}
-
 /* B's registration is in flight (its transaction holds the registrations'
  * lock and has inserted, not committed) when C registers space that
  * overlaps it: C waits, then sees B's prefix and is refused. Without the
@@ -459,10 +447,10 @@ static void concurrent_overlapping_registrations(void **state)
     PGresult *r = PQexec(b, sql);
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    struct registrar c = {.db = &db, .who = pgt_actor(&db, "admin@c.example"), .asn = "64502",
-                          .cidr = "192.0.0.0/16"};
+    struct party c = {.db = &db, .who = pgt_actor(&db, "admin@c.example"), .act = act_register,
+                      .asn = "64502", .cidr = "192.0.0.0/16"};
     pthread_t t;
-    pthread_create(&t, NULL, register_prefix, &c);
+    pthread_create(&t, NULL, party_run, &c);
     usleep(300 * 1000); /* C is now waiting for the lock */
     r = PQexec(b, "COMMIT");
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
