@@ -9,23 +9,14 @@
 //   - a request filed with IPv6 off and a secret asks for exactly that.
 //
 // usage: node bgp.mjs BASE_URL SCREENSHOT_DIR
-import { chromium } from 'playwright-core';
-import assert from 'node:assert/strict';
+import { checker, launch } from './lib.mjs';
 import { readFile } from 'node:fs/promises';
 
 const base = process.argv[2];
 const shots = process.argv[3] || '.';
-let passed = 0;
-function check(cond, what) {
-  assert.ok(cond, what);
-  passed++;
-}
+const check = checker();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   async function login(email) {
     const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
@@ -103,7 +94,7 @@ try {
   const api = await admin.ctx.request.get(`${base}/requests/${id}`);
   check(api.ok(), 'the new request page opens');
   check((await admin.page.textContent('#bgp')).includes('TCP-MD5'), 'the page says a secret will be set');
-  console.log(`bgp.mjs: ${passed} checks passed (request ${id})`);
+  console.log(`bgp.mjs: ${check.passed} checks passed (request ${id})`);
 } finally {
   await browser.close();
 }

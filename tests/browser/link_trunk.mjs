@@ -7,22 +7,13 @@
 // tests/integration/browser_test.sh checks the request in the database.
 //
 // usage: node link_trunk.mjs LINK_URL SCREENSHOT_DIR
-import { chromium } from 'playwright-core';
-import assert from 'node:assert/strict';
+import { checker, launch } from './lib.mjs';
 
 const link = process.argv[2];
 const shots = process.argv[3] || '.';
-let passed = 0;
-function check(cond, what) {
-  assert.ok(cond, what);
-  passed++;
-}
+const check = checker();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   ctx.setDefaultTimeout(10000);
@@ -68,10 +59,10 @@ try {
   check((await page.textContent('#done')).includes('approved'), 'the contact has approved');
   await page.screenshot({ path: `${shots}/link-trunk-done.png`, fullPage: true });
   await ctx.close();
-  console.log(`${passed} passed, 0 failed`);
+  console.log(`${check.passed} passed, 0 failed`);
 } catch (e) {
   console.error(e.message);
-  console.log(`${passed} passed, 1 failed`);
+  console.log(`${check.passed} passed, 1 failed`);
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -5,22 +5,13 @@
 // finds it on the dashboard as waiting on their decision.
 //
 // usage: node new_request.mjs BASE_URL SCREENSHOT_DIR
-import { chromium } from 'playwright-core';
-import assert from 'node:assert/strict';
+import { checker, launch } from './lib.mjs';
 
 const base = process.argv[2];
 const shots = process.argv[3] || '.';
-let passed = 0;
-function check(cond, what) {
-  assert.ok(cond, what);
-  passed++;
-}
+const check = checker();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   async function login(email) {
     const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -76,10 +67,10 @@ try {
   await peer.page.screenshot({ path: `${shots}/request-peer.png`, fullPage: true });
   await eng.ctx.close();
   await peer.ctx.close();
-  console.log(`${passed} passed, 0 failed`);
+  console.log(`${check.passed} passed, 0 failed`);
 } catch (e) {
   console.error(e.message);
-  console.log(`${passed} passed, 1 failed`);
+  console.log(`${check.passed} passed, 1 failed`);
   process.exitCode = 1;
 } finally {
   await browser.close();
