@@ -146,25 +146,25 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
     return check_vlan_for_port(out, vlan, vlan_field, err);
 }
 
-/* Moves the request to its approved state and allocates its link
- * addresses (workflow/bgp.h). The caller appends its decision's audit
- * event, then calls after_approved: the events stay in the order they
- * happened. */
-static pf_kind become_approved(const wf_env *env, const wf_actor *who, long long id,
-                               int *version, bool *exhausted, int *family, pf_err *err)
+/* Moves the request to its approved state. The caller appends its
+ * decision's audit event, then calls after_approved: the events stay in
+ * the order they happened. */
+static pf_kind become_approved(const wf_env *env, long long id, int *version, pf_err *err)
 {
-    if (db_request_set_state(env->db, id, "approved", version, err) ||
-        wf_bgp_approved(env, who, id, exhausted, family, err))
-        return err->kind;
-    return PF_OK;
+    return db_request_set_state(env->db, id, "approved", version, err);
 }
 
-/* The job and the mail of an approval; or, when a pool had no free
- * block, the request fails at once (it keeps its ports; an operator adds
- * a pool and retries it). */
-static pf_kind after_approved(const wf_env *env, long long id, bool exhausted, int family,
-                              int *version, pf_err *err)
+/* Allocates the link addresses (workflow/bgp.h), then the job and the
+ * mail of an approval; or, when a pool had no free block, the request
+ * fails at once (it keeps its ports; an operator adds a pool and retries
+ * it). */
+static pf_kind after_approved(const wf_env *env, const wf_actor *who, long long id, int *version,
+                              pf_err *err)
 {
+    bool exhausted;
+    int family = 0;
+    if (wf_bgp_approved(env, who, id, &exhausted, &family, err))
+        return err->kind;
     if (!exhausted) {
         if (db_job_enqueue(env->db, "provision", id, err) ||
             wf_notify(env, id, "request_approved", WF_NOTIFY_BOTH, NULL, err))
@@ -359,12 +359,11 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
     }
 
     if (req_ok && peer.auto_approve) {
-        int v, family = 0;
-        bool exhausted;
-        if (become_approved(env, who, id, &v, &exhausted, &family, err) ||
+        int v;
+        if (become_approved(env, id, &v, err) ||
             audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
                           state_json("approved", v), err) ||
-            after_approved(env, id, exhausted, family, &v, err))
+            after_approved(env, who, id, &v, err))
             return err->kind;
     }
     return PF_OK;
@@ -506,8 +505,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     }
 
     const char *mail = NULL;
-    bool approved = false, exhausted = false;
-    int family = 0;
+    bool approved = false;
     if (to == from) {
         /* a decision that leaves the state (one side approved) is still a
          * change: touching the row bumps the version, so a client holding
@@ -518,7 +516,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         }
     } else {
         if (to == WF_S_APPROVED) {
-            if (become_approved(env, who, r.id, &version, &exhausted, &family, err)) {
+            if (become_approved(env, r.id, &version, err)) {
                 json_decref(after);
                 return err->kind;
             }
@@ -547,7 +545,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     if (audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version), after,
                       err))
         return err->kind;
-    if (approved && after_approved(env, r.id, exhausted, family, &version, err))
+    if (approved && after_approved(env, who, r.id, &version, err))
         return err->kind;
     if (mail && wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err))
         return err->kind;
