@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "workflow/changes.h"
 #include "workflow/queries.h"
 #include "workflow/requests.h"
 #include "workflow/validate.h"
@@ -226,6 +227,88 @@ static int do_expire(const cli_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* request modify ID --as EMAIL --bandwidth N [--version N]: asks for a
+ * change of a live circuit (workflow/changes.h). */
+static int do_modify(const cli_config *cfg, int argc, char **argv)
+{
+    static const cli_opt opts[] = {
+        {"as", true, false}, {"bandwidth", true, false}, {"version", true, false}, {NULL}};
+    cli_args a;
+    wf_env env;
+    pf_err err = {0};
+    long long id;
+    wf_change_input in = {0};
+    if (cli_parse("request modify", argc, argv, opts, &a, &err) || cli_require(&a, "as", &err) ||
+        cli_require(&a, "bandwidth", &err))
+        return cli_fail(&err);
+    if (a.npos != 1) {
+        pf_fail(&err, PF_EINVALID, "missing_id", "id",
+                "usage: peerflow request modify ID --as EMAIL --bandwidth MBPS");
+        return cli_fail(&err);
+    }
+    if (parse_id(a.pos[0], &id, &err) ||
+        optional_int(&a, "bandwidth", 1, 100000000, &in.bandwidth_mbps, &err) ||
+        optional_int(&a, "version", 1, 2147483647, &in.version, &err))
+        return cli_fail(&err);
+    db_conn *c = cli_connect(cfg, NULL, &env, &err);
+    if (c == NULL)
+        return cli_fail(&err);
+    wf_actor who;
+    long long change = 0;
+    pf_kind k = wf_actor_for_user(&env, cli_get(&a, "as"), "cli", &who, &err);
+    if (k == PF_OK)
+        k = wf_change_open(&env, &who, id, &in, &change, &err);
+    db_close(c);
+    if (k)
+        return cli_fail(&err);
+    printf("request %lld: change %lld asked (%d Mbit/s), waiting for the other network\n", id,
+           change, in.bandwidth_mbps);
+    return 0;
+}
+
+/* request change approve|reject|cancel ID --change N --as EMAIL [--reason TEXT] */
+static int do_change(const cli_config *cfg, int argc, char **argv)
+{
+    static const cli_opt opts[] = {
+        {"as", true, false}, {"change", true, false}, {"reason", true, false}, {NULL}};
+    const char *verb = argc > 0 ? argv[0] : "";
+    bool cancel = strcmp(verb, "cancel") == 0, approve = strcmp(verb, "approve") == 0;
+    pf_err err = {0};
+    if (!cancel && !approve && strcmp(verb, "reject") != 0) {
+        pf_fail(&err, PF_EINVALID, "unknown_subcommand", NULL,
+                "usage: peerflow request change approve|reject|cancel ID --change N --as EMAIL "
+                "[--reason TEXT]");
+        return cli_fail(&err);
+    }
+    cli_args a;
+    wf_env env;
+    long long id, change;
+    if (cli_parse("request change", argc - 1, argv + 1, opts, &a, &err) ||
+        cli_require(&a, "as", &err) || cli_require(&a, "change", &err))
+        return cli_fail(&err);
+    if (a.npos != 1) {
+        pf_fail(&err, PF_EINVALID, "missing_id", "id",
+                "usage: peerflow request change %s ID --change N --as EMAIL", verb);
+        return cli_fail(&err);
+    }
+    if (parse_id(a.pos[0], &id, &err) || parse_id(cli_get(&a, "change"), &change, &err))
+        return cli_fail(&err);
+    db_conn *c = cli_connect(cfg, NULL, &env, &err);
+    if (c == NULL)
+        return cli_fail(&err);
+    wf_actor who;
+    pf_kind k = wf_actor_for_user(&env, cli_get(&a, "as"), "cli", &who, &err);
+    if (k == PF_OK)
+        k = cancel ? wf_change_cancel(&env, &who, id, change, &err)
+                   : wf_change_decide(&env, &who, id, change, approve, cli_get(&a, "reason"), &err);
+    db_close(c);
+    if (k)
+        return cli_fail(&err);
+    printf("request %lld: change %lld %s\n", id, change,
+           cancel ? "withdrawn" : approve ? "approved" : "rejected");
+    return 0;
+}
+
 int cmd_request(const cli_config *cfg, int argc, char **argv)
 {
     static const struct {
@@ -244,10 +327,14 @@ int cmd_request(const cli_config *cfg, int argc, char **argv)
         return do_submit(cfg, argc - 1, argv + 1);
     if (strcmp(verb, "expire") == 0)
         return do_expire(cfg, argc - 1, argv + 1);
+    if (strcmp(verb, "modify") == 0)
+        return do_modify(cfg, argc - 1, argv + 1);
+    if (strcmp(verb, "change") == 0)
+        return do_change(cfg, argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof decisions / sizeof decisions[0]; i++)
         if (strcmp(verb, decisions[i].verb) == 0)
             return do_decide(cfg, verb, decisions[i].fn, argc - 1, argv + 1);
     fprintf(stderr, "peerflow: usage: peerflow request list|show|submit|approve|reject|cancel|"
-                    "decommission|expire ... (see: peerflow help)\n");
+                    "decommission|expire|modify|change ... (see: peerflow help)\n");
     return 2;
 }

@@ -39,6 +39,8 @@ static const char usage[] =
     "  request approve|reject|cancel|decommission ID --as EMAIL [--version N]\n"
     "           [--port NAME] [--vlan N] [--reason TEXT]\n"
     "  request expire                             expire pending requests past expiry\n"
+    "  request modify ID --as EMAIL --bandwidth MBPS [--version N]   change a live circuit's cap\n"
+    "  request change approve|reject|cancel ID --change N --as EMAIL [--reason TEXT]\n"
     "  pool add|remove --cidr CIDR | pool list [--format table|json]   link address pools\n"
     "  bgp-config ID --side requester|peer --daemon bird2|frr|junos|eos  router configuration\n"
     "  report list\n"

@@ -133,6 +133,12 @@ static const db_stmt get_request = {
     "     'error', c.error, 'cookie',"
     "     '0x' || lpad(to_hex(x'5046000000000000'::bigint | c.id), 16, '0'))"
     "   FROM circuits c WHERE c.request_id = r.id),"
+    " 'changes', coalesce((SELECT json_agg(json_build_object("
+    "     'id', ch.id, 'state', ch.state, 'side', ch.side, 'old_bandwidth_mbps',"
+    "     ch.old_bandwidth_mbps, 'bandwidth_mbps', ch.bandwidth_mbps, 'reason', ch.reason,"
+    "     'decided_by', ch.decided_by, 'error', ch.error, 'created_at', ch.created_at,"
+    "     'decided_at', ch.decided_at, 'applied_at', ch.applied_at) ORDER BY ch.id)"
+    "   FROM request_changes ch WHERE ch.request_id = r.id), '[]'::json),"
     /* the history as reports.request_history gives it: one rule for what
      * a network sees of it (where a link was used from is the operators') */
     " 'history', coalesce((SELECT json_agg(json_build_object("

@@ -8,18 +8,22 @@
 
 static const db_stmt ins_token = {
     "pf_token_insert",
-    "INSERT INTO approval_tokens (id, request_id, network_id, contact, actions, expires_at)"
+    "INSERT INTO approval_tokens (id, request_id, network_id, contact, actions, expires_at,"
+    " change_id)"
     " VALUES (decode($1, 'hex'), $2, $3, $4, $5::text[],"
-    "  least(date_trunc('second', now() + make_interval(secs => $6)),"
-    "        (SELECT date_trunc('second', r.expires_at) FROM peering_requests r"
-    "          WHERE r.id = $2)))",
-    6};
+    "  CASE WHEN $7::bigint IS NULL"
+    "   THEN least(date_trunc('second', now() + make_interval(secs => $6)),"
+    "              (SELECT date_trunc('second', r.expires_at) FROM peering_requests r"
+    "                WHERE r.id = $2))"
+    /* a change of a live circuit: the request's own expiry is long past */
+    "   ELSE date_trunc('second', now() + make_interval(secs => $6)) END, $7)",
+    7};
 
 static const db_stmt get_token = {
     "pf_token_get",
     "SELECT request_id, network_id, contact, 'approve' = ANY (actions),"
     " 'reject' = ANY (actions), key_id, encode(token_hash, 'hex'),"
-    " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL"
+    " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL, coalesce(change_id, 0)"
     " FROM approval_tokens WHERE id = decode($1, 'hex')"
     "   AND ($2::bigint IS NULL OR network_id = $2)",
     2};
@@ -28,7 +32,7 @@ static const db_stmt get_token_lock = {
     "pf_token_get_lock",
     "SELECT request_id, network_id, contact, 'approve' = ANY (actions),"
     " 'reject' = ANY (actions), key_id, encode(token_hash, 'hex'),"
-    " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL"
+    " extract(epoch FROM expires_at)::bigint, used_at IS NOT NULL, coalesce(change_id, 0)"
     " FROM approval_tokens WHERE id = decode($1, 'hex')"
     "   AND ($2::bigint IS NULL OR network_id = $2) FOR UPDATE",
     2};
@@ -47,12 +51,13 @@ static const db_stmt use_token = {
 
 pf_kind db_token_insert(db_conn *c, const db_token *t, int ttl_seconds, pf_err *err)
 {
-    char id[33], b[3][24], actions[32];
+    char id[33], b[4][24], actions[32];
     sodium_bin2hex(id, sizeof id, t->id, 16);
     snprintf(actions, sizeof actions, "{%s%s%s}", (t->actions & 1) ? "approve" : "",
              (t->actions & 3) == 3 ? "," : "", (t->actions & 2) ? "reject" : "");
-    const char *p[6] = {id, db_fmt_ll(b[0], t->request_id), db_fmt_ll(b[1], t->network_id),
-                        t->contact, actions, db_fmt_ll(b[2], ttl_seconds)};
+    const char *p[7] = {id, db_fmt_ll(b[0], t->request_id), db_fmt_ll(b[1], t->network_id),
+                        t->contact, actions, db_fmt_ll(b[2], ttl_seconds),
+                        db_fmt_id(b[3], t->change_id)};
     PGresult *r = db_exec(c, &ins_token, p, err);
     if (r == NULL)
         return err->kind;
@@ -88,6 +93,7 @@ pf_kind db_token_get(db_conn *c, const unsigned char id[16], bool lock, db_token
     }
     out->expires = db_ll(r, 0, 7);
     out->used = db_bool(r, 0, 8);
+    out->change_id = db_ll(r, 0, 9);
     PQclear(r);
     return PF_OK;
 }

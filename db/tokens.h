@@ -20,11 +20,13 @@ typedef struct {
     unsigned char hash[32];
     long long expires;    /* unix seconds */
     bool used;
+    long long change_id;  /* the change of a live circuit it decides; 0 = the request */
 } db_token;
 
-/* Inserts a token for t's id, request, network, contact and actions. It
- * expires ttl_seconds from now, or with its request if that is sooner
- * (whole seconds: the signed expiry is exact). */
+/* Inserts a token for t's id, request, network, contact, actions and
+ * change. It expires ttl_seconds from now, or - a token of the request
+ * itself - with its request if that is sooner (whole seconds: the signed
+ * expiry is exact). */
 pf_kind db_token_insert(db_conn *c, const db_token *t, int ttl_seconds, pf_err *err);
 
 /* Reads token id, row-locked (FOR UPDATE) when lock. PF_ENOTFOUND

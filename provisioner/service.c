@@ -731,10 +731,16 @@ static void *worker_main(void *arg)
         w->lost = false;
         pthread_mutex_unlock(&s->mu);
         outcome o = {.kind = O_DONE};
-        if (strcmp(job.kind, "provision") == 0)
+        if (strcmp(job.kind, "provision") == 0) {
             run_provision(&j, &o);
-        else
+        } else if (strcmp(job.kind, "teardown") == 0) {
             run_teardown(&j, &o);
+        } else {
+            /* a kind this provisioner does not know is never taken for a
+             * teardown: the job fails and says why */
+            o.kind = O_FAILED;
+            msgf(o.msg, sizeof o.msg, "this provisioner has no handler for %s jobs", job.kind);
+        }
         /* The request's last event ended the job row in its own
          * transaction (report_final); otherwise (nothing to do, a defer, a
          * re-run that found the request moved on) the job row is ended

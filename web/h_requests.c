@@ -156,7 +156,7 @@ void web_h_request_create(web_ctx *ctx)
 }
 
 /* The request page, with an optional error of a refused decision. */
-static void show(web_ctx *ctx, long long id, int status, const pf_err *failed)
+void web_request_page(web_ctx *ctx, long long id, int status, const pf_err *failed)
 {
     pf_err err = {0};
     json_t *view;
@@ -173,7 +173,7 @@ void web_h_request_show(web_ctx *ctx)
 {
     long long id;
     if (web_param_id(ctx, 0, &id))
-        show(ctx, id, 200, NULL);
+        web_request_page(ctx, id, 200, NULL);
 }
 
 /* The fields each decision accepts: a field of another action (a port on
@@ -225,7 +225,7 @@ void web_h_request_decide(web_ctx *ctx)
         if (ctx->is_api)
             web_error(ctx, &err);
         else
-            show(ctx, id, web_status_for(&err), &err);
+            web_request_page(ctx, id, web_status_for(&err), &err);
         return;
     }
     in.version = (int)version;
@@ -250,7 +250,7 @@ void web_h_request_decide(web_ctx *ctx)
         if (ctx->is_api || k == PF_ENOTFOUND)
             web_error(ctx, &err);
         else
-            show(ctx, id, web_status_for(&err), &err);
+            web_request_page(ctx, id, web_status_for(&err), &err);
         return;
     }
     if (!ctx->is_api) {
@@ -259,5 +259,5 @@ void web_h_request_decide(web_ctx *ctx)
         web_redirect(ctx, loc);
         return;
     }
-    show(ctx, id, 200, NULL);
+    web_request_page(ctx, id, 200, NULL);
 }

@@ -136,6 +136,11 @@ void web_h_networks(web_ctx *ctx);
 void web_h_network_show(web_ctx *ctx);   /* h_bgp.c: routing facts */
 void web_h_network_update(web_ctx *ctx);
 void web_h_bgp_config(web_ctx *ctx);     /* h_bgp.c */
+void web_h_change_open(web_ctx *ctx);    /* h_changes.c: changing a live circuit */
+void web_h_change_decide(web_ctx *ctx);
+/* The request page (or its JSON) with failed's message shown, status as
+ * given: what a refused form on that page answers (h_requests.c). */
+void web_request_page(web_ctx *ctx, long long id, int status, const pf_err *failed);
 void web_h_reports(web_ctx *ctx);
 void web_h_report(web_ctx *ctx);
 void web_h_fabric(web_ctx *ctx);

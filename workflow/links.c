@@ -7,10 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/changes.h"
 #include "db/directory.h"
 #include "db/fabric.h"
 #include "db/requests.h"
 #include "db/tokens.h"
+#include "workflow/changes.h"
 #include "workflow/requests.h"
 
 /* Everything a link's transaction learns while checking it. */
@@ -19,6 +21,7 @@ struct checked {
     db_token row;         /* its row */
     db_request req;       /* its request, row-locked */
     wf_side side;
+    db_change change;     /* the change it decides (row.change_id), row-locked */
 };
 
 static pf_kind not_issued(pf_err *err)
@@ -26,6 +29,29 @@ static pf_kind not_issued(pf_err *err)
     return pf_fail(err, PF_ENOTFOUND, "token_unknown", "token",
                    "this approval link is not known here (never issued, or withdrawn): ask "
                    "for a new one");
+}
+
+/* A link for a change of a live circuit: the change must still be
+ * pending and the link's network the side that did not ask for it. */
+static pf_kind check_change(db_conn *c, struct checked *k, pf_err *err)
+{
+    if (db_change_lock(c, k->req.id, k->row.change_id, &k->change, err))
+        return err->kind == PF_ENOTFOUND ? not_issued(err) : err->kind;
+    k->side = k->row.network_id == k->req.requester_network_id ? WF_SIDE_REQUESTER
+              : k->row.network_id == k->req.peer_network_id    ? WF_SIDE_PEER
+                                                               : WF_SIDE_NONE;
+    if (k->side == WF_SIDE_NONE || strcmp(wf_side_name(k->side), k->change.side) == 0)
+        return not_issued(err);
+    if (strcmp(k->change.state, "pending") != 0)
+        return pf_fail(err, PF_ECONFLICT, "token_change_decided", "token",
+                       "change %lld of request #%lld is %s, no longer waiting for a decision: "
+                       "this link no longer works",
+                       k->change.id, k->req.id, k->change.state);
+    if (strcmp(k->req.state, "active") != 0)
+        return pf_fail(err, PF_ECONFLICT, "token_request_closed", "token",
+                       "request #%lld is %s: its change can no longer be decided", k->req.id,
+                       k->req.state);
+    return PF_OK;
 }
 
 /* The checks both GET and POST make, inside the transaction. */
@@ -48,6 +74,8 @@ static pf_kind check_in_tx(db_conn *c, struct checked *k, pf_err *err)
                        "this approval link has already been used: each link works once");
     if (db_request_lock(c, r->request_id, &k->req, err))
         return err->kind == PF_ENOTFOUND ? not_issued(err) : err->kind;
+    if (r->change_id != 0)
+        return check_change(c, k, err);
     if (strcmp(k->req.state, "pending") != 0)
         return pf_fail(err, PF_ECONFLICT, "token_request_closed", "token",
                        "request #%lld is %s, no longer waiting for a decision: this link no "
@@ -122,7 +150,7 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
     json_t *ports = json_array();
     bool choose = false, ask_vlan = false;
     json_t *only = json_null();
-    if (x->k.side == WF_SIDE_PEER && x->k.req.peer_port_id == 0) {
+    if (x->k.side == WF_SIDE_PEER && x->k.req.peer_port_id == 0 && x->k.row.change_id == 0) {
         /* The port is the peer's to give: all its ports, however many, and
          * a VLAN field whenever the port may be a trunk (a trunk as the
          * only port included: without it that link could never approve). */
@@ -154,6 +182,12 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
                         "only_port", only, "ask_vlan", ask_vlan);
     if (x->view == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    if (x->k.row.change_id != 0)
+        json_object_set_new(x->view, "change",
+                            json_pack("{sI,ss,si,si}", "id", (json_int_t)x->k.change.id, "side",
+                                      x->k.change.side, "old_bandwidth_mbps",
+                                      x->k.change.old_bandwidth_mbps, "bandwidth_mbps",
+                                      x->k.change.bandwidth_mbps));
     return PF_OK;
 }
 
@@ -210,10 +244,19 @@ static pf_kind decide_tx(db_conn *c, void *v, pf_err *err)
                     .via = "email",
                     .token_id = x->k.row.id};
     snprintf(who.label, sizeof who.label, "%s", x->k.row.contact);
-    wf_decision_input in = {.port = d->port, .vlan = d->vlan, .reason = d->reason};
-    if (wf_request_decide_in_tx(x->env, &who, x->k.req.id, action == WF_TOKEN_APPROVE, &in,
-                                err))
-        return err->kind;
+    if (x->k.row.change_id != 0) {
+        if ((d->port && *d->port) || d->vlan)
+            return pf_fail(err, PF_EINVALID, "unknown_field", d->port && *d->port ? "port" : "vlan",
+                           "a change is approved or rejected as it is: it takes no port or VLAN");
+        if (wf_change_decide_in_tx(x->env, &who, x->k.req.id, x->k.row.change_id,
+                                   action == WF_TOKEN_APPROVE, d->reason, err))
+            return err->kind;
+    } else {
+        wf_decision_input in = {.port = d->port, .vlan = d->vlan, .reason = d->reason};
+        if (wf_request_decide_in_tx(x->env, &who, x->k.req.id, action == WF_TOKEN_APPROVE, &in,
+                                    err))
+            return err->kind;
+    }
     if (db_token_mark_used(c, x->k.row.id, err))
         return err->kind;
 
@@ -225,6 +268,8 @@ static pf_kind decide_tx(db_conn *c, void *v, pf_err *err)
                               wf_side_name(x->k.side));
     if (after == NULL)
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    if (x->k.row.change_id != 0)
+        json_object_set_new(after, "change", json_integer(x->k.row.change_id));
     return wf_audit(c, &who, "token.used", "approval_token", idhex, x->k.req.id, NULL, after,
                     err);
 }

@@ -37,6 +37,18 @@ static const struct kind_text kinds[] = {
      "Teardown was requested; the cross-connect is being removed."},
     {"request_decommissioned", "was torn down",
      "The cross-connect was removed and its VLANs released."},
+    /* changes of a live circuit (workflow/changes.h) */
+    {"change_needed", "asks for a change",
+     "The other network asks to change this live circuit; your network's decision is needed."},
+    {"change_approved", "change approved",
+     "Both networks agreed to the change. The exchange is applying it; the circuit stays up."},
+    {"change_rejected", "change rejected", "The change was rejected. The circuit is unchanged."},
+    {"change_applied", "change applied", "The change is in place on the fabric."},
+    {"change_failed", "change failed",
+     "The fabric refused the change. The circuit keeps running as it was; the exchange "
+     "operators have been told."},
+    {"change_cancelled", "change cancelled",
+     "The change was withdrawn: the circuit is no longer active."},
 };
 
 static const struct kind_text *find_kind(const char *kind)
@@ -117,7 +129,7 @@ static bool new_message_id(const wf_env *env, long long id, const char *kind, ch
 
 static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const struct kind_text *k,
                        long long network_id, long long asn, const char *contacts,
-                       const char *detail, pf_err *err)
+                       const char *detail, long long change_id, pf_err *err)
 {
     json_t *arr = json_loads(contacts, 0, NULL);
     if (arr == NULL || !json_is_array(arr)) {
@@ -138,7 +150,7 @@ static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const str
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
     char mid[300];
-    bool links = strcmp(k->kind, "approval_needed") == 0;
+    bool links = strcmp(k->kind, "approval_needed") == 0 || strcmp(k->kind, "change_needed") == 0;
     pf_kind rc = PF_OK;
     /* approval links: one message and one token per contact; else one
      * message to all of the network's contacts */
@@ -146,7 +158,7 @@ static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const str
         const char *contact = links ? json_string_value(json_array_get(arr, i)) : NULL;
         char *one = NULL;
         db_token t = {.request_id = s->id, .network_id = network_id,
-                      .actions = WF_TOKEN_APPROVE | WF_TOKEN_REJECT};
+                      .actions = WF_TOKEN_APPROVE | WF_TOKEN_REJECT, .change_id = change_id};
         /* a contact the mailer could not send to (stored before the
          * address check, or by hand) gets its message without a token:
          * the mailer makes it a dead letter, visible in mail_queue */
@@ -202,8 +214,8 @@ static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const str
     return rc;
 }
 
-pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
-                  const char *detail, pf_err *err)
+static pf_kind notify(const wf_env *env, long long request_id, long long change_id,
+                      const char *kind, int sides, const char *detail, pf_err *err)
 {
     const struct kind_text *k = find_kind(kind);
     if (k == NULL)
@@ -215,9 +227,22 @@ pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int
     pf_kind rc = PF_OK;
     if (sides & WF_NOTIFY_REQUESTER)
         rc = enqueue(env, &s, k, s.requester_network_id, s.requester_asn, s.requester_contacts,
-                     detail, err);
+                     detail, change_id, err);
     if (rc == PF_OK && (sides & WF_NOTIFY_PEER))
-        rc = enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail, err);
+        rc = enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail,
+                     change_id, err);
     db_request_summary_clear(&s);
     return rc;
+}
+
+pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
+                  const char *detail, pf_err *err)
+{
+    return notify(env, request_id, 0, kind, sides, detail, err);
+}
+
+pf_kind wf_notify_change(const wf_env *env, long long request_id, long long change_id,
+                         const char *kind, int sides, const char *detail, pf_err *err)
+{
+    return notify(env, request_id, change_id, kind, sides, detail, err);
 }

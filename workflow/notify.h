@@ -28,4 +28,11 @@ enum {
 pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
                   const char *detail, pf_err *err);
 
+/* wf_notify for a change of a live circuit (workflow/changes.h): kinds
+ * change_needed (with approval links that decide change_id),
+ * change_approved, change_rejected, change_applied, change_failed,
+ * change_cancelled. detail says what the change is. */
+pf_kind wf_notify_change(const wf_env *env, long long request_id, long long change_id,
+                         const char *kind, int sides, const char *detail, pf_err *err);
+
 #endif

@@ -127,6 +127,31 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
             json_object_set_new(can_map, actions[i].name, json_true());
         }
     }
+    /* changes of a live circuit (workflow/changes.h): the open one, and
+     * what this user may do about it */
+    bool admin = x->who->role == WF_ROLE_ADMIN && side != WF_SIDE_NONE;
+    json_t *open = NULL;
+    size_t ci;
+    json_t *ch;
+    json_array_foreach(json_object_get(x->json, "changes"), ci, ch) {
+        const char *cs = json_string_value(json_object_get(ch, "state"));
+        if (cs && (strcmp(cs, "pending") == 0 || strcmp(cs, "approved") == 0))
+            open = ch;
+    }
+    bool capped = json_integer_value(json_object_get(x->json, "bandwidth_mbps")) > 0;
+    if (admin && st == WF_S_ACTIVE && capped && open == NULL) {
+        json_array_append_new(can, json_string("modify"));
+        json_object_set_new(can_map, "modify", json_true());
+    }
+    if (open != NULL) {
+        bool mine = strcmp(json_string_value(json_object_get(open, "side")),
+                           wf_side_name(side == WF_SIDE_NONE ? WF_SIDE_REQUESTER : side)) == 0 &&
+                    side != WF_SIDE_NONE;
+        bool pending = strcmp(json_string_value(json_object_get(open, "state")), "pending") == 0;
+        json_object_set_new(open, "can_decide", json_boolean(admin && pending && !mine));
+        json_object_set_new(open, "can_cancel", json_boolean(admin && pending && mine));
+        json_object_set(x->json, "open_change", open);
+    }
     json_object_set_new(x->json, "actions", can);
     json_object_set_new(x->json, "can", can_map);
     json_object_set_new(x->json, "my_side",

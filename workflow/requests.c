@@ -13,6 +13,7 @@
 #include "db/queue.h"
 #include "db/requests.h"
 #include "workflow/bgp.h"
+#include "workflow/changes.h"
 #include "workflow/notify.h"
 #include "workflow/validate.h"
 
@@ -526,7 +527,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
                 json_decref(after);
                 return err->kind;
             }
-            if (to == WF_S_DECOMMISSIONING && db_job_enqueue(c, "teardown", r.id, err)) {
+            if (to == WF_S_DECOMMISSIONING && (db_job_enqueue(c, "teardown", r.id, err) ||
+                                               wf_change_cancel_open(env, who, r.id, err))) {
                 json_decref(after);
                 return err->kind;
             }
