@@ -88,10 +88,16 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     prov_service *prov = NULL;
     if (which & WORKERS_PROVISIONER) {
         pf_err err = {0};
+        int counter_s = 0;
+        if (cli_counter_interval(cfg, &counter_s, &err) != PF_OK) {
+            log_err("provisioner", &err);
+            return pf_kind_exit_status(err.kind);
+        }
         prov_config pc = {.database_url = cfg->worker_database_url,
                           .openflow_listen = cfg->openflow_listen,
                           .base_url = env->base_url,
-                          .mail_domain = env->mail_domain};
+                          .mail_domain = env->mail_domain,
+                          .counter_interval_ms = counter_s * 1000};
         prov = prov_service_start(&pc, &err);
         if (prov == NULL) {
             log_err("provisioner", &err);
