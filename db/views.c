@@ -50,7 +50,12 @@ static const db_stmt fabric = {
     "   'conn_changed_at', s.conn_changed_at, 'conn_error', s.conn_error) ORDER BY s.name)"
     "   FROM switches s), '[]'::json),"
     " 'links', coalesce((SELECT json_agg(json_build_object('id', l.id,"
-    "   'a', sa.name || ':' || l.a_port, 'b', sb.name || ':' || l.b_port) ORDER BY l.id)"
+    "   'a', sa.name || ':' || l.a_port, 'b', sb.name || ':' || l.b_port,"
+    "   'a_switch', sa.name, 'b_switch', sb.name,"
+    "   'circuits', (SELECT count(DISTINCT lv.circuit_id) FROM link_vlans lv"
+    "     WHERE lv.link_id = l.id),"
+    "   'vlans', coalesce((SELECT json_agg(lv.vlan ORDER BY lv.vlan) FROM link_vlans lv"
+    "     WHERE lv.link_id = l.id), '[]'::json)) ORDER BY l.id)"
     "   FROM links l JOIN switches sa ON sa.id = l.a_switch_id"
     "   JOIN switches sb ON sb.id = l.b_switch_id), '[]'::json),"
     " 'ports', coalesce((SELECT json_agg(json_build_object('asn', n.asn, 'network', n.name,"
@@ -69,7 +74,13 @@ static const db_stmt gauges = {
     "   AND dead_at IS NULL),"
     " 'outbox_dead', (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL),"
     " 'jobs_pending', (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')),"
-    " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json))",
+    " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json),"
+    /* traffic counters of circuits on the fabric (migrations/0012) */
+    " 'circuits', coalesce((SELECT json_agg(json_build_object('circuit', t.circuit_id,"
+    "   'request', c.request_id, 'direction', t.direction, 'bytes', t.bytes_total,"
+    "   'packets', t.packets_total) ORDER BY t.circuit_id, t.direction)"
+    "   FROM traffic_counters t JOIN circuits c ON c.id = t.circuit_id"
+    "   WHERE c.state <> 'removed'), '[]'::json))",
     0};
 
 static pf_kind one_json(db_conn *c, const db_stmt *s, const char *const *p, json_t **out,

@@ -37,6 +37,7 @@ void web_h_fabric(web_ctx *ctx)
         web_error(ctx, &err);
         return;
     }
+    web_topology_decorate(ctx, view);
     web_view(ctx, 200, "fabric", view);
 }
 

@@ -166,6 +166,7 @@ static void show(web_ctx *ctx, long long id, int status, const pf_err *failed)
     }
     if (failed)
         json_object_set_new(view, "error", json_string(failed->message));
+    web_traffic_decorate(ctx, id, view);
     web_view(ctx, status, "request", view);
 }
 
