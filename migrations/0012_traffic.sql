@@ -112,7 +112,7 @@ CREATE POLICY traffic_1h_party ON traffic_1h
 -- The web reads; only the workers (provisioner, rollup) write.
 GRANT SELECT ON traffic_counters, traffic_samples, traffic_5m, traffic_1h TO peerflow_app;
 GRANT INSERT, UPDATE ON traffic_counters TO peerflow_worker;
-GRANT INSERT, DELETE ON traffic_samples TO peerflow_worker;
+GRANT INSERT, UPDATE, DELETE ON traffic_samples TO peerflow_worker;
 GRANT INSERT, UPDATE, DELETE ON traffic_5m, traffic_1h TO peerflow_worker;
 GRANT SELECT, UPDATE ON traffic_rollup_state TO peerflow_worker;
 REVOKE ALL ON FUNCTION pf_traffic_rollup(timestamptz) FROM PUBLIC;
