@@ -57,13 +57,14 @@ static void text(FILE *f, double x, double y, const char *cls, const char *s)
     fputs("</text>", f);
 }
 
-static char *finish(FILE *f, char *buf)
+/* buf by address: open_memstream sets it at fclose. */
+static char *finish(FILE *f, char **buf)
 {
     if (fclose(f) != 0) {
-        free(buf);
+        free(*buf);
         return NULL;
     }
-    return buf;
+    return *buf;
 }
 
 /* ------------------------------------------------------------ the path */
@@ -136,7 +137,7 @@ char *web_svg_path(const json_t *req)
     text(f, 10, h - 12, "sub",
          "a_to_b: left to right; b_to_a: back. Ports are OpenFlow port numbers.");
     fputs("</svg>", f);
-    return finish(f, buf);
+    return finish(f, &buf);
 }
 
 /* ----------------------------------------------------------- the graph */
@@ -215,8 +216,11 @@ char *web_svg_traffic(const json_t *series, double cap_bps)
             W, H, W, H);
     char r[32];
     web_svg_rate(max, r, sizeof r);
-    fprintf(f, "Traffic of request %lld, %s to %s UTC, peak %s", num(series, "request_id"),
-            str(series, "from"), str(series, "to"), r);
+    fprintf(f, "Traffic of request %lld, ", num(series, "request_id"));
+    web_svg_escape(f, str(series, "from"));
+    fputs(" to ", f);
+    web_svg_escape(f, str(series, "to"));
+    fprintf(f, " UTC, peak %s", r);
     fputs("</title>", f);
     fprintf(f, "<rect class=\"plot\" x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/>", x0,
             y0, w, hgt);
@@ -254,7 +258,7 @@ char *web_svg_traffic(const json_t *series, double cap_bps)
             x0 + 200, ly - 5);
     text(f, x0 + 220, ly, "axis", ba);
     fputs("</svg>", f);
-    return finish(f, buf);
+    return finish(f, &buf);
 }
 
 /* -------------------------------------------------------- the topology */
@@ -362,5 +366,5 @@ char *web_svg_topology(const json_t *fabric)
     free(xs);
     free(ys);
     fputs("</svg>", f);
-    return finish(f, buf);
+    return finish(f, &buf);
 }
