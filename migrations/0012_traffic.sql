@@ -70,6 +70,9 @@ BEGIN
   IF since = '-infinity' THEN
     since := coalesce((SELECT min(at) FROM traffic_samples), p_now);
   END IF;
+  -- A sample is stamped with its transaction's start: one that committed
+  -- after the last run may be older than it. Ten minutes back covers it.
+  since := since - interval '10 minutes';
   INSERT INTO traffic_5m (circuit_id, bucket, ab_bytes, ab_packets, ba_bytes, ba_packets)
   SELECT circuit_id, date_bin('5 minutes', at, timestamptz 'epoch'),
          sum(ab_bytes), sum(ab_packets), sum(ba_bytes), sum(ba_packets)
