@@ -19,8 +19,8 @@ static const db_stmt last_get = {
 static const db_stmt put = {
     "pf_traffic_put",
     "INSERT INTO traffic_counters (circuit_id, direction, bytes_total, packets_total,"
-    " last_bytes, last_packets, last_duration_s, segments, sampled_at)"
-    " VALUES ($1, $2, $6, $7, $3, $4, $5, 1, " AT_PARAM(9) ")"
+    " last_bytes, last_packets, last_duration_s, segments, sampled_at, first_at)"
+    " VALUES ($1, $2, $6, $7, $3, $4, $5, 1, " AT_PARAM(9) ", " AT_PARAM(9) ")"
     " ON CONFLICT (circuit_id, direction) DO UPDATE SET"
     " bytes_total = traffic_counters.bytes_total + $6,"
     " packets_total = traffic_counters.packets_total + $7,"
@@ -61,6 +61,8 @@ static const db_stmt request_json = {
     "pf_traffic_request",
     "SELECT json_build_object('request_id', r.id, 'state', r.state,"
     " 'circuit_id', c.id, 'circuit_state', c.state,"
+    " 'counted_since', (SELECT extract(epoch FROM min(tc.first_at))::bigint"
+    "   FROM traffic_counters tc WHERE tc.circuit_id = c.id),"
     " 'a', " END_JSON("ap", "an", "r.requester_vlan") ","
     " 'b', CASE WHEN bp.id IS NULL THEN NULL ELSE " END_JSON("bp", "bn", "r.peer_vlan") " END,"
     " 'path', coalesce((SELECT json_agg(json_build_object('switch', s.name,"

@@ -57,7 +57,8 @@ typedef struct {
 pf_kind db_traffic_circuits(db_conn *c, db_traffic_circuit **out, size_t *n, pf_err *err);
 
 /* The request's circuit as the traffic pages need it: {"request_id",
- * "circuit_id" (null when there is none), "state", "a": {network, asn,
+ * "circuit_id" (null when there is none), "state", "counted_since" (Unix
+ * seconds of the circuit's first counter reading, or null), "a": {network, asn,
  * port, switch, vlan}, "b": {...}, "path": the circuit's hops with switch
  * names}. PF_ENOTFOUND "unknown_request" when the actor may not see it. */
 pf_kind db_traffic_request_json(db_conn *c, long long request_id, json_t **out, pf_err *err);

@@ -9,6 +9,8 @@
 -- flow was re-added by reconcile, the switch restarted), starts a new
 -- segment: the difference is the new counter itself, counted since the
 -- flow was added, which lies inside the interval - never negative.
+-- Nothing is written while a counter does not move (an idle circuit costs
+-- no row): after first_at, a time without a sample is zero traffic.
 --
 -- Tiers, one row per circuit and bucket with both directions:
 --   traffic_samples   raw readings         kept 48 hours
@@ -26,7 +28,8 @@ CREATE TABLE traffic_counters (
   last_packets    bigint NOT NULL,
   last_duration_s bigint NOT NULL,   -- the flow's age then
   segments        integer NOT NULL DEFAULT 1,  -- 1 + resets seen
-  sampled_at      timestamptz NOT NULL,
+  sampled_at      timestamptz NOT NULL,   -- of the last stored reading
+  first_at        timestamptz NOT NULL,   -- of the first: counting since
   PRIMARY KEY (circuit_id, direction)
 );
 

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,17 @@ void wf_traffic_delta(const db_traffic_last *prev, const wf_traffic_reading *cur
                       wf_traffic_step *out)
 {
     memset(out, 0, sizeof *out);
-    if (!prev->exists) {
-        out->first = true;
-        return;
-    }
     long long b = (long long)(cur->bytes > MAX_COUNTER ? 0 : cur->bytes);
     long long p = (long long)(cur->packets > MAX_COUNTER ? 0 : cur->packets);
+    /* A flow's counters start at zero when it is installed: the first
+     * reading is what crossed since then (a new circuit's first pings come
+     * before the first poll). */
+    if (!prev->exists) {
+        out->first = true;
+        out->bytes = b;
+        out->packets = p;
+        return;
+    }
     /* A flow younger than the time since the last reading was added after
      * it: its counters started at zero inside this interval. */
     double expected_age = (double)prev->last_duration_s + prev->age_s - WF_TRAFFIC_AGE_SLACK_S;
@@ -60,22 +66,37 @@ static pf_kind record_tx(db_conn *c, void *v, pf_err *err)
             continue;
         wf_traffic_step s;
         wf_traffic_delta(&last[dir], r, &s);
+        bool moved = s.bytes > 0 || s.packets > 0;
+        /* Idle: the counter is where it was, nothing is written - not even
+         * the reading's time. The next difference is then taken from the
+         * last stored reading, which is the same number. */
+        if (!moved && !s.first && !s.new_segment)
+            continue;
         long long bytes = (long long)(r->bytes > MAX_COUNTER ? 0 : r->bytes);
         long long packets = (long long)(r->packets > MAX_COUNTER ? 0 : r->packets);
         k = db_traffic_put(c, x->circuit_id, dir, bytes, packets, (long long)r->duration_s,
                            s.bytes, s.packets, s.new_segment, x->at, err);
         if (k)
             return k;
-        if (s.first || last[dir].age_s <= 0)
+        /* A flow found already old (peerflow started after the circuit):
+         * its counter goes to the totals, but when it crossed is not
+         * known, so it is no sample (it would be one absurd spike). */
+        if (!moved || (s.first && r->duration_s > WF_TRAFFIC_FIRST_MAX_AGE_S))
             continue;
         d[dir * 2] = s.bytes;
         d[dir * 2 + 1] = s.packets;
-        if (last[dir].age_s > seconds)
-            seconds = last[dir].age_s;
+        /* the time the difference was counted over: since the last stored
+         * reading (idle polls in between wrote nothing), or the new flow's
+         * age */
+        double over = s.first ? (double)r->duration_s : last[dir].age_s;
+        if (over > seconds)
+            seconds = over;
         any = true;
     }
     if (!any)
         return PF_OK;
+    if (seconds < 1)
+        seconds = 1;
     k = db_traffic_sample(c, x->circuit_id, x->at, seconds, d, err);
     x->sampled = k == PF_OK;
     return k;
@@ -275,6 +296,10 @@ pf_kind wf_traffic_series(const wf_env *env, const wf_actor *who, long long requ
     json_t *points = json_array();
     double max_bps = 0;
     size_t j = 0;
+    /* Before the first reading nothing is known (null); after it, a step
+     * without a sample is one where no counter moved (zero). */
+    json_t *since_j = json_object_get(x.req, "counted_since");
+    long long since = json_is_integer(since_j) ? (long long)json_integer_value(since_j) : LLONG_MAX;
     for (long long t = q->from; t < q->to; t += q->step) {
         while (j < x.n && x.pts[j].t < t)
             j++;
@@ -292,6 +317,11 @@ pf_kind wf_traffic_series(const wf_env *env, const wf_actor *who, long long requ
                 max_bps = ab;
             if (ba > max_bps)
                 max_bps = ba;
+        } else if (since != LLONG_MAX && t + q->step > since) {
+            json_object_set_new(p, "a_to_b_bps", json_real(0));
+            json_object_set_new(p, "b_to_a_bps", json_real(0));
+            json_object_set_new(p, "a_to_b_pps", json_real(0));
+            json_object_set_new(p, "b_to_a_pps", json_real(0));
         } else {
             json_object_set_new(p, "a_to_b_bps", json_null());
             json_object_set_new(p, "b_to_a_bps", json_null());
@@ -301,14 +331,17 @@ pf_kind wf_traffic_series(const wf_env *env, const wf_actor *who, long long requ
         json_array_append_new(points, p);
     }
     free(x.pts);
-    char f[32], t[32];
+    char f[32], t[32], cs[32];
     iso(q->from, f);
     iso(q->to, t);
+    if (since != LLONG_MAX)
+        iso(since, cs);
     json_t *a = json_object_get(x.req, "a"), *b = json_object_get(x.req, "b");
-    *out = json_pack("{sOsssssisssssfsosOsO}", "request_id", json_object_get(x.req, "request_id"),
-                     "from", f, "to", t, "step", q->step, "tier", tier_name(q->tier), "unit",
-                     "bits_per_second", "max_bps", max_bps, "points", points, "a",
-                     a ? a : json_null(), "b", b ? b : json_null());
+    *out = json_pack("{sOsssssisssssfsosOsOso}", "request_id",
+                     json_object_get(x.req, "request_id"), "from", f, "to", t, "step", q->step,
+                     "tier", tier_name(q->tier), "unit", "bits_per_second", "max_bps", max_bps,
+                     "points", points, "a", a ? a : json_null(), "b", b ? b : json_null(),
+                     "counted_since", since != LLONG_MAX ? json_string(cs) : json_null());
     json_decref(x.req);
     return PF_OK;
 }

@@ -6,8 +6,15 @@
  *    than the time since the last reading (re-added by a reconcile, the
  *    switch restarted), starts a new segment: the reading itself is what
  *    flowed since the flow was added, inside the interval. Never negative.
+ *    The first reading of a flow counts its counter, too (it started at
+ *    zero when the flow was installed).
  *  - wf_traffic_record: one reading of a circuit's two ingress flows, in
- *    one transaction (the provisioner's poller, provisioner/counters.c);
+ *    one transaction (the provisioner's poller, provisioner/counters.c).
+ *    Writes happen only when a counter moved: a direction whose counter
+ *    is unchanged writes nothing, and a sample row is written only when
+ *    some bytes or packets crossed. So an idle circuit costs no row and
+ *    no update, and in the series a step without a sample is zero
+ *    traffic - from the circuit's first reading on ("counted_since").
  *  - wf_traffic_rollup: the worker loop's periodic rollup and pruning;
  *  - wf_traffic_series: the rate series of a request for its two parties
  *    and operators (API JSON and CSV, the request page's graph);
@@ -40,6 +47,12 @@ typedef struct {
  * before it is taken for a re-added flow (clocks, poll jitter). */
 #define WF_TRAFFIC_AGE_SLACK_S 3
 
+/* A flow older than this at its first reading (the circuit was built
+ * before peerflow counted it) adds to the totals but to no sample: when
+ * its bytes crossed is unknown. A new circuit's flows are read within one
+ * poll interval (default 10 s). */
+#define WF_TRAFFIC_FIRST_MAX_AGE_S 60
+
 void wf_traffic_delta(const db_traffic_last *prev, const wf_traffic_reading *cur,
                       wf_traffic_step *out);
 
@@ -67,10 +80,12 @@ pf_kind wf_traffic_query_parse(const char *from, const char *to, const char *ste
                                const char *range, long long now, wf_traffic_query *q,
                                pf_err *err);
 
-/* {"request_id", "from", "to", "step", "tier", "unit", "points": [{"t",
+/* {"request_id", "from", "to", "step", "tier", "unit", "counted_since"
+ * (ISO time of the circuit's first reading, or null), "points": [{"t",
  * "at", "a_to_b_bps", "b_to_a_bps", "a_to_b_pps", "b_to_a_pps"} one per
- * step, null where nothing was recorded], "max_bps"}. PF_ENOTFOUND when
- * the actor may not see the request. Caller decrefs. */
+ * step: 0 where no sample was written (idle) after counted_since, null
+ * before it (not counted yet)], "max_bps"}. PF_ENOTFOUND when the actor
+ * may not see the request. Caller decrefs. */
 pf_kind wf_traffic_series(const wf_env *env, const wf_actor *who, long long request_id,
                           const wf_traffic_query *q, json_t **out, pf_err *err);
 
