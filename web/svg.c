@@ -368,3 +368,179 @@ char *web_svg_topology(const json_t *fabric)
     fputs("</svg>", f);
     return finish(f, &buf);
 }
+
+/* ------------------------------------------------------------ report charts */
+
+/* PostgreSQL interval text as seconds: "55:33:20", "3 days 04:05:06",
+ * "1 day", "-00:00:05" (negative: 0). -1 when it is not one. */
+double web_interval_seconds(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    double total = 0;
+    const char *p = s;
+    char *end;
+    long days = strtol(p, &end, 10);
+    if (end != p && strncmp(end, " day", 4) == 0) {
+        total += days * 86400.0;
+        p = end + 4;
+        if (*p == 's')
+            p++;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return total < 0 ? 0 : total;
+    }
+    int h, m;
+    double sec;
+    int n = 0;
+    if (sscanf(p, "%d:%d:%lf%n", &h, &m, &sec, &n) != 3 || p[n] != '\0')
+        return -1;
+    double t = (h < 0 || *p == '-') ? -(fabs((double)h) * 3600 + m * 60 + sec)
+                                    : h * 3600.0 + m * 60 + sec;
+    total += t;
+    return total < 0 ? 0 : total;
+}
+
+static int column(const json_t *report, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(report, "columns"), i, c)
+        if (json_is_string(c) && strcmp(json_string_value(c), name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *cell(const json_t *row, int col)
+{
+    return col < 0 ? NULL : json_string_value(json_array_get(row, (size_t)col));
+}
+
+/* Bars: n groups (labels) of k series (values[g * k + s], classes cls[s]),
+ * the value axis in `unit` (values divided by div). */
+static char *bars(const char *title, const char *const *labels, size_t n, const double *values,
+                  int k, const char *const *cls, const char *const *names, double div,
+                  const char *unit)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    const double W = 640, H = 240, x0 = 56, y0 = 16, w = W - x0 - 12, h = H - y0 - 44;
+    double max = 0;
+    for (size_t i = 0; i < n * (size_t)k; i++)
+        if (values[i] / div > max)
+            max = values[i] / div;
+    double top = nice(max > 0 ? max : 1);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+               "role=\"img\" aria-label=\"", W, H);
+    web_svg_escape(f, title);
+    fputs("\"><title>", f);
+    web_svg_escape(f, title);
+    fputs("</title>", f);
+    fprintf(f, "<rect class=\"plot\" x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/>", x0,
+            y0, w, h);
+    for (int g = 0; g <= 4; g++) {
+        double v = top * g / 4, y = y0 + h - h * g / 4;
+        char lab[48];
+        snprintf(lab, sizeof lab, "%g %s", v, unit);
+        fprintf(f, "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/>", x0,
+                x0 + w, y, y);
+        text(f, 4, y + 4, "axis", lab);
+    }
+    double gw = n ? w / (double)n : w, bw = gw * 0.8 / k;
+    for (size_t i = 0; i < n; i++) {
+        for (int s = 0; s < k; s++) {
+            double v = values[i * (size_t)k + (size_t)s] / div;
+            double bh = top > 0 ? h * v / top : 0;
+            fprintf(f, "<rect class=\"bar ");
+            web_svg_escape(f, cls[s]);
+            fprintf(f, "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>",
+                    x0 + gw * (double)i + gw * 0.1 + bw * s, y0 + h - bh, bw, bh);
+            web_svg_escape(f, labels[i]);
+            fputs(" ", f);
+            web_svg_escape(f, names[s]);
+            fprintf(f, ": %.1f ", v);
+            web_svg_escape(f, unit);
+            fputs("</title></rect>", f);
+        }
+        text(f, x0 + gw * (double)i + gw * 0.1, y0 + h + 14, "axis", labels[i]);
+    }
+    for (int s = 0; s < k; s++) {
+        fprintf(f, "<rect class=\"key ");
+        web_svg_escape(f, cls[s]);
+        fprintf(f, "\" x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\"/>", x0 + 120.0 * s,
+                H - 16);
+        text(f, x0 + 120.0 * s + 14, H - 7, "sub", names[s]);
+    }
+    fputs("</svg>", f);
+    return finish(f, &buf);
+}
+
+char *web_svg_report_chart(const json_t *report, json_t **table)
+{
+    *table = NULL;
+    const char *name = str(report, "name");
+    const json_t *rows = json_object_get(report, "rows");
+    size_t n = json_array_size(rows);
+    if (strcmp(name, "approval_times") == 0) {
+        int cm = column(report, "month"), c50 = column(report, "median_to_approval"),
+            c90 = column(report, "p90_to_approval");
+        if (cm < 0 || c50 < 0 || c90 < 0 || n == 0)
+            return NULL;
+        const char **labels = calloc(n, sizeof *labels);
+        double *v = calloc(2 * n, sizeof *v);
+        if (labels == NULL || v == NULL) {
+            free(labels);
+            free(v);
+            return NULL;
+        }
+        *table = json_array();
+        for (size_t i = 0; i < n; i++) {
+            const json_t *r = json_array_get(rows, i);
+            labels[i] = cell(r, cm) ? cell(r, cm) : "";
+            double m = web_interval_seconds(cell(r, c50)), p = web_interval_seconds(cell(r, c90));
+            v[2 * i] = m > 0 ? m : 0;
+            v[2 * i + 1] = p > 0 ? p : 0;
+            char a[32], b[32];
+            snprintf(a, sizeof a, "%.1f", v[2 * i] / 3600);
+            snprintf(b, sizeof b, "%.1f", v[2 * i + 1] / 3600);
+            json_array_append_new(*table, json_pack("[sss]", labels[i], a, b));
+        }
+        static const char *const cls[] = {"bar-median", "bar-p90"};
+        static const char *const names[] = {"median", "p90"};
+        char *svg = bars("Time from submission to approval per month, median and p90, in hours",
+                         labels, n, v, 2, cls, names, 3600, "h");
+        free(labels);
+        free(v);
+        return svg;
+    }
+    if (strcmp(name, "open_requests") == 0) {
+        int ca = column(report, "age");
+        if (ca < 0)
+            return NULL;
+        static const char *const labels[] = {"< 1 h", "1–24 h", "1–7 days", "7–30 days",
+                                             "> 30 days"};
+        static const double upto[] = {3600, 86400, 7 * 86400, 30 * 86400, 1e300};
+        double v[5] = {0};
+        for (size_t i = 0; i < n; i++) {
+            double s = web_interval_seconds(cell(json_array_get(rows, i), ca));
+            if (s < 0)
+                continue;
+            for (int b = 0; b < 5; b++)
+                if (s < upto[b]) {
+                    v[b]++;
+                    break;
+                }
+        }
+        *table = json_array();
+        for (int b = 0; b < 5; b++)
+            json_array_append_new(*table, json_pack("[si]", labels[b], (int)v[b]));
+        static const char *const cls[] = {"bar-median"};
+        static const char *const names[] = {"open requests"};
+        return bars("Open requests by age", labels, 5, v, 1, cls, names, 1, "");
+    }
+    return NULL;
+}

@@ -33,6 +33,17 @@ char *web_svg_traffic(const json_t *series, double cap_bps);
  * member ports. Caller frees. */
 char *web_svg_topology(const json_t *fabric);
 
+/* A report's chart (the report page's view {"name", "columns", "rows"}):
+ * approval_times as bars per month (median and p90 to approval, hours),
+ * open_requests as a histogram of ages. NULL for a report without one.
+ * *table: the chart's numbers as rows of strings (the text fallback), or
+ * NULL. Caller frees / decrefs. */
+char *web_svg_report_chart(const json_t *report, json_t **table);
+
+/* PostgreSQL interval text ("55:33:20", "3 days 04:05:06") as seconds
+ * (negative ones as 0); -1 when it is not one. */
+double web_interval_seconds(const char *s);
+
 /* "1.5 Mbit/s" for 1.5e6 into buf. */
 void web_svg_rate(double bps, char *buf, size_t cap);
 

@@ -170,6 +170,61 @@ static void query_parse(void **state)
     assert_string_equal(err.code, "range_too_long");
 }
 
+/* Report charts: intervals as PostgreSQL prints them, approval times as
+ * bars per month with the numbers in the fallback table, open requests as
+ * an age histogram; a hostile month label is escaped; other reports have
+ * no chart. */
+static void report_charts(void **state)
+{
+    (void)state;
+    assert_true(web_interval_seconds("55:33:20") == 200000);
+    assert_true(web_interval_seconds("3 days 04:05:06") == 3 * 86400 + 4 * 3600 + 5 * 60 + 6);
+    assert_true(web_interval_seconds("1 day") == 86400);
+    assert_true(web_interval_seconds("-00:00:05") == 0);
+    assert_true(web_interval_seconds("soon") < 0);
+    assert_true(web_interval_seconds(NULL) < 0);
+
+    json_t *r = json_loads("{\"name\": \"approval_times\", \"columns\": [\"month\", "
+                           "\"requests\", \"median_to_approval\", \"p90_to_approval\"],"
+                           " \"rows\": [[\"2026-11\", \"3\", \"01:30:00\", \"10:00:00\"],"
+                           " [\"<b>&\", \"1\", null, \"1 day 00:00:00\"]]}",
+                           0, NULL);
+    json_t *table;
+    char *svg = web_svg_report_chart(r, &table);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "&lt;b&gt;&amp;"));
+    assert_null(strstr(svg, "<b>"));
+    assert_int_equal(json_array_size(table), 2);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(table, 0), 1)), "1.5");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(table, 0), 2)), "10.0");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(table, 1), 2)), "24.0");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(table, 1), 1)), "0.0");
+    free(svg);
+    json_decref(table);
+    json_decref(r);
+
+    r = json_loads("{\"name\": \"open_requests\", \"columns\": [\"request_id\", \"age\"],"
+                   " \"rows\": [[\"1\", \"00:10:00\"], [\"2\", \"05:00:00\"],"
+                   " [\"3\", \"2 days 00:00:00\"], [\"4\", \"45 days 01:00:00\"],"
+                   " [\"5\", \"00:00:01\"]]}",
+                   0, NULL);
+    svg = web_svg_report_chart(r, &table);
+    assert_non_null(svg);
+    const long long want[5] = {2, 1, 1, 0, 1};
+    for (size_t b = 0; b < 5; b++)
+        assert_int_equal(json_integer_value(json_array_get(json_array_get(table, b), 1)),
+                         want[b]);
+    free(svg);
+    json_decref(table);
+    json_decref(r);
+
+    r = json_loads("{\"name\": \"switches\", \"columns\": [], \"rows\": []}", 0, NULL);
+    assert_null(web_svg_report_chart(r, &table));
+    assert_null(table);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +232,7 @@ int main(void)
         cmocka_unit_test(pictures_escape_every_name),
         cmocka_unit_test(delta_never_negative),
         cmocka_unit_test(query_parse),
+        cmocka_unit_test(report_charts),
     };
     return cmocka_run_group_tests_name("traffic_parts", tests, NULL, NULL);
 }
