@@ -125,6 +125,26 @@ echo "$page" | grep -q 'id="waiting"' || { echo "bench: the dashboard did not re
 echo "bench: dashboard renders ($DUR s)" >&2
 p99=$(wrk -t2 -c4 -d"${DUR}s" --latency -H "Cookie: pf_session=$session" "http://127.0.0.1:$serve_port/" | awk '$1 == "99%" {print $2}')
 row "dashboard page, 100k requests + 1M audit rows, p99" "$p99" "-" "-" "target <= 50ms (absolute, loopback, 4 connections)"
+
+# the request page of a circuit with 90 days of samples: 48 h raw (10 s),
+# 90 days of 5-minute rollups, 2 years hourly - what the tiers keep
+q_owner() { psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "$1"; }
+rid=$(q_owner "SELECT r.id FROM peering_requests r JOIN networks n ON n.id IN (r.requester_network_id, r.peer_network_id) WHERE n.asn = 65100 ORDER BY r.id LIMIT 1")
+cid=$(q_owner "SELECT id FROM circuits WHERE request_id = $rid")
+[ -n "$cid" ] || cid=$(q_owner "INSERT INTO circuits (request_id, state) VALUES ($rid, 'installed') RETURNING id")
+q_owner "INSERT INTO traffic_samples SELECT $cid, g, 10, 125000, 100, 62500, 50 FROM generate_series(now() - interval '48 hours', now(), interval '10 seconds') g ON CONFLICT DO NOTHING;
+ INSERT INTO traffic_5m SELECT $cid, date_bin('5 minutes', g, timestamptz 'epoch'), 3750000, 3000, 1875000, 1500 FROM generate_series(now() - interval '90 days', now(), interval '5 minutes') g ON CONFLICT DO NOTHING;
+ INSERT INTO traffic_1h SELECT $cid, date_bin('1 hour', g, timestamptz 'epoch'), 45000000, 36000, 22500000, 18000 FROM generate_series(now() - interval '2 years', now(), interval '1 hour') g ON CONFLICT DO NOTHING;
+ INSERT INTO traffic_counters VALUES ($cid, 'a_to_b', 0, 0, 0, 0, 0, 1, now(), now() - interval '90 days'), ($cid, 'b_to_a', 0, 0, 0, 0, 0, 1, now(), now() - interval '90 days') ON CONFLICT DO NOTHING" >/dev/null
+for range in 24h 30d; do
+  page=$(curl -s -H "Cookie: pf_session=$session" "http://127.0.0.1:$serve_port/requests/$rid?range=$range")
+  # right before fast: the graph is drawn (a line per direction) and the table has its rows
+  { echo "$page" | grep -q 'class="line-ab"' && echo "$page" | grep -q 'class="line-ba"' &&
+    ! echo "$page" | grep -q 'Nothing recorded in this range'; } ||
+    { echo "bench: the request page ($range) did not draw the traffic graph" >&2; exit 1; }
+  p99=$(wrk -t2 -c4 -d"${DUR}s" --latency -H "Cookie: pf_session=$session" "http://127.0.0.1:$serve_port/requests/$rid?range=$range" | awk '$1 == "99%" {print $2}')
+  row "request page with 90 days of traffic samples, graph of $range, p99" "$p99" "-" "-" "target < 50ms (absolute, loopback, 4 connections)"
+done
 stop_pid "$serve_pid"
 
 app_url=$PEERFLOW_WORKER_DATABASE_URL # the operator scope is the worker's

@@ -131,6 +131,11 @@ pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err)
     return env_limit(cfg->mail_max_attempts, "PEERFLOW_MAIL_MAX_ATTEMPTS", 1000, out, err);
 }
 
+pf_kind cli_counter_interval(const cli_config *cfg, int *out, pf_err *err)
+{
+    return env_limit(cfg->counter_interval, "PEERFLOW_COUNTER_INTERVAL", 3600, out, err);
+}
+
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)
 {
     memset(env, 0, sizeof *env);

@@ -65,6 +65,7 @@ typedef struct {
     const char *templates_dir;   /* web templates and static files: the tree's */
     const char *static_dir;      /* when run from it, else PF_DATADIR's */
     const char *log_format;      /* "text" (default) or "json" */
+    const char *counter_interval; /* PEERFLOW_COUNTER_INTERVAL: seconds between traffic polls */
     const char *config_file;     /* the file read, NULL when none */
     /* each key's source and where it came from ("file F:3"), by the index
      * of cli_config_key */
@@ -106,6 +107,8 @@ pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *
  * bad value. cli_connect checks it too, so a process refuses to start on
  * one. */
 pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err);
+/* PEERFLOW_COUNTER_INTERVAL 1..3600 seconds; 0 when unset (the default). */
+pf_kind cli_counter_interval(const cli_config *cfg, int *out, pf_err *err);
 
 /* Connects to the database and fills env for a workflow call. Returns
  * NULL on failure with err filled. Caller db_close()s env->db. */

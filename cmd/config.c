@@ -62,6 +62,7 @@ static const struct key keys[] = {
     KEY(max_submissions_per_hour, 0, -1),
     KEY(mail_max_attempts, 0, -1),
     KEY(log_format, 0, -1),
+    KEY(counter_interval, 0, -1),
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= CLI_CONF_MAX_KEYS, "raise CLI_CONF_MAX_KEYS");

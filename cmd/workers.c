@@ -12,6 +12,7 @@
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
 #include "workflow/requests.h"
+#include "workflow/traffic.h"
 
 static void log_err(const char *what, const pf_err *err)
 {
@@ -88,10 +89,16 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     prov_service *prov = NULL;
     if (which & WORKERS_PROVISIONER) {
         pf_err err = {0};
+        int counter_s = 0;
+        if (cli_counter_interval(cfg, &counter_s, &err) != PF_OK) {
+            log_err("provisioner", &err);
+            return pf_kind_exit_status(err.kind);
+        }
         prov_config pc = {.database_url = cfg->worker_database_url,
                           .openflow_listen = cfg->openflow_listen,
                           .base_url = env->base_url,
-                          .mail_domain = env->mail_domain};
+                          .mail_domain = env->mail_domain,
+                          .counter_interval_ms = counter_s * 1000};
         prov = prov_service_start(&pc, &err);
         if (prov == NULL) {
             log_err("provisioner", &err);
@@ -101,7 +108,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     wf_keyring *keys = NULL;
     wf_mailer_config mc;
     bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
-    time_t next_sweep = 0;
+    time_t next_sweep = 0, next_rollup = 0;
     char last_mail_error[400] = "";
     static struct expiry_failures expiry_failed;
     while (!*stop) {
@@ -113,6 +120,13 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             if (wf_sessions_prune(env, NULL, &err) != PF_OK)
                 log_err("session pruning", &err);
             next_sweep = time(NULL) + 30;
+        }
+        /* traffic rollups and pruning (migrations/0012_traffic.sql): each
+         * run recomputes the buckets since the last, so any worker may */
+        if (time(NULL) >= next_rollup) {
+            if (wf_traffic_rollup(env, 0, &err) != PF_OK)
+                log_err("traffic rollup", &err);
+            next_rollup = time(NULL) + 60;
         }
         int sent = 0;
         if (mail) {

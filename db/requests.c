@@ -160,8 +160,9 @@ static const db_stmt list_requests = {
     "   c.requester, c.peer FROM request_cards c"
     "  WHERE ($1::text IS NULL OR c.state = $1)"
     "   AND ($3::bigint IS NULL OR $3 IN (c.requester_network_id, c.peer_network_id))"
+    "   AND ($4::bigint IS NULL OR c.id < $4)"
     "  ORDER BY c.id DESC LIMIT $2) x",
-    3};
+    4};
 
 static void copy(char *dst, size_t n, const char *src)
 {
@@ -363,11 +364,12 @@ pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
     return json_result(r, out, err);
 }
 
-pf_kind db_request_list_json(db_conn *c, const char *state, int limit, json_t **out,
-                             pf_err *err)
+pf_kind db_request_list_json(db_conn *c, const char *state, long long before, int limit,
+                             json_t **out, pf_err *err)
 {
-    char b[24], nb[24];
-    const char *p[3] = {state, db_fmt_ll(b, limit), db_scope_param(c, nb)};
+    char b[24], nb[24], bb[24];
+    const char *p[4] = {state, db_fmt_ll(b, limit), db_scope_param(c, nb),
+                        before > 0 ? db_fmt_ll(bb, before) : NULL};
     PGresult *r = db_exec(c, &list_requests, p, err);
     if (r == NULL)
         return err->kind;

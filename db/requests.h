@@ -112,8 +112,10 @@ pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip
 pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err);
 
 /* Requests visible to the acting party, newest first, optionally in one
- * state (NULL for all). {"requests": [...]} as a new reference. */
-pf_kind db_request_list_json(db_conn *c, const char *state, int limit, json_t **out,
-                             pf_err *err);
+ * state (NULL for all), with ids below before (0: from the newest; pages
+ * by id, so a request filed meanwhile does not shift them).
+ * {"requests": [...]} as a new reference. */
+pf_kind db_request_list_json(db_conn *c, const char *state, long long before, int limit,
+                             json_t **out, pf_err *err);
 
 #endif

@@ -4,7 +4,10 @@
 
 #define CARD "json_build_object('id', c.id, 'state', c.state, 'version', c.version," \
              " 'requester', c.requester, 'peer', c.peer, 'created_at', c.created_at," \
-             " 'updated_at', c.updated_at, 'expires_at', c.expires_at)"
+             " 'updated_at', c.updated_at, 'expires_at', c.expires_at," \
+             " 'requester_decided', c.requester_decided, 'peer_decided', c.peer_decided," \
+             " 'mine', CASE WHEN $1::bigint IS NULL THEN NULL" \
+             "   WHEN c.requester_network_id = $1 THEN 'requester' ELSE 'peer' END)"
 
 /* Two statements: a network's dashboard names its network explicitly so
  * PostgreSQL can use the per-network indexes (row-level security alone
@@ -31,7 +34,7 @@ static const db_stmt dashboard_operator = {
     " 'waiting', " LIST("c.state = 'failed'", "") ","
     " 'open', " LIST(OPEN_STATES, "DESC") ","
     " 'active', " LIST("c.state = 'active'", "DESC") ")",
-    0};
+    1};
 
 static const db_stmt networks = {
     "pf_view_networks",
@@ -50,7 +53,12 @@ static const db_stmt fabric = {
     "   'conn_changed_at', s.conn_changed_at, 'conn_error', s.conn_error) ORDER BY s.name)"
     "   FROM switches s), '[]'::json),"
     " 'links', coalesce((SELECT json_agg(json_build_object('id', l.id,"
-    "   'a', sa.name || ':' || l.a_port, 'b', sb.name || ':' || l.b_port) ORDER BY l.id)"
+    "   'a', sa.name || ':' || l.a_port, 'b', sb.name || ':' || l.b_port,"
+    "   'a_switch', sa.name, 'b_switch', sb.name,"
+    "   'circuits', (SELECT count(DISTINCT lv.circuit_id) FROM link_vlans lv"
+    "     WHERE lv.link_id = l.id),"
+    "   'vlans', coalesce((SELECT json_agg(lv.vlan ORDER BY lv.vlan) FROM link_vlans lv"
+    "     WHERE lv.link_id = l.id), '[]'::json)) ORDER BY l.id)"
     "   FROM links l JOIN switches sa ON sa.id = l.a_switch_id"
     "   JOIN switches sb ON sb.id = l.b_switch_id), '[]'::json),"
     " 'ports', coalesce((SELECT json_agg(json_build_object('asn', n.asn, 'network', n.name,"
@@ -69,8 +77,24 @@ static const db_stmt gauges = {
     "   AND dead_at IS NULL),"
     " 'outbox_dead', (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL),"
     " 'jobs_pending', (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')),"
-    " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json))",
+    " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json),"
+    /* traffic counters of circuits on the fabric (migrations/0012) */
+    " 'circuits', coalesce((SELECT json_agg(json_build_object('circuit', t.circuit_id,"
+    "   'request', c.request_id, 'direction', t.direction, 'bytes', t.bytes_total,"
+    "   'packets', t.packets_total) ORDER BY t.circuit_id, t.direction)"
+    "   FROM traffic_counters t JOIN circuits c ON c.id = t.circuit_id"
+    "   WHERE c.state <> 'removed'), '[]'::json))",
     0};
+
+/* The VLANs held on each port of a network (request_endpoints: what open
+ * and active requests reserve), {"port name": [vlan, ...]}; 0 is an
+ * access port's untagged use. */
+static const db_stmt port_vlans = {
+    "pf_view_port_vlans",
+    "SELECT coalesce(json_object_agg(p.name, coalesce((SELECT json_agg(e.vlan ORDER BY e.vlan)"
+    "   FROM request_endpoints e WHERE e.port_id = p.id), '[]'::json)), '{}'::json)"
+    " FROM ports p WHERE p.network_id = $1",
+    1};
 
 static pf_kind one_json(db_conn *c, const db_stmt *s, const char *const *p, json_t **out,
                         pf_err *err)
@@ -89,8 +113,10 @@ static pf_kind one_json(db_conn *c, const db_stmt *s, const char *const *p, json
 
 pf_kind db_dashboard_json(db_conn *c, long long network_id, json_t **out, pf_err *err)
 {
-    if (network_id == 0)
-        return one_json(c, &dashboard_operator, NULL, out, err);
+    if (network_id == 0) {
+        const char *none[1] = {NULL}; /* no network: 'mine' is null */
+        return one_json(c, &dashboard_operator, none, out, err);
+    }
     char b[24];
     const char *p[1] = {db_fmt_ll(b, network_id)};
     return one_json(c, &dashboard_network, p, out, err);
@@ -109,4 +135,11 @@ pf_kind db_fabric_json(db_conn *c, json_t **out, pf_err *err)
 pf_kind db_gauges_json(db_conn *c, json_t **out, pf_err *err)
 {
     return one_json(c, &gauges, NULL, out, err);
+}
+
+pf_kind db_port_vlans_json(db_conn *c, long long network_id, json_t **out, pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, network_id)};
+    return one_json(c, &port_vlans, p, out, err);
 }

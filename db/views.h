@@ -20,6 +20,10 @@ pf_kind db_networks_json(db_conn *c, json_t **out, pf_err *err);
 /* {"switches": [...], "links": [...], "ports": [...]} for operators. */
 pf_kind db_fabric_json(db_conn *c, json_t **out, pf_err *err);
 
+/* {"port name": [VLANs reserved on it, ascending]} for every port of the
+ * network (0: untagged, an access port in use). */
+pf_kind db_port_vlans_json(db_conn *c, long long network_id, json_t **out, pf_err *err);
+
 /* Operational gauges for /metrics: {"requests_by_state": {"pending": N...},
  * "outbox_pending": N, "outbox_dead": N, "jobs_pending": N, "switches": {"s1": "connected"}}. */
 pf_kind db_gauges_json(db_conn *c, json_t **out, pf_err *err);

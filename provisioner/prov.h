@@ -44,6 +44,8 @@ typedef struct {
                                     unreachable this long; 0: 120000 */
     int retry_max_ms;            /* max backoff between attempts; 0: 10000 */
     int reconcile_interval_ms;   /* 0: 60000 */
+    int counter_interval_ms;     /* traffic counters (provisioner/counters.h):
+                                    0: 10000; negative: not polled */
     /* connection tuning (0: defaults of prov_net_config) */
     int echo_interval_ms, dead_after_ms, backoff_max_ms, refresh_ms;
 } prov_config;
@@ -59,6 +61,8 @@ void prov_service_stop(prov_service *s);
 prov_net *prov_service_net(prov_service *s);
 /* Asks the reconciler to reconcile a switch soon (0: every switch). */
 void prov_service_request_reconcile(prov_service *s, long long switch_id);
+/* Counter polls done so far (tests wait on it; 0 when not polled). */
+unsigned long prov_service_counter_polls(prov_service *s);
 /* Reconciliations done so far (tests wait on it). */
 unsigned long prov_service_reconciles(prov_service *s);
 

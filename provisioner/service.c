@@ -14,6 +14,7 @@
 #include "db/audit.h"
 #include "db/provision.h"
 #include "db/queue.h"
+#include "provisioner/counters.h"
 #include "workflow/requests.h"
 #include <stdarg.h>
 
@@ -58,6 +59,7 @@ struct prov_service {
     bool pending_all;
     unsigned long reconciles;
     pthread_mutex_t sw_locks[SW_LOCKS];
+    prov_counters *counters; /* NULL when not polled */
 };
 
 /* One switch's flows are changed by one thread of one process at a time:
@@ -842,6 +844,11 @@ void prov_service_request_reconcile(prov_service *s, long long switch_id)
     pthread_mutex_unlock(&s->mu);
 }
 
+unsigned long prov_service_counter_polls(prov_service *s)
+{
+    return s->counters ? prov_counters_polls(s->counters) : 0;
+}
+
 unsigned long prov_service_reconciles(prov_service *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -1008,6 +1015,11 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
         prov_service_stop(s);
         return NULL;
     }
+    /* without a poller the service still provisions: traffic is a view */
+    pf_err cerr;
+    if (s->cfg.counter_interval_ms >= 0)
+        s->counters = prov_counters_start(s->net, s->database_url, s->cfg.counter_interval_ms,
+                                          s->cfg.barrier_timeout_ms, &cerr);
     if (!s->cfg.no_reconcile) {
         if (pthread_create(&s->reconciler, NULL, reconciler_main, s) == 0)
             s->has_reconciler = true;
@@ -1042,6 +1054,7 @@ void prov_service_stop(prov_service *s)
         pthread_join(s->reconciler, NULL);
     if (s->has_heartbeat)
         pthread_join(s->heartbeat, NULL);
+    prov_counters_stop(s->counters);
     prov_net_stop(s->net);
     free(s->workers);
     free(s->pending);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "web/http.h"
+#include "web/svg.h"
 #include "workflow/queries.h"
 
 void web_h_dashboard(web_ctx *ctx)
@@ -37,6 +38,7 @@ void web_h_fabric(web_ctx *ctx)
         web_error(ctx, &err);
         return;
     }
+    web_topology_decorate(ctx, view);
     web_view(ctx, 200, "fabric", view);
 }
 
@@ -107,5 +109,19 @@ void web_h_report(web_ctx *ctx)
     }
     json_t *view = table_view(name, t);
     pf_table_free(t);
+    /* a chart where the report has one (web/svg.c), built from the rows
+     * shown below it, with its numbers as a small table too */
+    json_t *chart_rows = NULL;
+    char *chart = web_svg_report_chart(view, &chart_rows);
+    if (chart) {
+        json_object_set_new(view, "chart", json_string(chart));
+        json_object_set_new(view, "chart_rows", chart_rows ? chart_rows : json_array());
+        json_object_set_new(view, strcmp(name, "approval_times") == 0 ? "chart_times"
+                                                                      : "chart_ages",
+                            json_true());
+        free(chart);
+    } else {
+        json_decref(chart_rows);
+    }
     web_view(ctx, 200, "report", view);
 }

@@ -1,5 +1,6 @@
 /* Handlers of peering requests - the same for pages and the JSON API:
  * list, the new-request form, create, show, and the decisions. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,31 @@ void web_h_request_list(web_ctx *ctx)
     json_t *state = json_object_get(ctx->query, "state");
     const char *st = json_is_string(state) && json_string_length(state) ? json_string_value(state)
                                                                          : NULL;
+    /* pages of 50 by id: ?before=ID (the last id of the page before) */
+    long long before = 0;
+    json_t *b = json_object_get(ctx->query, "before");
+    if (json_is_string(b) && json_string_length(b) &&
+        wf_parse_int(json_string_value(b), "before", 1, INT64_MAX, &before, &err) != PF_OK) {
+        web_error(ctx, &err);
+        return;
+    }
     json_t *doc;
-    if (wf_request_list(&ctx->env, &ctx->session.actor, st, 500, &doc, &err)) {
+    if (wf_request_page(&ctx->env, &ctx->session.actor, st, before, 50, &doc, &err)) {
         web_error(ctx, &err);
         return;
     }
     json_object_set_new(doc, "state", st ? json_string(st) : json_null());
+    json_object_set_new(doc, "paged", json_boolean(before > 0));
+    /* the filter's choices, the current one selected */
+    static const char *const states[] = {"pending",        "approved",  "provisioning",
+                                         "active",         "failed",    "decommissioning",
+                                         "decommissioned", "rejected",  "cancelled",
+                                         "expired",        NULL};
+    json_t *opts = json_array();
+    for (int i = 0; states[i]; i++)
+        json_array_append_new(opts, json_pack("{ss,sb}", "name", states[i], "selected",
+                                              st && strcmp(st, states[i]) == 0));
+    json_object_set_new(doc, "states", opts);
     web_view(ctx, 200, "requests", doc);
 }
 
@@ -42,6 +62,24 @@ static void new_form(web_ctx *ctx, int status, json_t *values, const pf_err *fai
     json_array_foreach(ports, i, p) {
         const char *name = json_string_value(json_object_get(p, "name"));
         json_object_set_new(p, "selected", json_boolean(chosen && strcmp(chosen, name) == 0));
+    }
+    /* the peer's port is chosen from the peers' ports, grouped by network;
+     * the one typed before stays chosen (for that peer only) */
+    const char *peer_asn = json_string_value(json_object_get(values, "peer_asn"));
+    const char *peer_port = json_string_value(json_object_get(values, "peer_port"));
+    json_t *n;
+    json_array_foreach(networks, i, n) {
+        json_t *nports = json_object_get(n, "ports");
+        json_object_set_new(n, "has_ports", json_boolean(json_array_size(nports) > 0));
+        char asn[24];
+        snprintf(asn, sizeof asn, "%lld", (long long)json_integer_value(json_object_get(n, "asn")));
+        bool this_peer = peer_asn && strcmp(peer_asn, asn) == 0;
+        size_t j;
+        json_array_foreach(nports, j, p) {
+            const char *name = json_string_value(json_object_get(p, "name"));
+            json_object_set_new(p, "selected", json_boolean(this_peer && peer_port && name &&
+                                                            strcmp(peer_port, name) == 0));
+        }
     }
     json_t *errors = json_object();
     if (failed) {
@@ -166,6 +204,7 @@ void web_request_page(web_ctx *ctx, long long id, int status, const pf_err *fail
     }
     if (failed)
         json_object_set_new(view, "error", json_string(failed->message));
+    web_traffic_decorate(ctx, id, view);
     web_view(ctx, status, "request", view);
 }
 

@@ -151,6 +151,12 @@ void web_h_password_change(web_ctx *ctx);
 void web_h_me(web_ctx *ctx);
 void web_h_link_page(web_ctx *ctx);
 void web_h_link_decide(web_ctx *ctx);
+void web_h_traffic(web_ctx *ctx);        /* h_traffic.c */
+void web_h_traffic_csv(web_ctx *ctx);
+/* The request page's path diagram and traffic graph (view["traffic"]),
+ * and the fabric page's topology (view["topology_svg"]); pages only. */
+void web_traffic_decorate(web_ctx *ctx, long long id, json_t *view);
+void web_topology_decorate(web_ctx *ctx, json_t *view);
 void web_h_healthz(web_ctx *ctx);
 void web_h_metrics(web_ctx *ctx);
 void web_h_static(web_ctx *ctx);

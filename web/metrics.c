@@ -106,4 +106,28 @@ void web_metrics_write(FILE *out, const json_t *gauges)
     json_object_foreach((json_t *)json_object_get(gauges, "switches"), k, v)
         fprintf(out, "peerflow_switch_connected{switch=\"%s\"} %d\n", k,
                 json_is_string(v) && strcmp(json_string_value(v), "connected") == 0);
+    /* Totals over every segment of the flows' counters (a flow re-added
+     * by reconcile does not reset them): counters in Prometheus's sense.
+     * Labels are ids, so no escaping is needed. The meter drops
+     * (peerflow_circuit_dropped_packets_total) come when circuits have
+     * meters (issue 13): not exported before, rather than shown as 0. */
+    static const char *const what[2] = {"bytes", "packets"};
+    for (int w = 0; w < 2; w++) {
+        fprintf(out,
+                "# HELP peerflow_circuit_%s_total %s through the circuit's ingress flow, by "
+                "direction (a_to_b: requester to peer).\n# TYPE peerflow_circuit_%s_total "
+                "counter\n",
+                what[w], w == 0 ? "Bytes" : "Packets", what[w]);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(gauges, "circuits"), i, c) {
+            const char *dir = json_string_value(json_object_get(c, "direction"));
+            fprintf(out, "peerflow_circuit_%s_total{circuit=\"%lld\",request=\"%lld\","
+                         "direction=\"%s\"} %lld\n",
+                    what[w], (long long)json_integer_value(json_object_get(c, "circuit")),
+                    (long long)json_integer_value(json_object_get(c, "request")),
+                    dir && strcmp(dir, "b_to_a") == 0 ? "b_to_a" : "a_to_b",
+                    (long long)json_integer_value(json_object_get(c, what[w])));
+        }
+    }
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct tpl {
     char *name;
@@ -118,6 +119,78 @@ void web_html_escape(FILE *out, const char *s)
         default: fputc(*s, out);
         }
     }
+}
+
+/* "2026-12-01T08:15:23.195316+00:00", "...Z", "2026-12-01 08:15:23+00"
+ * (jansson of PostgreSQL's JSON, or its text) -> Unix seconds. */
+static bool parse_timestamp(const char *s, time_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = strptime(s, "%Y-%m-%d", &tm);
+    if (p == NULL || (*p != 'T' && *p != ' '))
+        return false;
+    p = strptime(p + 1, "%H:%M:%S", &tm);
+    if (p == NULL)
+        return false;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    long off = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, h = 0, m = 0, n = 0;
+        if (sscanf(p + 1, "%2d%n", &h, &n) != 1)
+            return false;
+        p += 1 + n;
+        if (*p == ':')
+            p++;
+        if (*p >= '0' && *p <= '9') {
+            if (sscanf(p, "%2d%n", &m, &n) != 1)
+                return false;
+            p += n;
+        }
+        off = sign * (h * 3600L + m * 60L);
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    *out = timegm(&tm) - off;
+    return true;
+}
+
+void web_time_html(FILE *out, const char *s, time_t now)
+{
+    time_t t;
+    if (s == NULL)
+        return;
+    if (!parse_timestamp(s, &t)) {
+        web_html_escape(out, s);
+        return;
+    }
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char iso[32], human[32];
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(human, sizeof human, "%Y-%m-%d %H:%M UTC", &tm);
+    long long d = (long long)(now - t);
+    bool future = d < 0;
+    long long a = future ? -d : d;
+    char rel[48];
+    if (a < 60)
+        snprintf(rel, sizeof rel, future ? "in under a minute" : "just now");
+    else if (a < 3600)
+        snprintf(rel, sizeof rel, future ? "in %lld min" : "%lld min ago", a / 60);
+    else if (a < 48 * 3600)
+        snprintf(rel, sizeof rel, future ? "in %lld h" : "%lld h ago", a / 3600);
+    else if (a < 60 * 86400LL)
+        snprintf(rel, sizeof rel, future ? "in %lld days" : "%lld days ago", a / 86400);
+    else
+        snprintf(rel, sizeof rel, "%s", human); /* long ago: the date says more */
+    /* every part is built here from digits and fixed words: nothing to escape */
+    fprintf(out, "<time datetime=\"%s\" title=\"%s\">%s</time>", iso, human, rel);
 }
 
 struct render {
@@ -259,7 +332,7 @@ static void render_text(struct render *r, const char *p, const char *end)
         }
         const char *tag = open + (triple ? 3 : 2);
         char kind = *tag;
-        if (!triple && (kind == '#' || kind == '^' || kind == '>' || kind == '/'))
+        if (!triple && (kind == '#' || kind == '^' || kind == '>' || kind == '/' || kind == '@'))
             tag++;
         while (*tag == ' ')
             tag++;
@@ -302,6 +375,12 @@ static void render_text(struct render *r, const char *p, const char *end)
         } else if (kind == '/') {
             fail(r, "unexpected section close", "");
             return;
+        } else if (kind == '@') {
+            json_t *v = lookup(r, tag, len);
+            if (json_is_string(v))
+                web_time_html(r->out, json_string_value(v), time(NULL));
+            else
+                emit_value(r->out, v, true);
         } else {
             emit_value(r->out, lookup(r, tag, len), true);
         }

@@ -34,7 +34,7 @@ static pf_kind get_tx(db_conn *c, void *v, pf_err *err)
 static pf_kind list_tx(db_conn *c, void *v, pf_err *err)
 {
     struct get_ctx *x = v;
-    return db_request_list_json(c, x->state, x->limit, &x->json, err);
+    return db_request_list_json(c, x->state, x->id, x->limit, &x->json, err);
 }
 
 static pf_kind report_list_tx(db_conn *c, void *v, pf_err *err)
@@ -164,11 +164,22 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
         int n;
         if (db_ports_of_network_all(c, x->who->network_id, &ports, &n, err))
             return err->kind;
+        json_t *used;
+        if (db_port_vlans_json(c, x->who->network_id, &used, err)) {
+            free(ports);
+            return err->kind;
+        }
         json_t *mine = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(mine, json_pack("{ss,ss,sb}", "name", ports[i].name, "mode",
-                                                  ports[i].mode, "trunk",
-                                                  strcmp(ports[i].mode, "trunk") == 0));
+        for (int i = 0; i < n; i++) {
+            bool trunk = strcmp(ports[i].mode, "trunk") == 0;
+            char free_text[200];
+            wf_port_free_text(trunk, json_object_get(used, ports[i].name), free_text,
+                              sizeof free_text);
+            json_array_append_new(mine, json_pack("{ss,ss,sb,ss}", "name", ports[i].name, "mode",
+                                                  ports[i].mode, "trunk", trunk, "free",
+                                                  free_text));
+        }
+        json_decref(used);
         free(ports);
         json_object_set_new(x->json, "my_ports", mine);
         json_object_set_new(x->json, "needs_port", json_true());
@@ -214,11 +225,39 @@ pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *stat
                        "unknown state '%.40s': use pending, approved, provisioning, active, "
                        "failed, decommissioning, decommissioned, rejected, cancelled or expired",
                        state);
-    struct get_ctx x = {.state = state, .limit = limit > 0 ? limit : 100};
+    pf_kind k = wf_request_page(env, who, state, 0, limit, out, err);
+    if (k == PF_OK)
+        json_object_del(*out, "next_before"); /* the CLI's output stays as it was */
+    return k;
+}
+
+pf_kind wf_request_page(const wf_env *env, const wf_actor *who, const char *state,
+                        long long before, int limit, json_t **out, pf_err *err)
+{
+    wf_state st;
+    *out = NULL;
+    if (state != NULL && !wf_state_parse(state, &st))
+        return pf_fail(err, PF_EINVALID, "bad_state", "state",
+                       "unknown state '%.40s': use pending, approved, provisioning, active, "
+                       "failed, decommissioning, decommissioned, rejected, cancelled or expired",
+                       state);
+    if (limit <= 0)
+        limit = 100;
+    /* one more than asked: whether there is a next page */
+    struct get_ctx x = {.state = state, .id = before, .limit = limit + 1};
     db_scope s = wf_actor_scope(who);
     pf_kind k = db_run_read(env->db, &s, list_tx, &x, err);
-    *out = k == PF_OK ? x.json : NULL;
-    return k;
+    if (k)
+        return k;
+    json_t *list = json_object_get(x.json, "requests");
+    bool more = json_array_size(list) > (size_t)limit;
+    if (more)
+        json_array_remove(list, (size_t)limit);
+    json_t *last = json_array_get(list, json_array_size(list) - 1);
+    json_object_set_new(x.json, "next_before",
+                        more && last ? json_copy(json_object_get(last, "id")) : json_null());
+    *out = x.json;
+    return PF_OK;
 }
 
 pf_kind wf_report_list(const wf_env *env, const wf_actor *who, pf_table **out, pf_err *err)
@@ -243,7 +282,79 @@ pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
 static pf_kind dashboard_tx(db_conn *c, void *v, pf_err *err)
 {
     struct get_ctx *x = v;
-    return db_dashboard_json(c, x->who->network_id, &x->json, err);
+    pf_kind k = db_dashboard_json(c, x->who->network_id, &x->json, err);
+    if (k == PF_OK)
+        wf_dashboard_words(x->json, x->who->role);
+    return k;
+}
+
+/* "AS64501 B Net" of a card's side. */
+static void net_name(const json_t *card, const char *side, char *buf, size_t cap)
+{
+    const json_t *n = json_object_get(card, side);
+    snprintf(buf, cap, "AS%lld %s", (long long)json_integer_value(json_object_get(n, "asn")),
+             json_string_value(json_object_get(n, "name")) ? json_string_value(json_object_get(n, "name")) : "");
+}
+
+static void card_words(json_t *card, wf_role role, bool waiting)
+{
+    const char *state = json_string_value(json_object_get(card, "state"));
+    const char *mine = json_string_value(json_object_get(card, "mine"));
+    bool peer_port = json_is_string(json_object_get(json_object_get(card, "peer"), "port"));
+    bool rq_done = json_is_true(json_object_get(card, "requester_decided"));
+    bool peer_done = json_is_true(json_object_get(card, "peer_decided"));
+    bool decider = role == WF_ROLE_ADMIN;
+    char req[160], peer[160], text[400];
+    net_name(card, "requester", req, sizeof req);
+    net_name(card, "peer", peer, sizeof peer);
+    if (state == NULL)
+        return;
+    if (strcmp(state, "pending") == 0 && waiting && mine && strcmp(mine, "peer") == 0)
+        snprintf(text, sizeof text,
+                 peer_port ? "%s asks to peer with you on the port it suggested: %s approve "
+                             "or reject it."
+                           : "%s asks to peer with you: %s choose your port (and a VLAN on a "
+                             "trunk), then approve or reject it.",
+                 req, decider ? "" : "an admin of your network must");
+    else if (strcmp(state, "pending") == 0 && waiting && mine)
+        snprintf(text, sizeof text,
+                 "Your network's own approval, before %s is asked: %s approve it, or cancel "
+                 "it.",
+                 peer, decider ? "" : "an admin of your network must");
+    else if (strcmp(state, "pending") == 0)
+        snprintf(text, sizeof text, "Waiting on %s's decision.",
+                 !rq_done ? req : !peer_done ? peer : "the last");
+    else if (strcmp(state, "approved") == 0)
+        snprintf(text, sizeof text, "Both approved: the exchange is building the circuit.");
+    else if (strcmp(state, "provisioning") == 0)
+        snprintf(text, sizeof text, "Being installed on the switches; active in seconds.");
+    else if (strcmp(state, "failed") == 0)
+        snprintf(text, sizeof text,
+                 role == WF_ROLE_OPERATOR
+                     ? "Provisioning failed: the request page says why; fix the fabric, "
+                       "then retry it or decommission it."
+                     : "Provisioning failed: the exchange's operators are told; you may "
+                       "decommission it.");
+    else if (strcmp(state, "decommissioning") == 0)
+        snprintf(text, sizeof text, "Being removed from the switches.");
+    else
+        return;
+    /* the "%s " of a decider is empty: no double space, capital first */
+    char *dbl;
+    while ((dbl = strstr(text, ":  ")) != NULL)
+        memmove(dbl + 2, dbl + 3, strlen(dbl + 3) + 1);
+    json_object_set_new(card, "needs", json_string(text));
+}
+
+void wf_dashboard_words(json_t *dashboard, wf_role role)
+{
+    const char *lists[] = {"waiting", "open"};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *card;
+        json_array_foreach(json_object_get(dashboard, lists[l]), i, card)
+            card_words(card, role, l == 0);
+    }
 }
 
 static pf_kind networks_tx(db_conn *c, void *v, pf_err *err)
@@ -364,4 +475,32 @@ pf_kind wf_actor_for_user(const wf_env *env, const char *email, const char *via,
     out->via = via;
     snprintf(out->label, sizeof out->label, "%s", x.u.email);
     return PF_OK;
+}
+
+void wf_port_free_text(bool trunk, const json_t *used, char *buf, size_t cap)
+{
+    size_t n = json_array_size(used);
+    if (!trunk) {
+        snprintf(buf, cap, "%s", n ? "in use" : "free");
+        return;
+    }
+    /* the gaps between the used VLANs, within 1..4094 */
+    size_t len = 0;
+    int next = 1, ranges = 0;
+    for (size_t i = 0; i <= n && len < cap; i++) {
+        int v = i < n ? (int)json_integer_value(json_array_get(used, i)) : 4095;
+        if (v < next)
+            continue;
+        if (v > next) {
+            int last = v - 1;
+            len += (size_t)snprintf(buf + len, cap - len, last > next ? "%s%d–%d" : "%s%d",
+                                    ranges ? ", " : "VLANs ", next, last);
+            ranges++;
+        }
+        next = v + 1;
+    }
+    if (ranges == 0)
+        snprintf(buf, cap, "no VLAN free");
+    else if (len < cap)
+        snprintf(buf + len, cap - len, " free");
 }

@@ -25,6 +25,10 @@ pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, js
 /* {"requests": [...]}, newest first; state NULL for all. */
 pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *state, int limit,
                         json_t **out, pf_err *err);
+/* One page of the list: ids below before (0: the newest), at most limit;
+ * adds "next_before" (the id to pass for the next page, null on the last). */
+pf_kind wf_request_page(const wf_env *env, const wf_actor *who, const char *state,
+                        long long before, int limit, json_t **out, pf_err *err);
 
 pf_kind wf_report_list(const wf_env *env, const wf_actor *who, pf_table **out, pf_err *err);
 pf_kind wf_report_run(const wf_env *env, const wf_actor *who, const char *name,
@@ -40,6 +44,16 @@ pf_kind wf_networks(const wf_env *env, const wf_actor *who, json_t **out, pf_err
 pf_kind wf_fabric(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
 /* The actor's network's ports: [{"name","mode","switch_id","speed_mbps"}]. */
 pf_kind wf_my_ports(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
+
+/* What a port still offers, in words, from the VLANs held on it
+ * (ascending JSON integers; 0 = untagged): a trunk "VLANs 1–99,
+ * 101–4094 free", "no VLAN free"; an access port "free" or "in use". */
+/* Adds "needs" to each card of a dashboard ("waiting", "open"): in words,
+ * what the request needs next and from whom - from this user when it is
+ * in "waiting" (role: can they decide, or must an admin). */
+void wf_dashboard_words(json_t *dashboard, wf_role role);
+
+void wf_port_free_text(bool trunk, const json_t *used, char *buf, size_t cap);
 
 /* Gauges for /metrics: operators (and the system) only. */
 pf_kind wf_gauges(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);

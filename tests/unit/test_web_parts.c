@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -93,11 +94,63 @@ static void forms_and_cookies(void **state)
                                 "pf_session", v, sizeof v));
 }
 
+static char *time_html(const char *ts, time_t now)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    web_time_html(f, ts, now);
+    fclose(f);
+    return buf;
+}
+
+static void expect_time(const char *ts, time_t now, const char *want)
+{
+    char *got = time_html(ts, now);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Times in a person's form: relative text, the exact UTC time in the
+ * <time> element, any offset and PostgreSQL's text form understood. */
+static void times_for_people(void **state)
+{
+    (void)state;
+    time_t t = 1796112923; /* 2026-12-01T08:15:23Z */
+    expect_time("2026-12-01T08:15:23.195316+00:00", t + 185,
+                "<time datetime=\"2026-12-01T08:15:23Z\" title=\"2026-12-01 08:15 UTC\">3 min "
+                "ago</time>");
+    expect_time("2026-12-01 09:15:23+01", t + 30,
+                "<time datetime=\"2026-12-01T08:15:23Z\" title=\"2026-12-01 08:15 UTC\">just "
+                "now</time>");
+    expect_time("2026-12-01T08:15:23Z", t + 5 * 3600,
+                "<time datetime=\"2026-12-01T08:15:23Z\" title=\"2026-12-01 08:15 UTC\">5 h "
+                "ago</time>");
+    expect_time("2026-12-01T08:15:23-05:30", t - 3 * 86400,
+                "<time datetime=\"2026-12-01T13:45:23Z\" title=\"2026-12-01 13:45 UTC\">in 3 "
+                "days</time>");
+    expect_time("2026-12-01T08:15:23Z", t + 400 * 86400LL,
+                "<time datetime=\"2026-12-01T08:15:23Z\" title=\"2026-12-01 08:15 UTC\">"
+                "2026-12-01 08:15 UTC</time>");
+    /* not a time: as it is, escaped */
+    expect_time("<b>soon</b>", t, "&lt;b&gt;soon&lt;/b&gt;");
+    expect_time("2026-12-01T08:15:23+00:00<x>", t, "2026-12-01T08:15:23+00:00&lt;x&gt;");
+    /* the template tag: strings as times, other values as {{name}} */
+    char *got = render("{{@a}}|{{@n}}|{{@missing}}", "{\"a\": \"x&y\", \"n\": 5}");
+    assert_string_equal(got, "x&amp;y|5|");
+    free(got);
+    got = render("{{#xs}}{{@.}};{{/xs}}", "{\"xs\": [\"2026-12-01T08:15:23Z\", \"x\"]}");
+    assert_non_null(strstr(got, "<time datetime=\"2026-12-01T08:15:23Z\" title=\"2026-12-01 08:15 UTC\">"));
+    assert_non_null(strstr(got, "</time>;x;"));
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(templates_escape_by_default),
         cmocka_unit_test(templates_sections),
+        cmocka_unit_test(times_for_people),
         cmocka_unit_test(forms_and_cookies),
     };
     return cmocka_run_group_tests_name("web_parts", tests, NULL, NULL);
