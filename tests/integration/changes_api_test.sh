@@ -114,10 +114,10 @@ post "$tok_b" "/api/v1/requests/$id2/modify" '{"bandwidth_mbps": 150}' >/dev/nul
 change3=$(body .open_change.id)
 expect_eq "A's contact is mailed a link for the change" 1 \
   "$(sql "SELECT count(*) FROM outbox o JOIN approval_tokens t ON t.id = o.token_id WHERE o.kind = 'change_needed' AND t.change_id = $change3 AND o.recipients = '{noc@alpha.example}'")"
-PEERFLOW_SMTP_URL=file:$tmp/mail timeout 20 "$pf" worker --only mailer >"$tmp/mailer.log" 2>&1 &
+PEERFLOW_SMTP_URL=file:$tmp/mail "$pf" worker --only mailer >"$tmp/mailer.log" 2>&1 &
 mailer=$!
 link=
-for _ in $(seq 75); do
+for _ in $(seq 150); do
   link=$(/usr/bin/python3 - "$tmp/mail" <<'EOF'
 import email, email.policy, os, re, sys
 root = sys.argv[1]
