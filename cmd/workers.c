@@ -11,6 +11,7 @@
 #include "workflow/auth.h"
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
+#include "workflow/peeringdb.h"
 #include "workflow/requests.h"
 
 static void log_err(const char *what, const pf_err *err)
@@ -102,6 +103,14 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     wf_mailer_config mc;
     bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
     time_t next_sweep = 0;
+    /* the PeeringDB sync runs beside the mailer, when configured */
+    int pdb_every = 0;
+    pf_err perr = {0};
+    if ((which & WORKERS_MAILER) && cli_peeringdb_interval(cfg, &pdb_every, &perr) != PF_OK) {
+        log_err("peeringdb sync", &perr);
+        pdb_every = 0;
+    }
+    time_t next_pdb = pdb_every > 0 ? time(NULL) + 5 : 0;
     char last_mail_error[400] = "";
     static struct expiry_failures expiry_failed;
     while (!*stop) {
@@ -113,6 +122,19 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             if (wf_sessions_prune(env, NULL, &err) != PF_OK)
                 log_err("session pruning", &err);
             next_sweep = time(NULL) + 30;
+        }
+        if (pdb_every > 0 && time(NULL) >= next_pdb) {
+            wf_actor who = wf_actor_system("peeringdb");
+            wf_pdb_sync_opts po = {.url = cfg->peeringdb_url, .api_key = cfg->peeringdb_api_key};
+            wf_pdb_summary sum;
+            if (wf_pdb_sync(env, &who, &po, &sum, &err) != PF_OK) {
+                log_err("peeringdb sync", &err);
+            } else {
+                pf_log_info("peerflow", "peeringdb sync: %d networks here, %d changed",
+                            sum.networks_seen, sum.networks_changed);
+                json_decref(sum.lines);
+            }
+            next_pdb = time(NULL) + pdb_every;
         }
         int sent = 0;
         if (mail) {
