@@ -99,18 +99,19 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             return pf_kind_exit_status(err.kind);
         }
     }
-    wf_keyring *keys = NULL;
-    wf_mailer_config mc;
-    bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
-    time_t next_sweep = 0;
     /* the PeeringDB sync runs beside the mailer, when configured */
     int pdb_every = 0;
     pf_err perr = {0};
     if ((which & WORKERS_MAILER) && cli_peeringdb_interval(cfg, &pdb_every, &perr) != PF_OK) {
-        log_err("peeringdb sync", &perr);
-        pdb_every = 0;
+        log_err("peeringdb sync", &perr); /* a configuration error: refuse to start */
+        prov_service_stop(prov);
+        return pf_kind_exit_status(perr.kind);
     }
     time_t next_pdb = pdb_every > 0 ? time(NULL) + 5 : 0;
+    wf_keyring *keys = NULL;
+    wf_mailer_config mc;
+    bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
+    time_t next_sweep = 0;
     char last_mail_error[400] = "";
     static struct expiry_failures expiry_failed;
     while (!*stop) {
