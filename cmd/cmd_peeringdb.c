@@ -152,7 +152,7 @@ static int cmd_sync(const cli_config *cfg, int argc, char **argv)
     return 0;
 }
 
-/* peeringdb pin --asn N --fields name,policy ("" unpins all) */
+/* peeringdb pin --asn N --fields name,policy (none unpins all) */
 static int cmd_pin(const cli_config *cfg, int argc, char **argv)
 {
     static const cli_opt opts[] = {{"asn", true, false}, {"fields", true, false}, {NULL}};
@@ -164,7 +164,8 @@ static int cmd_pin(const cli_config *cfg, int argc, char **argv)
         cli_require(&a, "fields", &err) ||
         (c = cli_connect_for(cfg, "peeringdb pin", &a, &env, &err)) == NULL)
         return cli_fail(&err);
-    char *list = strdup(cli_get(&a, "fields"));
+    /* "none" unpins every field */
+    char *list = strdup(strcmp(cli_get(&a, "fields"), "none") == 0 ? "" : cli_get(&a, "fields"));
     const char *names[WF_PDB_NFIELDS * 2];
     size_t n = 0;
     pf_kind k = PF_OK;
@@ -198,7 +199,7 @@ int cmd_peeringdb(const cli_config *cfg, int argc, char **argv)
 {
     static const char usage[] =
         "peeringdb import [--create] FILE-or-URL... | peeringdb sync | "
-        "peeringdb pin --asn N --fields F,...";
+        "peeringdb pin --asn N --fields F,...|none";
     if (argc >= 1 && strcmp(argv[0], "import") == 0)
         return cmd_import(cfg, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "sync") == 0)

@@ -50,7 +50,7 @@ static const char usage[] =
     "  config check                               the effective configuration and its sources\n"
     "  peeringdb import [--create] FILE-or-URL... networks' facts from PeeringDB JSON\n"
     "  peeringdb sync                             fetch what changed in PeeringDB, apply it\n"
-    "  peeringdb pin --asn N --fields F,...       fields an import never overwrites\n"
+    "  peeringdb pin --asn N --fields F,...|none  fields an import never overwrites\n"
     "\n"
     "Configuration: flag > environment (PEERFLOW_DATABASE_URL, ...) > file\n"
     "(--config, PEERFLOW_CONFIG, /etc/peerflow/peerflow.conf) > default;\n"

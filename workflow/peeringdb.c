@@ -449,7 +449,7 @@ static void field(json_t *cur, const char *name, json_t *want, json_t *was, json
     char *a = json_dumps(have ? have : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
     char *b = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
     size_t len = strlen(line);
-    snprintf(line + len, cap - len, "%s%s %s -> %s", len && line[len - 1] != ':' ? "," : "",
+    snprintf(line + len, cap - len, "%s%s %s -> %s", len && line[len - 1] == ':' ? " " : ", ",
              name, a ? a : "?", b ? b : "?");
     free(a);
     free(b);
