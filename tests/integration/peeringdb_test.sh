@@ -132,6 +132,8 @@ expect_error "sync with a wrong key" "PeeringDB refused the request \\(HTTP 401\
 expect_eq "  ... the cursor did not move" 0 "$(sql 'SELECT since FROM peeringdb_sync')"
 : >"$tmp/pdb.log"
 export PEERFLOW_PEERINGDB_API_KEY=testkey
+expect_eq "config check never prints the API key" "0 1" \
+  "$("$pf" config check 2>&1 | grep -c testkey) $("$pf" config check 2>&1 | grep -cE '^peeringdb_api_key +\*{5} ')"
 start=$SECONDS
 out=$("$pf" peeringdb sync 2>&1)
 expect_eq "the first sync exits 0 (after one 429)" 0 $?
