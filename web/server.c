@@ -308,14 +308,15 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     bool known = false;
     ctx.route = web_route_find(method, url, ctx.params, &ctx.nparams, &known);
     size_t route_index = web_route_index(ctx.route);
-    ctx.is_api = strncmp(url, "/api/", 5) == 0;
+    ctx.is_api = strncmp(url, "/api/", 5) == 0 ||
+                 strncmp(url, WEB_PAPI_PREFIX "/", sizeof WEB_PAPI_PREFIX) == 0;
     pf_err err = {0};
     if (ctx.route == NULL) {
         if (known)
             pf_fail(&err, PF_EINVALID, "method_not_allowed", NULL, "%s is not allowed on %s",
-                    method, url);
+                    method, ctx.path);
         else
-            pf_fail(&err, PF_ENOTFOUND, "not_found", NULL, "there is nothing at %s", url);
+            pf_fail(&err, PF_ENOTFOUND, "not_found", NULL, "there is nothing at %s", ctx.path);
         web_error(&ctx, &err);
         if (known)
             ctx.status = 405;
@@ -344,7 +345,7 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     if (s->cfg.access_log) {
         /* never a secret in the log: /t/ tokens redacted, no query string */
         char logged[512];
-        web_log_path(url, logged, sizeof logged);
+        web_log_path(ctx.path, logged, sizeof logged);
         pf_log_info("web", "%s %s %s %d %.1fms %s", addr, method, logged, ctx.status, secs * 1000,
                     ctx.authenticated ? ctx.session.actor.label : "-");
     }

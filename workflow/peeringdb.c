@@ -757,7 +757,7 @@ pf_kind wf_pdb_sync(const wf_env *env, const wf_actor *who, const wf_pdb_sync_op
     char since[40] = "";
     if (x.since > 0)
         snprintf(since, sizeof since, "&since=%lld", x.since);
-    static char url[8192];
+    char url[8192]; /* 150 ids of at most 20 digits, and the base */
     for (size_t at = 0; k == PF_OK && at < json_array_size(asns); at += BATCH) {
         snprintf(url, sizeof url, "%.*s/net?asn__in=", (int)bl, base);
         add_list(url, sizeof url, asns, at);

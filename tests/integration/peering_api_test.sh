@@ -226,6 +226,25 @@ for i in 1 2; do echo "POST /sessions $(cat "$tmp/race$i.st") $tmp/race$i.json" 
 expect_eq "  ... one live request on a4" 1 "$(sql "SELECT count(*) FROM peering_requests r JOIN ports p ON p.id = r.requester_port_id
   WHERE p.name = 'a4' AND r.state = 'pending'")"
 
+# both parties delete the same pending session at once: one decides
+api POST "$tok_a" /sessions /sessions '[{"local_asn": 64500, "peer_asn": 64502, "location": "pf:port:a3"}]' >/dev/null
+s4=$(body '.sessions[0].session_id')
+racers=()
+for t in "$tok_a" "$tok_c"; do
+  curl -s -o "$tmp/del$t.json" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $t" \
+    "$base$P/sessions/$s4" >"$tmp/del$t.st" &
+  racers+=($!)
+done
+wait "${racers[@]}"
+expect_eq "both sides delete at once: one 200, one 409" "200 409" \
+  "$(printf '%s\n' "$(cat "$tmp/del$tok_a.st")" "$(cat "$tmp/del$tok_c.st")" | sort | paste -sd' ')"
+for t in "$tok_a" "$tok_c"; do echo "DELETE /sessions/{session_id} $(cat "$tmp/del$t.st") $tmp/del$t.json" >>"$tmp/answers"; done
+expect_eq "  ... the session closed once" 1 \
+  "$(sql "SELECT count(*) FROM audit_events WHERE request_id = (SELECT id FROM peering_requests WHERE session_id = '$s4')
+          AND action IN ('request.rejected', 'request.cancelled')")"
+expect_eq "an unknown path under the prefix: a JSON 404" not_found \
+  "$(curl -s -H "Authorization: Bearer $tok_a" "$base$P/nothing" | jq -r .error.code)"
+
 # ---------------------------------------------------- a configured prefix
 port2=$(free_port)
 PEERFLOW_PEERING_API_BASE=/papi/ "$pf" serve --listen "127.0.0.1:$port2" --no-workers >"$tmp/serve2.log" 2>&1 &

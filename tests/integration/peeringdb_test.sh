@@ -163,6 +163,13 @@ expect_eq "  ... Delta's changed contacts noticed, then read in full" "1 1" \
   "$(grep '^/api/poc ' "$tmp/pdb.log" | grep -c "since=$since") $(grep '^/api/poc ' "$tmp/pdb.log" | grep -v since= | grep -c '1003')"
 expect_ok "the audit chain holds" "$pf" audit verify
 
+# import from a URL: the same rules, the key sent
+: >"$tmp/pdb.log"
+sql "UPDATE networks SET max_prefix6 = 1 WHERE asn = 64503" >/dev/null
+out=$("$pf" peeringdb import "$PEERFLOW_PEERINGDB_URL/net?asn__in=64503" 2>&1)
+case $out in *"AS64503: max_prefix6 1 -> 5"*) pass ;; *) fail "import of a URL: $out" ;; esac
+expect_eq "  ... fetched with the key" "/api/net key=True" "$(awk '{print $1, $3}' "$tmp/pdb.log")"
+
 # the worker's task: off unless configured, here every hour, first after 5 s
 : >"$tmp/pdb.log"
 PEERFLOW_PEERINGDB_INTERVAL=3600 "$pf" worker --only mailer >"$tmp/worker.log" 2>&1 &
