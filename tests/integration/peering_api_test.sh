@@ -276,6 +276,11 @@ out=$(python3 "$root/tests/integration/openapi_check.py" "$root/docs/peering-api
 rc=$?
 echo "$out" | grep -E 'FAIL|answers checked'
 expect_eq "every answer matches docs/peering-api.openapi.json" 0 "$rc"
+# ... and the check can fail: a location without its type, an undocumented status
+echo '{"items": [{"id": "pf:port:a1"}]}' >"$tmp/wrong.json"
+printf 'GET /locations 200 %s\nGET /sessions 418 %s\n' "$tmp/wrong.json" "$tmp/wrong.json" >"$tmp/wrong.answers"
+python3 "$root/tests/integration/openapi_check.py" "$root/docs/peering-api.openapi.json" "$tmp/wrong.answers" >"$tmp/wrong.out"
+expect_eq "  ... the checker refuses a wrong answer" "1 2" "$? $(grep -c '^FAIL' "$tmp/wrong.out")"
 expect_eq "  ... and there were many" yes "$([ "$(wc -l <"$tmp/answers")" -ge 45 ] && echo yes)"
 
 finish
