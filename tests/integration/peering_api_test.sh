@@ -283,4 +283,9 @@ python3 "$root/tests/integration/openapi_check.py" "$root/docs/peering-api.opena
 expect_eq "  ... the checker refuses a wrong answer" "1 2" "$? $(grep -c '^FAIL' "$tmp/wrong.out")"
 expect_eq "  ... and there were many" yes "$([ "$(wc -l <"$tmp/answers")" -ge 45 ] && echo yes)"
 
+# the servers stop cleanly: no sanitizer report in their logs
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+pids=()
+expect_eq "no sanitizer report from serve" 0 "$(cat "$tmp"/serve*.log | grep -c -E 'Sanitizer|runtime error')"
+
 finish

@@ -80,6 +80,13 @@ expect_eq "  ... the networks on ix 42 (one by its ixlan), not the one elsewhere
 expect_eq "  ... with its contact" '{peering@delta.example}' "$(sql 'SELECT contacts FROM networks WHERE asn = 64503')"
 expect_eq "  ... audited" 1 "$(sql "SELECT count(*) FROM audit_events WHERE action = 'network.peeringdb_created'")"
 
+# a network that approves automatically keeps policy open
+sql "UPDATE networks SET policy = 'open', auto_approve = true WHERE asn = 64503" >/dev/null
+out=$("$pf" peeringdb import "$fx/net-0.json" 2>&1)
+case $out in *"AS64503: policy restrictive not applied: the network approves automatically"*) pass ;; *) fail "auto-approve: $out" ;; esac
+expect_eq "  ... still open and auto-approving" "open true" "$(sql "SELECT policy || ' ' || auto_approve FROM networks WHERE asn = 64503")"
+sql "UPDATE networks SET auto_approve = false WHERE asn = 64503" >/dev/null
+
 # ------------------------------------------- sync against a stand-in PeeringDB
 cat >"$tmp/pdb.py" <<'PY'
 import http.server, json, os, sys, urllib.parse
