@@ -458,78 +458,111 @@ static void field(json_t *cur, const char *name, json_t *want, json_t *was, json
     json_object_set_new(cur, name, want);
 }
 
-static pf_kind apply_net(db_conn *c, struct apply_ctx *x, const wf_pdb_net *n, pf_err *err)
+/* What PeeringDB changes of cur (the network as stored; changed in
+ * place): the fields into was/now, the line, pinned fields counted;
+ * *auto_open when a policy is held back by auto-approve. */
+static void diff_net(json_t *cur, const wf_pdb_net *n, char *line, size_t cap, json_t *was,
+                     json_t *now, int *n_pinned, bool *auto_open)
 {
-    json_t *cur;
-    if (db_pdb_network(c, n->asn, true, &cur, err))
-        return err->kind;
-    char line[1200];
-    bool created = false;
-    if (cur == NULL) {
-        if (n->deleted || !x->o->create || !on_ix(x->s, x->o->ix_id, n->asn))
-            return PF_OK;
-        db_network add = {.asn = n->asn};
-        snprintf(add.name, sizeof add.name, "%s", n->name ? n->name : "");
-        if (add.name[0] == '\0')
-            snprintf(add.name, sizeof add.name, "AS%lld", n->asn);
-        snprintf(add.policy, sizeof add.policy, "%s", n->policy ? n->policy : "selective");
-        for (int i = 0; i < n->n_contacts && i < DB_MAX_CONTACTS; i++)
-            snprintf(add.contacts[add.n_contacts++], sizeof add.contacts[0], "%s",
-                     n->contacts[i]);
-        long long id;
-        char ids[24];
-        if (db_network_insert(c, &add, &id, err))
-            return err->kind;
-        snprintf(ids, sizeof ids, "%lld", n->asn);
-        if (wf_audit(c, x->who, "network.peeringdb_created", "network", ids, 0, NULL,
-                     json_pack("{sI,ss,ss}", "asn", (json_int_t)n->asn, "name", add.name,
-                               "policy", add.policy),
-                     err) ||
-            db_pdb_network(c, n->asn, true, &cur, err))
-            return err->kind;
-        created = true;
-        x->sum.networks_created++;
-    }
-    x->sum.networks_seen++;
-    snprintf(line, sizeof line, "AS%lld%s:", n->asn, created ? " (created)" : "");
-    json_t *was = json_object(), *now = json_object();
-    int n_pinned = 0;
+    *auto_open = false;
     if (n->deleted) {
         /* deleted from PeeringDB: the network stays, its link goes */
         if (!json_is_null(json_object_get(cur, "peeringdb_net_id")))
-            field(cur, "peeringdb_net_id", json_null(), was, now, line, sizeof line, &n_pinned);
-    } else {
-        field(cur, "name", n->name ? json_string(n->name) : NULL, was, now, line, sizeof line,
-              &n_pinned);
-        if (n->policy && json_is_true(json_object_get(cur, "auto_approve")) &&
-            strcmp(n->policy, "open") != 0 &&
-            strcmp(json_string_value(json_object_get(cur, "policy")), n->policy) != 0 &&
-            !pinned(cur, "policy")) {
-            json_array_append_new(x->sum.lines,
-                                  json_sprintf("AS%lld: policy %s not applied: the network "
-                                               "approves automatically, which needs open "
-                                               "(turn auto-approve off, or pin policy)",
-                                               n->asn, n->policy));
-            x->sum.skipped++;
-        } else {
-            field(cur, "policy", n->policy ? json_string(n->policy) : NULL, was, now, line,
-                  sizeof line, &n_pinned);
-        }
-        field(cur, "irr_as_set", n->irr_as_set ? json_string(n->irr_as_set) : NULL, was, now,
-              line, sizeof line, &n_pinned);
-        field(cur, "max_prefix4", n->max_prefix4 ? json_integer(n->max_prefix4) : NULL, was, now,
-              line, sizeof line, &n_pinned);
-        field(cur, "max_prefix6", n->max_prefix6 ? json_integer(n->max_prefix6) : NULL, was, now,
-              line, sizeof line, &n_pinned);
-        json_t *contacts = NULL;
-        if (n->has_contacts) {
-            contacts = json_array();
-            for (int i = 0; i < n->n_contacts; i++)
-                json_array_append_new(contacts, json_string(n->contacts[i]));
-        }
-        field(cur, "contacts", contacts, was, now, line, sizeof line, &n_pinned);
-        field(cur, "peeringdb_net_id", n->net_id ? json_integer(n->net_id) : NULL, was, now,
-              line, sizeof line, &n_pinned);
+            field(cur, "peeringdb_net_id", json_null(), was, now, line, cap, n_pinned);
+        return;
+    }
+    field(cur, "name", n->name ? json_string(n->name) : NULL, was, now, line, cap, n_pinned);
+    if (n->policy && json_is_true(json_object_get(cur, "auto_approve")) &&
+        strcmp(n->policy, "open") != 0 &&
+        strcmp(json_string_value(json_object_get(cur, "policy")), n->policy) != 0 &&
+        !pinned(cur, "policy"))
+        *auto_open = true; /* networks_auto_approve_open */
+    else
+        field(cur, "policy", n->policy ? json_string(n->policy) : NULL, was, now, line, cap,
+              n_pinned);
+    field(cur, "irr_as_set", n->irr_as_set ? json_string(n->irr_as_set) : NULL, was, now, line,
+          cap, n_pinned);
+    field(cur, "max_prefix4", n->max_prefix4 ? json_integer(n->max_prefix4) : NULL, was, now,
+          line, cap, n_pinned);
+    field(cur, "max_prefix6", n->max_prefix6 ? json_integer(n->max_prefix6) : NULL, was, now,
+          line, cap, n_pinned);
+    json_t *contacts = NULL;
+    if (n->has_contacts) {
+        contacts = json_array();
+        for (int i = 0; i < n->n_contacts; i++)
+            json_array_append_new(contacts, json_string(n->contacts[i]));
+    }
+    field(cur, "contacts", contacts, was, now, line, cap, n_pinned);
+    field(cur, "peeringdb_net_id", n->net_id ? json_integer(n->net_id) : NULL, was, now, line,
+          cap, n_pinned);
+}
+
+static pf_kind create_net(db_conn *c, struct apply_ctx *x, const wf_pdb_net *n, pf_err *err)
+{
+    db_network add = {.asn = n->asn};
+    snprintf(add.name, sizeof add.name, "%s", n->name ? n->name : "");
+    if (add.name[0] == '\0')
+        snprintf(add.name, sizeof add.name, "AS%lld", n->asn);
+    snprintf(add.policy, sizeof add.policy, "%s", n->policy ? n->policy : "selective");
+    for (int i = 0; i < n->n_contacts && i < DB_MAX_CONTACTS; i++)
+        snprintf(add.contacts[add.n_contacts++], sizeof add.contacts[0], "%s", n->contacts[i]);
+    long long id;
+    char ids[24];
+    if (db_network_insert(c, &add, &id, err))
+        return err->kind;
+    snprintf(ids, sizeof ids, "%lld", n->asn);
+    x->sum.networks_created++;
+    return wf_audit(c, x->who, "network.peeringdb_created", "network", ids, 0, NULL,
+                    json_pack("{sI,ss,ss}", "asn", (json_int_t)n->asn, "name", add.name, "policy",
+                              add.policy),
+                    err);
+}
+
+static pf_kind apply_net(db_conn *c, struct apply_ctx *x, const wf_pdb_net *n, pf_err *err)
+{
+    /* read without a lock first: a network PeeringDB does not change is
+     * not touched at all (not even locked); one it changes is read again
+     * FOR UPDATE and compared again, so a concurrent change is not lost */
+    json_t *cur;
+    bool locked = false, created = false;
+    if (db_pdb_network(c, n->asn, false, &cur, err))
+        return err->kind;
+    if (cur == NULL) {
+        if (n->deleted || !x->o->create || !on_ix(x->s, x->o->ix_id, n->asn))
+            return PF_OK;
+        if (create_net(c, x, n, err) || db_pdb_network(c, n->asn, true, &cur, err))
+            return err->kind;
+        created = locked = true;
+    }
+    char line[1200];
+    json_t *was, *now;
+    int n_pinned;
+    bool auto_open;
+    for (;;) {
+        snprintf(line, sizeof line, "AS%lld%s:", n->asn, created ? " (created)" : "");
+        was = json_object();
+        now = json_object();
+        n_pinned = 0;
+        diff_net(cur, n, line, sizeof line, was, now, &n_pinned, &auto_open);
+        if (locked || json_object_size(now) == 0)
+            break;
+        json_decref(was);
+        json_decref(now);
+        json_decref(cur);
+        if (db_pdb_network(c, n->asn, true, &cur, err))
+            return err->kind;
+        if (cur == NULL)
+            return PF_OK;
+        locked = true;
+    }
+    x->sum.networks_seen++;
+    if (auto_open) {
+        json_array_append_new(x->sum.lines,
+                              json_sprintf("AS%lld: policy %s not applied: the network approves "
+                                           "automatically, which needs open (turn auto-approve "
+                                           "off, or pin policy)",
+                                           n->asn, n->policy));
+        x->sum.skipped++;
     }
     pf_kind k = PF_OK;
     size_t changed = json_object_size(now);

@@ -55,10 +55,10 @@ expect_eq "  ... with before and after" '"Alpha Old"' \
 expect_eq "  ... networks not here are not created" 0 "$(sql 'SELECT count(*) FROM networks WHERE asn IN (64503, 64504)')"
 expect_ok "the audit chain holds" "$pf" audit verify
 
-xmin=$(sql "SELECT string_agg(xmin::text, ',' ORDER BY id) FROM networks")
+xmin=$(sql "SELECT string_agg(xmin::text || '/' || xmax::text, ',' ORDER BY id) FROM networks")
 out=$("$pf" peeringdb import "$fx/net-0.json" "$fx/poc-0.json" 2>&1)
 case $out in *"0 changed"*) pass ;; *) fail "the same import again: $out" ;; esac
-expect_eq "  ... writes nothing" "$xmin" "$(sql "SELECT string_agg(xmin::text, ',' ORDER BY id) FROM networks")"
+expect_eq "  ... writes (and locks) nothing" "$xmin" "$(sql "SELECT string_agg(xmin::text || '/' || xmax::text, ',' ORDER BY id) FROM networks")"
 expect_eq "  ... and no event" 2 "$(events)"
 
 # ------------------------------------------------------------ pins
