@@ -168,6 +168,7 @@ install: build/peerflow man units
 	install -m 644 migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
 	cd web && find templates static -type d -exec install -d $(DESTDIR)$(DATADIR)/{} \;
 	cd web && find templates static -type f -exec install -m 644 {} $(DESTDIR)$(DATADIR)/{} \;
+	install -m 644 docs/peering-api.openapi.json $(DESTDIR)$(DATADIR)/static/
 	install -D -m 644 build/man/peerflow.1 $(DESTDIR)$(MANDIR)/man1/peerflow.1
 	install -D -m 644 build/man/peerflow.conf.5 $(DESTDIR)$(MANDIR)/man5/peerflow.conf.5
 	install -D -m 644 dist/bash-completion/peerflow $(DESTDIR)$(COMPLDIR)/peerflow

@@ -62,6 +62,11 @@ typedef struct {
     const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
     const char *mail_max_attempts;        /* PEERFLOW_MAIL_MAX_ATTEMPTS */
     const char *trusted_proxies; /* PEERFLOW_TRUSTED_PROXIES, for serve */
+    const char *peering_api_base;  /* PEERFLOW_PEERING_API_BASE: the Peering API's prefix */
+    const char *peeringdb_url;     /* PEERFLOW_PEERINGDB_URL: the PeeringDB API */
+    const char *peeringdb_api_key; /* PEERFLOW_PEERINGDB_API_KEY (secret) */
+    const char *peeringdb_interval; /* PEERFLOW_PEERINGDB_INTERVAL: seconds; unset = no sync task */
+    const char *peeringdb_ix_id;   /* PEERFLOW_PEERINGDB_IX_ID: this exchange in PeeringDB */
     const char *templates_dir;   /* web templates and static files: the tree's */
     const char *static_dir;      /* when run from it, else PF_DATADIR's */
     const char *log_format;      /* "text" (default) or "json" */
@@ -138,5 +143,9 @@ int cmd_bgp_config(const cli_config *cfg, int argc, char **argv);
 /* network set|prefix|show (cmd_bgp.c); argv[0] is the verb. */
 int cmd_network_routing(const cli_config *cfg, int argc, char **argv);
 int cmd_config(const cli_config *cfg, int argc, char **argv);
+int cmd_peeringdb(const cli_config *cfg, int argc, char **argv);
+/* PEERFLOW_PEERINGDB_INTERVAL in seconds (0 = unset: no sync task);
+ * PF_EINVALID for a bad value. */
+pf_kind cli_peeringdb_interval(const cli_config *cfg, int *seconds, pf_err *err);
 
 #endif

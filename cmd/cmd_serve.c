@@ -45,6 +45,8 @@ int cmd_serve(const cli_config *cfg, int argc, char **argv)
                      .static_dir = c.static_dir,
                      .key_dir = c.key_dir,
                      .trusted_proxies = c.trusted_proxies,
+                     .peering_api_base = c.peering_api_base,
+                     .peeringdb_ix_id = c.peeringdb_ix_id,
                      .access_log = true,
                      .max_open_requests = env.max_open_requests,
                      .max_submissions_per_hour = env.max_submissions_per_hour};

@@ -34,6 +34,7 @@
 enum {
     K_SECRET = 1, /* may hold a password: masked, and the file rule applies */
     K_FILE = 2,   /* KEY_file (PEERFLOW_KEY_FILE) reads the value from a file */
+    K_WHOLE = 4,  /* the whole value is the secret (an API key): never printed */
 };
 
 struct key {
@@ -61,6 +62,11 @@ static const struct key keys[] = {
     KEY(max_open_requests, 0, -1),
     KEY(max_submissions_per_hour, 0, -1),
     KEY(mail_max_attempts, 0, -1),
+    KEY(peering_api_base, 0, -1),
+    KEY(peeringdb_url, 0, -1),
+    KEY(peeringdb_api_key, K_SECRET | K_FILE | K_WHOLE, -1),
+    KEY(peeringdb_interval, 0, -1),
+    KEY(peeringdb_ix_id, 0, -1),
     KEY(log_format, 0, -1),
     KEY(counter_interval, 0, -1),
 };
@@ -200,7 +206,7 @@ void cli_config_masked(const cli_config *cfg, int i, char *buf, size_t n)
     const char *v = cslot(cfg, i);
     if (v == NULL)
         snprintf(buf, n, "(unset)");
-    else if (cfg->hidden[i])
+    else if (cfg->hidden[i] || (keys[i].flags & K_WHOLE))
         snprintf(buf, n, "*****");
     else
         cli_mask_secret(v, buf, n);
@@ -331,7 +337,8 @@ static pf_kind read_file(cli_config *cfg, const char *path, pf_err *err)
             cfg->hidden[i] = false;
             cfg->origin[i] = keepf(cfg, "file %s:%d", path, lineno);
             char masked[16];
-            if ((keys[i].flags & K_SECRET) && cli_mask_secret(value, masked, sizeof masked))
+            if ((keys[i].flags & K_WHOLE) ||
+                ((keys[i].flags & K_SECRET) && cli_mask_secret(value, masked, sizeof masked)))
                 secret_key = keys[i].name;
         }
         cfg->source[i] = CLI_SRC_FILE;
@@ -464,6 +471,12 @@ pf_kind cli_config_init(cli_config *cfg, const cli_flags *flags, pf_err *err)
     set_default(cfg, index_of("listen"), "127.0.0.1:8080");
     set_default(cfg, index_of("mail_from"), "peerflow@localhost");
     set_default(cfg, index_of("log_format"), "text");
+    set_default(cfg, index_of("peering_api_base"), "/peering-api/v0.1");
+    set_default(cfg, index_of("peeringdb_url"), "https://www.peeringdb.com/api");
+    if (cfg->peering_api_base[0] != '/' || strpbrk(cfg->peering_api_base, "?#% ") != NULL)
+        return pf_fail(err, PF_EINVALID, "bad_peering_api_base", "peering_api_base",
+                       "peering_api_base is a path like /peering-api/v0.1, not '%.60s' (%s)",
+                       cfg->peering_api_base, cfg->origin[index_of("peering_api_base")]);
     if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0)
         return pf_fail(err, PF_EINVALID, "bad_log_format", "log_format",
                        "log_format must be text or json, not '%.40s' (%s)", cfg->log_format,

@@ -50,6 +50,9 @@ static const char usage[] =
     "  reconcile [--switch NAME]                  repair the switches' flows from the database\n"
     "  token create --email E [--name LABEL]     prints a new API token once\n"
     "  config check                               the effective configuration and its sources\n"
+    "  peeringdb import [--create] FILE-or-URL... networks' facts from PeeringDB JSON\n"
+    "  peeringdb sync                             fetch what changed in PeeringDB, apply it\n"
+    "  peeringdb pin --asn N --fields F,...|none  fields an import never overwrites\n"
     "\n"
     "Configuration: flag > environment (PEERFLOW_DATABASE_URL, ...) > file\n"
     "(--config, PEERFLOW_CONFIG, /etc/peerflow/peerflow.conf) > default;\n"
@@ -67,6 +70,7 @@ static const struct command commands[] = {
     {"token", cmd_token},     {"serve", cmd_serve},     {"worker", cmd_worker},
     {"keys", cmd_keys},       {"reconcile", cmd_reconcile}, {"pool", cmd_pool},
     {"bgp-config", cmd_bgp_config}, {"config", cmd_config},
+    {"peeringdb", cmd_peeringdb},
 };
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include "workflow/auth.h"
 #include "workflow/keys.h"
 #include "workflow/mailer.h"
+#include "workflow/peeringdb.h"
 #include "workflow/requests.h"
 #include "workflow/traffic.h"
 
@@ -105,6 +106,15 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             return pf_kind_exit_status(err.kind);
         }
     }
+    /* the PeeringDB sync runs beside the mailer, when configured */
+    int pdb_every = 0;
+    pf_err perr = {0};
+    if ((which & WORKERS_MAILER) && cli_peeringdb_interval(cfg, &pdb_every, &perr) != PF_OK) {
+        log_err("peeringdb sync", &perr); /* a configuration error: refuse to start */
+        prov_service_stop(prov);
+        return pf_kind_exit_status(perr.kind);
+    }
+    time_t next_pdb = pdb_every > 0 ? time(NULL) + 5 : 0;
     wf_keyring *keys = NULL;
     wf_mailer_config mc;
     bool mail = (which & WORKERS_MAILER) && mailer_setup(cfg, &keys, &mc);
@@ -127,6 +137,19 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
             if (wf_traffic_rollup(env, 0, &err) != PF_OK)
                 log_err("traffic rollup", &err);
             next_rollup = time(NULL) + 60;
+        }
+        if (pdb_every > 0 && time(NULL) >= next_pdb) {
+            wf_actor who = wf_actor_system("peeringdb");
+            wf_pdb_sync_opts po = {.url = cfg->peeringdb_url, .api_key = cfg->peeringdb_api_key};
+            wf_pdb_summary sum;
+            if (wf_pdb_sync(env, &who, &po, &sum, &err) != PF_OK) {
+                log_err("peeringdb sync", &err);
+            } else {
+                pf_log_info("peerflow", "peeringdb sync: %d networks here, %d changed",
+                            sum.networks_seen, sum.networks_changed);
+                json_decref(sum.lines);
+            }
+            next_pdb = time(NULL) + pdb_every;
         }
         int sent = 0;
         if (mail) {

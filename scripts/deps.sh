@@ -10,7 +10,7 @@ packages=(
   libcurl4-openssl-dev
   postgresql postgresql-contrib
   openvswitch-switch iproute2 iputils-ping
-  python3-aiosmtpd
+  python3-aiosmtpd python3-jsonschema
   chromium nodejs
   wrk curl jq procps
   bird2 frr

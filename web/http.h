@@ -30,6 +30,7 @@ enum {
     WEB_PAGE = 1 << 1,     /* HTML for a browser: session cookie, CSRF on POST */
     WEB_API = 1 << 2,      /* JSON: Authorization: Bearer */
     WEB_OPERATOR = 1 << 3, /* operators only */
+    WEB_JSON_LIST = 1 << 4, /* the JSON body may be a list (ctx->input_list) */
 };
 
 typedef struct {
@@ -49,6 +50,7 @@ struct web_ctx {
     json_t *query;  /* ?a=b as {"a": "b"} */
     json_t *input;  /* form fields or JSON body as an object; NULL if none */
     bool input_malformed; /* a body that was not valid JSON / form */
+    json_t *input_list;   /* a JSON list body, on WEB_JSON_LIST routes only */
     const char *client_addr;
     const char *user_agent;
     const char *cookie_session;   /* pf_session cookie, or NULL */
@@ -77,6 +79,10 @@ struct web_ctx {
     const char *referrer_policy;/* overrides the default */
     char extra_header_name[64], extra_header_value[256];
     char db_error[400];      /* why there is no database connection (env.db NULL) */
+    /* the Peering API (h_peering_api.c): its public path prefix and the
+     * exchange's PeeringDB ix id (NULL: none); borrowed from the server */
+    const char *peering_api_base;
+    const char *peeringdb_ix_id;
 };
 
 /* Path parameter i as a positive id; answers 404 and returns false when
@@ -160,5 +166,19 @@ void web_topology_decorate(web_ctx *ctx, json_t *view);
 void web_h_healthz(web_ctx *ctx);
 void web_h_metrics(web_ctx *ctx);
 void web_h_static(web_ctx *ctx);
+/* h_peering_api.c: the IETF Peering API (docs/peering-api.md) */
+void web_h_papi_locations(web_ctx *ctx);
+void web_h_papi_sessions(web_ctx *ctx);
+void web_h_papi_sessions_add(web_ctx *ctx);
+void web_h_papi_session(web_ctx *ctx);
+void web_h_papi_session_delete(web_ctx *ctx);
+void web_h_papi_openapi(web_ctx *ctx);
+/* h_peering_api.c: a network's PeeringDB pins (docs/peeringdb.md) */
+void web_h_peeringdb_pins(web_ctx *ctx);
+void web_h_peeringdb_pins_set(web_ctx *ctx);
+
+/* The Peering API's path in the route table; a server configured with
+ * another prefix maps it onto this one (server.c). */
+#define WEB_PAPI_PREFIX "/peering-api/v0.1"
 
 #endif

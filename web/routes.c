@@ -67,6 +67,21 @@ static const web_route routes[] = {
     {"GET", "/api/v1/reports", web_h_reports, WEB_API, "api_reports"},
     {"GET", "/api/v1/reports/{name}", web_h_report, WEB_API, "api_report"},
     {"GET", "/api/v1/fabric", web_h_fabric, WEB_API | WEB_OPERATOR, "api_fabric"},
+    {"GET", "/api/v1/networks/{asn}/peeringdb-pins", web_h_peeringdb_pins, WEB_API,
+     "api_peeringdb_pins"},
+    {"POST", "/api/v1/networks/{asn}/peeringdb-pins", web_h_peeringdb_pins_set, WEB_API,
+     "api_peeringdb_pins_set"},
+
+    /* the IETF Peering API (docs/peering-api.md); the prefix is
+     * PEERFLOW_PEERING_API_BASE, mapped onto this one by the server */
+    {"GET", WEB_PAPI_PREFIX "/openapi.json", web_h_papi_openapi, WEB_PUBLIC, "papi_openapi"},
+    {"GET", WEB_PAPI_PREFIX "/locations", web_h_papi_locations, WEB_API, "papi_locations"},
+    {"GET", WEB_PAPI_PREFIX "/sessions", web_h_papi_sessions, WEB_API, "papi_sessions"},
+    {"POST", WEB_PAPI_PREFIX "/sessions", web_h_papi_sessions_add, WEB_API | WEB_JSON_LIST,
+     "papi_sessions_add"},
+    {"GET", WEB_PAPI_PREFIX "/sessions/{id}", web_h_papi_session, WEB_API, "papi_session"},
+    {"DELETE", WEB_PAPI_PREFIX "/sessions/{id}", web_h_papi_session_delete, WEB_API,
+     "papi_session_delete"},
 };
 
 enum { NROUTES = sizeof routes / sizeof routes[0] };

@@ -28,6 +28,7 @@ struct web_server {
     web_config cfg;
     char base_url[512];
     char mail_domain[128];
+    char papi_base[256];    /* the Peering API's prefix, no trailing '/' */
     web_templates *templates;
     wf_keyring *keys;       /* NULL when no key directory is configured */
     web_proxies proxies;    /* PEERFLOW_TRUSTED_PROXIES */
@@ -142,6 +143,11 @@ static void parse_body(web_ctx *ctx, struct MHD_Connection *conn, struct conn_st
     if (strncmp(type, "application/json", 16) == 0) {
         json_error_t je;
         ctx->input = json_loadb(cs->body, cs->len, JSON_REJECT_DUPLICATES, &je);
+        if (json_is_array(ctx->input) && (ctx->route->flags & WEB_JSON_LIST)) {
+            ctx->input_list = ctx->input; /* the Peering API's list of sessions */
+            ctx->input = NULL;
+            return;
+        }
         if (ctx->input == NULL || !json_is_object(ctx->input)) {
             json_decref(ctx->input);
             ctx->input = NULL;
@@ -254,6 +260,22 @@ static double elapsed(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* The Peering API under its configured prefix (PEERFLOW_PEERING_API_BASE)
+ * is the route table's WEB_PAPI_PREFIX; with another prefix configured,
+ * the default one is not served (one public address per API). */
+static const char *papi_path(const web_server *s, const char *url, char *buf, size_t n)
+{
+    size_t bl = strlen(s->papi_base), dl = strlen(WEB_PAPI_PREFIX);
+    if (strcmp(s->papi_base, WEB_PAPI_PREFIX) == 0)
+        return url;
+    if (strncmp(url, s->papi_base, bl) == 0 && (url[bl] == '/' || url[bl] == '\0') &&
+        (size_t)snprintf(buf, n, "%s%s", WEB_PAPI_PREFIX, url + bl) < n)
+        return buf;
+    if (strncmp(url, WEB_PAPI_PREFIX, dl) == 0 && (url[dl] == '/' || url[dl] == '\0'))
+        return "/peering-api-not-here"; /* answers 404 */
+    return url;
+}
+
 static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct conn_state *cs)
 {
@@ -279,17 +301,22 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     ctx.query = json_object();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, ctx.query);
 
+    ctx.peering_api_base = s->papi_base;
+    ctx.peeringdb_ix_id = s->cfg.peeringdb_ix_id;
+    char papi_url[1024];
+    url = papi_path(s, url, papi_url, sizeof papi_url);
     bool known = false;
     ctx.route = web_route_find(method, url, ctx.params, &ctx.nparams, &known);
     size_t route_index = web_route_index(ctx.route);
-    ctx.is_api = strncmp(url, "/api/", 5) == 0;
+    ctx.is_api = strncmp(url, "/api/", 5) == 0 ||
+                 strncmp(url, WEB_PAPI_PREFIX "/", sizeof WEB_PAPI_PREFIX) == 0;
     pf_err err = {0};
     if (ctx.route == NULL) {
         if (known)
             pf_fail(&err, PF_EINVALID, "method_not_allowed", NULL, "%s is not allowed on %s",
-                    method, url);
+                    method, ctx.path);
         else
-            pf_fail(&err, PF_ENOTFOUND, "not_found", NULL, "there is nothing at %s", url);
+            pf_fail(&err, PF_ENOTFOUND, "not_found", NULL, "there is nothing at %s", ctx.path);
         web_error(&ctx, &err);
         if (known)
             ctx.status = 405;
@@ -318,13 +345,14 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
     if (s->cfg.access_log) {
         /* never a secret in the log: /t/ tokens redacted, no query string */
         char logged[512];
-        web_log_path(url, logged, sizeof logged);
+        web_log_path(ctx.path, logged, sizeof logged);
         pf_log_info("web", "%s %s %s %d %.1fms %s", addr, method, logged, ctx.status, secs * 1000,
                     ctx.authenticated ? ctx.session.actor.label : "-");
     }
     free(ctx.body);
     json_decref(ctx.query);
     json_decref(ctx.input);
+    json_decref(ctx.input_list);
     for (int i = 0; i < ctx.nparams; i++)
         free((void *)ctx.params[i]);
     return ret;
@@ -420,6 +448,11 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
     size_t n = strlen(s->base_url);
     while (n > 0 && s->base_url[n - 1] == '/')
         s->base_url[--n] = '\0';
+    snprintf(s->papi_base, sizeof s->papi_base, "%s",
+             cfg->peering_api_base && cfg->peering_api_base[0] ? cfg->peering_api_base
+                                                                : WEB_PAPI_PREFIX);
+    for (size_t pl = strlen(s->papi_base); pl > 1 && s->papi_base[pl - 1] == '/'; pl--)
+        s->papi_base[pl - 1] = '\0';
     snprintf(s->mail_domain, sizeof s->mail_domain, "%s",
              cfg->mail_domain ? cfg->mail_domain : "localhost");
     const char *tdir = cfg->templates_dir ? cfg->templates_dir : PF_WEB_DIR "/templates";

@@ -29,6 +29,8 @@ typedef struct {
     int max_open_requests;     /* per network; 0: WF_DEFAULT_MAX_OPEN_REQUESTS */
     int max_submissions_per_hour; /* per network; 0: WF_DEFAULT_... */
     const char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; NULL: none */
+    const char *peering_api_base; /* the Peering API's prefix; NULL: /peering-api/v0.1 */
+    const char *peeringdb_ix_id;  /* the exchange's PeeringDB ix id (a public location) */
 } web_config;
 
 /* Starts listening; returns NULL with err filled (bad address, port in
