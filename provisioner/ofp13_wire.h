@@ -242,4 +242,127 @@ _Static_assert(sizeof(struct ofp_port) == 64, "ofp_port is 64 bytes");
 _Static_assert(sizeof(struct ofp_port_status) == 80,
                "ofp_port_status is 80 bytes");
 
+/* ---- meters (OpenFlow 1.3.5 section 7.3.4.4 and 7.3.5.12-14) ---- */
+
+struct ofp_meter_mod {
+    struct ofp_header header;
+    ofp_be16 command; /* OFPMC_* */
+    ofp_be16 flags;   /* OFPMF_* */
+    ofp_be32 meter_id;
+    /* followed by bands (struct ofp_meter_band_drop, ...) */
+};
+
+/* Every band starts with this header; drop and dscp_remark bands are 16
+ * bytes, experimenter bands at least 16. */
+struct ofp_meter_band_header {
+    ofp_be16 type; /* OFPMBT_* */
+    ofp_be16 len;
+    ofp_be32 rate;       /* kb/s or packets/s, as the meter's flags say */
+    ofp_be32 burst_size; /* kilobits or packets */
+};
+
+struct ofp_meter_band_drop {
+    ofp_be16 type; /* OFPMBT_DROP */
+    ofp_be16 len;  /* 16 */
+    ofp_be32 rate;
+    ofp_be32 burst_size;
+    uint8_t pad[4];
+};
+
+struct ofp_meter_band_dscp_remark {
+    ofp_be16 type; /* OFPMBT_DSCP_REMARK */
+    ofp_be16 len;  /* 16 */
+    ofp_be32 rate;
+    ofp_be32 burst_size;
+    uint8_t prec_level;
+    uint8_t pad[3];
+};
+
+/* Body of OFPMP_METER and OFPMP_METER_CONFIG requests. */
+struct ofp_meter_multipart_request {
+    ofp_be32 meter_id; /* OFPM_ALL for every meter */
+    uint8_t pad[4];
+};
+
+/* One entry of an OFPMP_METER_CONFIG reply; bands follow. */
+struct ofp_meter_config {
+    ofp_be16 length; /* of this entry, bands included */
+    ofp_be16 flags;
+    ofp_be32 meter_id;
+};
+
+/* One entry of an OFPMP_METER reply; band stats follow. */
+struct ofp_meter_stats {
+    ofp_be32 meter_id;
+    ofp_be16 len; /* of this entry, band stats included */
+    uint8_t pad[6];
+    ofp_be32 flow_count;
+    ofp_be64 packet_in_count;
+    ofp_be64 byte_in_count;
+    ofp_be32 duration_sec;
+    ofp_be32 duration_nsec;
+};
+
+struct ofp_meter_band_stats {
+    ofp_be64 packet_band_count;
+    ofp_be64 byte_band_count;
+};
+
+/* Body of an OFPMP_METER_FEATURES reply. */
+struct ofp_meter_features_body {
+    ofp_be32 max_meter;
+    ofp_be32 band_types;   /* bitmap of 1 << OFPMBT_* */
+    ofp_be32 capabilities; /* bitmap of OFPMF_* */
+    uint8_t max_bands;
+    uint8_t max_color;
+    uint8_t pad[2];
+};
+
+/* ---- bundles: ONF extension 230 for OpenFlow 1.3 (the OpenFlow 1.4
+ * bundle messages carried as experimenter messages) ---- */
+
+struct ofp_experimenter_header {
+    struct ofp_header header; /* OFPT_EXPERIMENTER */
+    ofp_be32 experimenter;    /* ONF_EXPERIMENTER_ID */
+    ofp_be32 exp_type;        /* ONF_ET_BUNDLE_CONTROL, _ADD_MESSAGE */
+};
+
+struct onf_bundle_ctrl {
+    struct ofp_experimenter_header eh;
+    ofp_be32 bundle_id;
+    ofp_be16 type;  /* OFPBCT_* */
+    ofp_be16 flags; /* OFPBF_* */
+    /* properties (none sent) */
+};
+
+struct onf_bundle_add {
+    struct ofp_experimenter_header eh;
+    ofp_be32 bundle_id;
+    uint8_t pad[2];
+    ofp_be16 flags;
+    /* followed by the whole inner message (header included), then
+     * properties (none sent) */
+};
+
+_Static_assert(sizeof(struct ofp_meter_mod) == 16, "ofp_meter_mod is 16 bytes");
+_Static_assert(sizeof(struct ofp_meter_band_header) == 12,
+               "ofp_meter_band_header is 12 bytes");
+_Static_assert(sizeof(struct ofp_meter_band_drop) == 16,
+               "ofp_meter_band_drop is 16 bytes");
+_Static_assert(sizeof(struct ofp_meter_band_dscp_remark) == 16,
+               "ofp_meter_band_dscp_remark is 16 bytes");
+_Static_assert(sizeof(struct ofp_meter_multipart_request) == 8,
+               "ofp_meter_multipart_request is 8 bytes");
+_Static_assert(sizeof(struct ofp_meter_config) == 8, "ofp_meter_config is 8");
+_Static_assert(sizeof(struct ofp_meter_stats) == 40, "ofp_meter_stats is 40");
+_Static_assert(sizeof(struct ofp_meter_band_stats) == 16,
+               "ofp_meter_band_stats is 16 bytes");
+_Static_assert(sizeof(struct ofp_meter_features_body) == 16,
+               "ofp_meter_features is 16 bytes");
+_Static_assert(sizeof(struct ofp_experimenter_header) == 16,
+               "ofp_experimenter_header is 16 bytes");
+_Static_assert(sizeof(struct onf_bundle_ctrl) == 24, "onf_bundle_ctrl is 24");
+_Static_assert(sizeof(struct onf_bundle_add) == 24,
+               "onf_bundle_add fixed part is 24 bytes");
+
 #endif /* PEERFLOW_OFP13_WIRE_H */

@@ -353,6 +353,115 @@ static void ports_host(struct ofp_port_info p[2])
 /* Golden table: each case encodes its host input                            */
 /* ------------------------------------------------------------------------ */
 
+
+/* ---- meters and bundles (issue 13) ---- */
+
+/* METER_MOD ADD xid 0x40: meter 5, KBPS|BURST|STATS, one DROP band at
+ * 20000 kb/s with a 2000 kbit burst. */
+static const uint8_t g_meter_add[] = {
+    0x04, 0x1d, 0x00, 0x20, 0x00, 0x00, 0x00, 0x40,
+    0x00, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x05,
+    0x00, 0x01, 0x00, 0x10, 0x00, 0x00, 0x4e, 0x20,
+    0x00, 0x00, 0x07, 0xd0, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* METER_MOD MODIFY xid 0x41: meter 5 to 50000 kb/s, burst 5000. */
+static const uint8_t g_meter_modify[] = {
+    0x04, 0x1d, 0x00, 0x20, 0x00, 0x00, 0x00, 0x41,
+    0x00, 0x01, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x05,
+    0x00, 0x01, 0x00, 0x10, 0x00, 0x00, 0xc3, 0x50,
+    0x00, 0x00, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* METER_MOD DELETE xid 0x42 of meter 5: no bands. */
+static const uint8_t g_meter_delete[] = {
+    0x04, 0x1d, 0x00, 0x10, 0x00, 0x00, 0x00, 0x42,
+    0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,
+};
+
+/* MULTIPART_REQUEST METER_CONFIG xid 0x43, every meter. */
+static const uint8_t g_meter_config_request[] = {
+    0x04, 0x12, 0x00, 0x18, 0x00, 0x00, 0x00, 0x43,
+    0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* MULTIPART_REQUEST METER (stats) xid 0x44, meter 5. */
+static const uint8_t g_meter_stats_request[] = {
+    0x04, 0x12, 0x00, 0x18, 0x00, 0x00, 0x00, 0x44,
+    0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* MULTIPART_REQUEST METER_FEATURES xid 0x45. */
+static const uint8_t g_meter_features_request[] = {
+    0x04, 0x12, 0x00, 0x10, 0x00, 0x00, 0x00, 0x45,
+    0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* MULTIPART_REPLY METER_CONFIG xid 0x43: meter 5 as in g_meter_add. */
+static const uint8_t g_meter_config_reply[] = {
+    0x04, 0x13, 0x00, 0x28, 0x00, 0x00, 0x00, 0x43,
+    0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x18, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x05,
+    0x00, 0x01, 0x00, 0x10, 0x00, 0x00, 0x4e, 0x20,
+    0x00, 0x00, 0x07, 0xd0, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* MULTIPART_REPLY METER xid 0x44: meter 5, 2 flows, 100 packets / 10000
+ * bytes in, 12 s, its band dropped 3 packets / 300 bytes. */
+static const uint8_t g_meter_stats_reply[] = {
+    0x04, 0x13, 0x00, 0x48, 0x00, 0x00, 0x00, 0x44,
+    0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x38, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x27, 0x10,
+    0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x2c,
+};
+
+/* MULTIPART_REPLY METER_FEATURES xid 0x45: 65536 meters, drop bands,
+ * KBPS|PKTPS|BURST|STATS, 1 band, no colors. */
+static const uint8_t g_meter_features_reply[] = {
+    0x04, 0x13, 0x00, 0x20, 0x00, 0x00, 0x00, 0x45,
+    0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x00, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00,
+};
+
+/* EXPERIMENTER ONF bundle control xid 0x50: open bundle 1, ATOMIC|ORDERED. */
+static const uint8_t g_bundle_open[] = {
+    0x04, 0x04, 0x00, 0x18, 0x00, 0x00, 0x00, 0x50,
+    0x4f, 0x4e, 0x46, 0x00, 0x00, 0x00, 0x08, 0xfc,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03,
+};
+
+/* EXPERIMENTER ONF bundle add xid 0x51 to bundle 1, ATOMIC|ORDERED: the
+ * flow mod of g_flow_delete_strict with xid 0x51. */
+static const uint8_t g_bundle_add[] = {
+    0x04, 0x04, 0x00, 0x60, 0x00, 0x00, 0x00, 0x51,
+    0x4f, 0x4e, 0x46, 0x00, 0x00, 0x00, 0x08, 0xfd,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03,
+    0x04, 0x0e, 0x00, 0x48, 0x00, 0x00, 0x00, 0x51,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x12, 0x80, 0x00, 0x00, 0x04,
+    0x00, 0x00, 0x00, 0x03, 0x80, 0x00, 0x0c, 0x02,
+    0x10, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* EXPERIMENTER ONF bundle control xid 0x52: commit bundle 1. */
+static const uint8_t g_bundle_commit[] = {
+    0x04, 0x04, 0x00, 0x18, 0x00, 0x00, 0x00, 0x52,
+    0x4f, 0x4e, 0x46, 0x00, 0x00, 0x00, 0x08, 0xfc,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x00, 0x03,
+};
+
 typedef int (*encode_fn)(uint8_t *buf, size_t cap, size_t *out_len,
                          struct ofp_err *err);
 
@@ -473,6 +582,122 @@ static int enc_port_status(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
     return ofp_encode_port_status(b, c, 0, &ps, n, e);
 }
 
+
+static void meter5_host(struct ofp_meter *m, uint16_t cmd, uint32_t rate,
+                        uint32_t burst)
+{
+    ofp_meter_init(m, cmd, OFPMF_KBPS | OFPMF_BURST | OFPMF_STATS, 5);
+    if (cmd != OFPMC_DELETE)
+        ofp_meter_add_drop(m, rate, burst);
+}
+
+static int enc_meter_add(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
+{
+    struct ofp_meter m;
+    meter5_host(&m, OFPMC_ADD, 20000, 2000);
+    return ofp_encode_meter_mod(b, c, 0x40, &m, n, e);
+}
+
+static int enc_meter_modify(uint8_t *b, size_t c, size_t *n,
+                            struct ofp_err *e)
+{
+    struct ofp_meter m;
+    meter5_host(&m, OFPMC_MODIFY, 50000, 5000);
+    return ofp_encode_meter_mod(b, c, 0x41, &m, n, e);
+}
+
+static int enc_meter_delete(uint8_t *b, size_t c, size_t *n,
+                            struct ofp_err *e)
+{
+    struct ofp_meter m;
+    ofp_meter_init(&m, OFPMC_DELETE, 0, 5);
+    return ofp_encode_meter_mod(b, c, 0x42, &m, n, e);
+}
+
+static int enc_meter_config_request(uint8_t *b, size_t c, size_t *n,
+                                    struct ofp_err *e)
+{
+    return ofp_encode_meter_config_request(b, c, 0x43, OFPM_ALL, n, e);
+}
+
+static int enc_meter_stats_request(uint8_t *b, size_t c, size_t *n,
+                                   struct ofp_err *e)
+{
+    return ofp_encode_meter_stats_request(b, c, 0x44, 5, n, e);
+}
+
+static int enc_meter_features_request(uint8_t *b, size_t c, size_t *n,
+                                      struct ofp_err *e)
+{
+    return ofp_encode_meter_features_request(b, c, 0x45, n, e);
+}
+
+static int enc_meter_config_reply(uint8_t *b, size_t c, size_t *n,
+                                  struct ofp_err *e)
+{
+    struct ofp_meter m;
+    meter5_host(&m, OFPMC_ADD, 20000, 2000);
+    return ofp_encode_meter_config_reply(b, c, 0x43, 0, &m, 1, n, e);
+}
+
+static void meter5_stats(struct ofp_meter_stats_entry *s)
+{
+    memset(s, 0, sizeof *s);
+    s->meter_id = 5;
+    s->flow_count = 2;
+    s->packet_in_count = 100;
+    s->byte_in_count = 10000;
+    s->duration_sec = 12;
+    s->n_bands = 1;
+    s->bands[0].packets = 3;
+    s->bands[0].bytes = 300;
+}
+
+static int enc_meter_stats_reply(uint8_t *b, size_t c, size_t *n,
+                                 struct ofp_err *e)
+{
+    struct ofp_meter_stats_entry s;
+    meter5_stats(&s);
+    return ofp_encode_meter_stats_reply(b, c, 0x44, 0, &s, 1, n, e);
+}
+
+static int enc_meter_features_reply(uint8_t *b, size_t c, size_t *n,
+                                    struct ofp_err *e)
+{
+    struct ofp_meter_features f = {.max_meter = 65536,
+                                   .band_types = 1u << OFPMBT_DROP,
+                                   .capabilities = 0x0f,
+                                   .max_bands = 1};
+    return ofp_encode_meter_features_reply(b, c, 0x45, &f, n, e);
+}
+
+static int enc_bundle_open(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
+{
+    struct ofp_bundle_ctrl bc = {1, OFPBCT_OPEN_REQUEST,
+                                 OFPBF_ATOMIC | OFPBF_ORDERED};
+    return ofp_encode_bundle_ctrl(b, c, 0x50, &bc, n, e);
+}
+
+static int enc_bundle_add(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
+{
+    uint8_t inner[256];
+    size_t ilen;
+    int rc = enc_flow(flow_delete_strict_host, 0x51, inner, sizeof inner,
+                      &ilen, e);
+    if (rc)
+        return rc;
+    return ofp_encode_bundle_add(b, c, 0x51, 1, OFPBF_ATOMIC | OFPBF_ORDERED,
+                                 inner, ilen, n, e);
+}
+
+static int enc_bundle_commit(uint8_t *b, size_t c, size_t *n,
+                             struct ofp_err *e)
+{
+    struct ofp_bundle_ctrl bc = {1, OFPBCT_COMMIT_REQUEST,
+                                 OFPBF_ATOMIC | OFPBF_ORDERED};
+    return ofp_encode_bundle_ctrl(b, c, 0x52, &bc, n, e);
+}
+
 struct golden {
     const char *name;     /* file name for --write-golden, without .bin */
     const uint8_t *bytes; /* hand-written expected encoding */
@@ -506,6 +731,18 @@ static const struct golden goldens[] = {
     G(port_desc_reply, enc_port_desc_reply, {16, 80}, 0),
     G(port_status, enc_port_status, {0}, 0),
     G(flow_stats_reply_foreign, NULL, {16, 88}, 0),
+    G(meter_add, enc_meter_add, {16}, 0),
+    G(meter_modify, enc_meter_modify, {16}, 0),
+    G(meter_delete, enc_meter_delete, {0}, 0),
+    G(meter_config_request, enc_meter_config_request, {0}, 0),
+    G(meter_stats_request, enc_meter_stats_request, {0}, 0),
+    G(meter_features_request, enc_meter_features_request, {0}, 0),
+    G(meter_config_reply, enc_meter_config_reply, {16}, 0),
+    G(meter_stats_reply, enc_meter_stats_reply, {16}, 0),
+    G(meter_features_reply, enc_meter_features_reply, {0}, 0),
+    G(bundle_open, enc_bundle_open, {0}, 0),
+    G(bundle_add, enc_bundle_add, {0}, 0),
+    G(bundle_commit, enc_bundle_commit, {0}, 0),
 };
 
 /* ------------------------------------------------------------------------ */
@@ -528,6 +765,12 @@ struct decoded {
     size_t n_ports;
     bool more;
     struct ofp_port_status_info status;
+    struct ofp_meter meters[MAX_ENTRIES];
+    size_t n_meters;
+    struct ofp_meter_stats_entry mstats[MAX_ENTRIES];
+    struct ofp_meter_features mfeatures;
+    struct ofp_bundle_ctrl bctrl;
+    struct ofp_bundle_add badd;
 };
 
 /* type/mp_type come from the message the bytes are supposed to be, not from
@@ -549,14 +792,37 @@ static int decode_as(uint8_t type, uint16_t mp_type, const uint8_t *b,
         return ofp_decode_flow_mod(b, n, &d->flow, e);
     case OFPT_PORT_STATUS:
         return ofp_decode_port_status(b, n, &d->status, e);
+    case OFPT_METER_MOD:
+        return ofp_decode_meter_mod(b, n, &d->meters[0], e);
+    case OFPT_EXPERIMENTER: {
+        /* the exp_type decides; a cut that lost it meets the control
+         * decoder, which refuses it like any other */
+        uint32_t et = n >= 16 ? (uint32_t)(b[12] << 24 | b[13] << 16 |
+                                           b[14] << 8 | b[15]) : 0;
+        if (et == ONF_ET_BUNDLE_ADD_MESSAGE)
+            return ofp_decode_bundle_add(b, n, &d->badd, e);
+        return ofp_decode_bundle_ctrl(b, n, &d->bctrl, e);
+    }
     case OFPT_MULTIPART_REQUEST:
         if (mp_type == OFPMP_FLOW)
             return ofp_decode_flow_stats_request(b, n, &d->fsr, e);
+        if (mp_type == OFPMP_METER || mp_type == OFPMP_METER_CONFIG)
+            return ofp_decode_meter_request(b, n, NULL, NULL, e);
+        if (mp_type == OFPMP_METER_FEATURES)
+            return ofp_decode_meter_features_request(b, n, e);
         return ofp_decode_port_desc_request(b, n, e);
     case OFPT_MULTIPART_REPLY:
         if (mp_type == OFPMP_FLOW)
             return ofp_decode_flow_stats_reply(b, n, d->entries, MAX_ENTRIES,
                                                &d->n_entries, &d->more, e);
+        if (mp_type == OFPMP_METER_CONFIG)
+            return ofp_decode_meter_config_reply(b, n, d->meters, MAX_ENTRIES,
+                                                 &d->n_meters, &d->more, e);
+        if (mp_type == OFPMP_METER)
+            return ofp_decode_meter_stats_reply(b, n, d->mstats, MAX_ENTRIES,
+                                                &d->n_meters, &d->more, e);
+        if (mp_type == OFPMP_METER_FEATURES)
+            return ofp_decode_meter_features_reply(b, n, &d->mfeatures, e);
         return ofp_decode_port_desc_reply(b, n, d->ports, MAX_ENTRIES,
                                           &d->n_ports, &d->more, e);
     default:
