@@ -31,7 +31,7 @@ static void msgf(char *dst, size_t cap, const char *fmt, ...)
 
 
 enum conn_state { C_CONNECTING, C_HELLO, C_FEATURES, C_UP };
-enum op_kind { OP_BATCH, OP_DUMP };
+enum op_kind { OP_BATCH, OP_DUMP, OP_MDUMP };
 
 struct conn;
 
@@ -42,10 +42,15 @@ struct op {
     uint32_t first_xid; /* first flow mod */
     size_t n_mods;
     uint32_t last_xid; /* barrier or flow stats request */
+    bool has_open;      /* a bundle: open_xid is its OPEN_REQUEST */
+    uint32_t open_xid;
+    bool open_refused;  /* the switch answered the OPEN_REQUEST with an error */
     bool done;
     prov_result *res;
     struct ofp_flow_entry *entries;
     size_t n_entries, cap_entries;
+    struct ofp_meter *meters; /* OP_MDUMP */
+    size_t n_meters;
     bool oom;
 };
 
@@ -64,6 +69,7 @@ struct sw {
     char want_error[300], written_error[300];
     bool written_once;
     bool notify_connect;
+    int bundles; /* 0 not known yet, 1 a bundle committed, -1 refused */
     prov_net_stats stats;
 };
 
@@ -80,6 +86,8 @@ struct conn {
     int64_t t_start, t_last_rx, t_last_echo;
     bool echo_pending;
     uint32_t next_xid;
+    uint32_t next_bundle;
+    unsigned long gen; /* tells this connection from a later one at the same address */
     struct op *ops;
     bool closing;
     char close_reason[300];
@@ -102,6 +110,7 @@ struct prov_net {
     pthread_cond_t db_cv; /* wakes the recorder: a state changed, or stop */
     bool db_stop;
     struct ofp_flow_entry *scratch; /* decoding buffer of the I/O thread */
+    unsigned long conn_gen;
 };
 
 static int64_t now_ms(void)
@@ -238,6 +247,7 @@ static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
         return NULL;
     }
     c->fd = fd;
+    c->gen = ++n->conn_gen;
     c->sw = s;
     c->active = active;
     c->next_xid = 1;
@@ -334,9 +344,10 @@ static void sw_connect(prov_net *n, struct sw *s)
 static struct op *op_by_xid(struct conn *c, uint32_t xid)
 {
     for (struct op *o = c->ops; o; o = o->next) {
-        if (o->kind == OP_BATCH && xid >= o->first_xid && xid <= o->last_xid)
+        if (o->kind == OP_BATCH && ((xid >= o->first_xid && xid <= o->last_xid) ||
+                                    (o->has_open && xid == o->open_xid)))
             return o;
-        if (o->kind == OP_DUMP && xid == o->last_xid)
+        if ((o->kind == OP_DUMP || o->kind == OP_MDUMP) && xid == o->last_xid)
             return o;
     }
     return NULL;
@@ -364,6 +375,13 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
     if (o == NULL)
         return;
     prov_result *res = o->res;
+    if (o->has_open && xid == o->open_xid)
+        o->open_refused = true;
+    /* In a bundle the error of the refused flow mod and the bundle's own
+     * (commit failed) both arrive; the flow mod's is the one to report. */
+    bool names_mod = o->kind == OP_BATCH && xid >= o->first_xid && xid < o->first_xid + o->n_mods;
+    if (names_mod && res->n_errors > 0 && res->failed_index < 0)
+        res->n_errors = 0;
     if (res->n_errors++ == 0) {
         res->err_type = e.type;
         res->err_code = e.code;
@@ -375,7 +393,44 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
             msgf(res->message, sizeof res->message, "%s", text);
         }
     }
-    if (o->kind == OP_DUMP) {
+    if (o->kind == OP_DUMP || o->kind == OP_MDUMP) {
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+    }
+}
+
+static void handle_meter_config(prov_net *n, struct conn *c, struct op *o, const uint8_t *m,
+                                size_t len)
+{
+    (void)c;
+    size_t cnt = 0;
+    bool more = false;
+    struct ofp_err oe;
+    /* count first (cap 0), then decode into room of exactly that size */
+    int rc = ofp_decode_meter_config_reply(m, len, NULL, 0, &cnt, &more, &oe);
+    if (rc == OFP_OK || rc == OFP_E_TOO_MANY) {
+        struct ofp_meter *v = cnt ? realloc(o->meters, (o->n_meters + cnt) * sizeof *v) : o->meters;
+        if (cnt && v == NULL) {
+            o->oom = true;
+            op_unlink(c, o);
+            op_complete(n, o, false, "");
+            return;
+        }
+        o->meters = v;
+        rc = ofp_decode_meter_config_reply(m, len, cnt ? v + o->n_meters : NULL, cnt, &cnt,
+                                           &more, &oe);
+    }
+    if (rc != OFP_OK) {
+        o->res->n_errors++;
+        o->res->failed_index = -1;
+        msgf(o->res->message, sizeof o->res->message, "undecodable meter config reply: %s",
+             oe.msg);
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+        return;
+    }
+    o->n_meters += cnt;
+    if (!more) {
         op_unlink(c, o);
         op_complete(n, o, false, "");
     }
@@ -385,11 +440,17 @@ static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size
                              uint32_t xid)
 {
     struct op *o = op_by_xid(c, xid);
-    if (o == NULL || o->kind != OP_DUMP)
+    if (o == NULL || (o->kind != OP_DUMP && o->kind != OP_MDUMP))
         return;
     uint16_t type, flags;
-    if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK ||
-        type != OFPMP_FLOW)
+    if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK)
+        return;
+    if (o->kind == OP_MDUMP) {
+        if (type == OFPMP_METER_CONFIG)
+            handle_meter_config(n, c, o, m, len);
+        return;
+    }
+    if (type != OFPMP_FLOW)
         return;
     size_t cnt = 0;
     bool more = false;
@@ -1252,8 +1313,186 @@ static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
     return o->res->ok;
 }
 
+/* Under the lock: queues one message (or the bundle add that wraps it). */
+static bool queue_flow_mod(struct conn *c, const struct ofp_flow *f, uint32_t xid, bool in_bundle,
+                           uint32_t bundle_id, size_t i, prov_result *res)
+{
+    uint8_t buf[2048], wrapped[2048 + 64];
+    size_t len;
+    struct ofp_err oe;
+    if (ofp_encode_flow_mod(buf, sizeof buf, xid, f, &len, &oe) != OFP_OK ||
+        (in_bundle && ofp_encode_bundle_add(wrapped, sizeof wrapped, xid, bundle_id,
+                                            OFPBF_ATOMIC | OFPBF_ORDERED, buf, len, &len,
+                                            &oe) != OFP_OK)) {
+        /* nothing of a batch that cannot be encoded is useful: the
+         * messages already queued are harmless (the barrier is not sent,
+         * so nobody waits for them; an open bundle dies with its
+         * connection or is replaced by the next one) */
+        res->n_errors = 1;
+        res->failed_index = (long)i;
+        msgf(res->message, sizeof res->message, "cannot encode flow %zu: %s", i, oe.msg);
+        return false;
+    }
+    if (!out_append(c, in_bundle ? wrapped : buf, len)) {
+        msgf(res->message, sizeof res->message, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static void queue_bundle_ctrl(struct conn *c, uint32_t xid, uint32_t id, uint16_t type)
+{
+    uint8_t buf[64];
+    size_t len;
+    struct ofp_bundle_ctrl bc = {id, type, OFPBF_ATOMIC | OFPBF_ORDERED};
+    if (ofp_encode_bundle_ctrl(buf, sizeof buf, xid, &bc, &len, NULL) == OFP_OK)
+        out_append(c, buf, len);
+}
+
+static uint32_t queue_barrier(struct conn *c)
+{
+    uint8_t buf[16];
+    size_t len;
+    uint32_t xid = c->next_xid++;
+    ofp_encode_barrier_request(buf, sizeof buf, xid, &len, NULL);
+    out_append(c, buf, len);
+    return xid;
+}
+
+/* The flow mods in one bundle (ONF extension 230): OPEN, the mods as
+ * bundle adds, BARRIER: every mod has then been checked by the switch and
+ * nothing applied. An error on a mod: DISCARD, and the switch is as it
+ * was. Else COMMIT, BARRIER: all of them applied at once, or (an error at
+ * commit) none. *refused: the switch refused the OPEN (no bundles); the
+ * caller falls back. Under the lock; wait_op releases it while waiting. */
+static bool bundle_batch(prov_net *n, long long switch_id, struct conn *c,
+                         const struct ofp_flow *mods, size_t n_mods, int timeout_ms,
+                         prov_result *res, bool *refused)
+{
+    *refused = false;
+    unsigned long gen = c->gen;
+    uint32_t id = ++c->next_bundle;
+    struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods, .has_open = true};
+    o.open_xid = c->next_xid++;
+    queue_bundle_ctrl(c, o.open_xid, id, OFPBCT_OPEN_REQUEST);
+    o.first_xid = c->next_xid;
+    for (size_t i = 0; i < n_mods; i++)
+        if (!queue_flow_mod(c, &mods[i], c->next_xid++, true, id, i, res))
+            return false;
+    o.last_xid = queue_barrier(c);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "BARRIER");
+    if (o.open_refused) {
+        *refused = true;
+        return false;
+    }
+    if (res->unreachable)
+        return false;
+    /* the lock was released while waiting: the connection may be gone (a
+     * bundle does not outlive its connection) */
+    prov_result tmp = {0};
+    c = usable_conn(n, switch_id, &tmp);
+    if (c == NULL || c->gen != gen) {
+        res->ok = false;
+        res->unreachable = true;
+        msgf(res->message, sizeof res->message, "%s",
+             c ? "the connection was replaced during the bundle" : tmp.message);
+        return false;
+    }
+    if (!res->ok) {
+        queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_DISCARD_REQUEST);
+        wake(n);
+        return false;
+    }
+    struct op o2 = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods,
+                    .first_xid = o.first_xid};
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
+    o2.last_xid = queue_barrier(c);
+    o2.next = c->ops;
+    c->ops = &o2;
+    wake(n);
+    wait_op(n, &o2, timeout_ms, "BARRIER");
+    struct sw *s = sw_by_id(n, switch_id);
+    if (res->ok && s)
+        s->bundles = 1;
+    return res->ok;
+}
+
+static bool batch(prov_net *n, long long switch_id, const struct ofp_flow *mods, size_t n_mods,
+                  bool atomic, int timeout_ms, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    /* one message is atomic by itself: no bundle needed */
+    if (atomic && n_mods > 1 && c->sw->bundles >= 0) {
+        bool refused = false;
+        bool ok = bundle_batch(n, switch_id, c, mods, n_mods, timeout_ms, res, &refused);
+        if (!refused) {
+            pthread_mutex_unlock(&n->mu);
+            return ok;
+        }
+        struct sw *s = sw_by_id(n, switch_id);
+        if (s) {
+            s->bundles = -1;
+            s->stats.bundle_fallbacks++;
+            if (n->cfg.log) {
+                char line[600];
+                msgf(line, sizeof line,
+                     "switch %s refused an OpenFlow bundle (%s): its batches are sent without "
+                     "bundles, confirmed by barrier, from now on",
+                     s->name, res->message);
+                n->cfg.log(n->cfg.log_arg, line);
+            }
+        }
+        memset(res, 0, sizeof *res);
+        res->failed_index = -1;
+        c = usable_conn(n, switch_id, res);
+        if (c == NULL) {
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+    }
+    struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods};
+    o.first_xid = c->next_xid;
+    for (size_t i = 0; i < n_mods; i++) {
+        if (!queue_flow_mod(c, &mods[i], c->next_xid++, false, 0, i, res)) {
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+    }
+    o.last_xid = queue_barrier(c);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "BARRIER");
+    pthread_mutex_unlock(&n->mu);
+    return res->ok;
+}
+
 bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
                     size_t n_mods, int timeout_ms, prov_result *res)
+{
+    return batch(n, switch_id, mods, n_mods, true, timeout_ms, res);
+}
+
+bool prov_net_batch_plain(prov_net *n, long long switch_id, const struct ofp_flow *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res)
+{
+    return batch(n, switch_id, mods, n_mods, false, timeout_ms, res);
+}
+
+bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_meter *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res)
 {
     memset(res, 0, sizeof *res);
     res->failed_index = -1;
@@ -1265,17 +1504,14 @@ bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mod
     }
     struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods};
     o.first_xid = c->next_xid;
-    uint8_t buf[2048];
-    size_t len;
     for (size_t i = 0; i < n_mods; i++) {
+        uint8_t buf[512];
+        size_t len;
         struct ofp_err oe;
-        if (ofp_encode_flow_mod(buf, sizeof buf, c->next_xid++, &mods[i], &len, &oe) != OFP_OK) {
-            /* nothing of a batch that cannot be encoded is useful: the
-             * messages already queued are harmless (the barrier below
-             * is not sent, so nobody waits for them) */
+        if (ofp_encode_meter_mod(buf, sizeof buf, c->next_xid++, &mods[i], &len, &oe) != OFP_OK) {
             res->n_errors = 1;
             res->failed_index = (long)i;
-            msgf(res->message, sizeof res->message, "cannot encode flow %zu: %s", i, oe.msg);
+            msgf(res->message, sizeof res->message, "cannot encode meter %zu: %s", i, oe.msg);
             pthread_mutex_unlock(&n->mu);
             return false;
         }
@@ -1285,14 +1521,45 @@ bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mod
             return false;
         }
     }
-    o.last_xid = c->next_xid++;
-    ofp_encode_barrier_request(buf, sizeof buf, o.last_xid, &len, NULL);
-    out_append(c, buf, len);
+    o.last_xid = queue_barrier(c);
     o.next = c->ops;
     c->ops = &o;
     wake(n);
     wait_op(n, &o, timeout_ms, "BARRIER");
     pthread_mutex_unlock(&n->mu);
+    return res->ok;
+}
+
+bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
+                         struct ofp_meter **out, size_t *n_out, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    struct op o = {.kind = OP_MDUMP, .conn = c, .res = res};
+    uint8_t buf[64];
+    size_t len;
+    o.last_xid = c->next_xid++;
+    ofp_encode_meter_config_request(buf, sizeof buf, o.last_xid, OFPM_ALL, &len, NULL);
+    out_append(c, buf, len);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "meter config");
+    pthread_mutex_unlock(&n->mu);
+    if (res->ok) {
+        *out = o.meters;
+        *n_out = o.n_meters;
+    } else {
+        free(o.meters);
+    }
     return res->ok;
 }
 

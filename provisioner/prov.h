@@ -46,6 +46,9 @@ typedef struct {
     int reconcile_interval_ms;   /* 0: 60000 */
     /* connection tuning (0: defaults of prov_net_config) */
     int echo_interval_ms, dead_after_ms, backoff_max_ms, refresh_ms;
+    /* a line for the operator's log (prov_net_config.log) */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
 } prov_config;
 
 typedef struct prov_service prov_service;
@@ -70,6 +73,29 @@ typedef struct {
     prov_drift total;
     char message[400]; /* the first problem, "" if none */
 } prov_reconcile_report;
+
+/* ------------------------------------------------------------ a live cap
+ *
+ * prov_meter_modify: changes a live circuit's cap in place. Reads the
+ * request's bandwidth_mbps (write the new value first), re-rates the
+ * circuit's meters in the database (circuit_meters) and sends each one
+ * OFPMC_MODIFY + BARRIER on its switch: the flows are not touched and no
+ * packet is lost for the change. The job kind "modify" (jobs.kind, see
+ * migrations/0013_meters.sql) runs exactly this in the service's workers,
+ * with retries while a switch is unreachable; enqueue it in the
+ * transaction that records the approved change.
+ *   PF_ECONFLICT "no_circuit"        the request has no circuit;
+ *   PF_ECONFLICT "cap_not_in_place"  the circuit has no cap, or the new
+ *                                    value is 0 (a cap added or removed
+ *                                    needs new flows);
+ *   PF_EUNAVAIL  "switch_unreachable", PF_ECONFLICT "openflow_error". */
+typedef struct {
+    int bandwidth_mbps; /* the rate now in force */
+    int modified;       /* meters modified */
+} prov_modify_report;
+
+pf_kind prov_meter_modify(prov_net *n, db_conn *db, long long request_id, int timeout_ms,
+                          prov_modify_report *rep, pf_err *err);
 
 /* Reconciles switch_name (NULL: every switch) now. PF_ENOTFOUND for an
  * unknown switch; PF_EUNAVAIL when a switch could not be reached (the
