@@ -387,7 +387,7 @@ bool prov_flow_same(const struct ofp_flow *a, const struct ofp_flow *b)
 
 uint32_t prov_meter_burst_kbits(uint32_t rate_kbps)
 {
-    uint32_t b = rate_kbps / 5;
+    uint32_t b = rate_kbps / 2;
     return b < 100 ? 100 : b;
 }
 

@@ -388,10 +388,10 @@ static void capped_circuit_gets_meters_before_flows(void **state)
     assert_true((mb & 0xffff0000LL) == 0x50460000LL);
     char want[256];
     snprintf(want, sizeof want,
-             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=4000\n", ma);
+             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=10000\n", ma);
     assert_string_equal(meters("s1"), want);
     snprintf(want, sizeof want,
-             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=4000\n", mb);
+             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=10000\n", mb);
     assert_string_equal(meters("s2"), want);
     /* the ingress flow names the meter; the egress one does not */
     const char *f = flows("s1", prov_cookie(c));
@@ -461,13 +461,13 @@ static void reconcile_repairs_meters_and_leaves_foreign(void **state)
     wait_reconciles(before, 20);
     char want[256];
     snprintf(want, sizeof want,
-             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=4000\n", ma);
+             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=10000\n", ma);
     const char *m1 = meters("s1");
     if (strncmp(m1, want, strlen(want)) != 0 || strstr(m1, "\nmeter=7 ") == NULL ||
         count_lines(m1) != 2)
         fail_msg("meters of s1 after reconciliation:\n%s", m1); /* orphan gone, 7 kept */
     snprintf(want, sizeof want,
-             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=4000\n", mb);
+             "meter=%lld kbps burst stats bands= type=drop rate=20000 burst_size=10000\n", mb);
     assert_string_equal(meters("s2"), want);
     assert_int_equal(count_lines(flows("s1", prov_cookie(c))), 2);
     assert_true(atoi(pgt_sql(&db, "SELECT count(*) FROM audit_events WHERE action = "
@@ -499,7 +499,7 @@ static void modify_rerates_in_place(void **state)
     assert_int_equal(rep.bandwidth_mbps, 50);
     char want[256];
     snprintf(want, sizeof want,
-             "meter=%lld kbps burst stats bands= type=drop rate=50000 burst_size=10000\n", ma);
+             "meter=%lld kbps burst stats bands= type=drop rate=50000 burst_size=25000\n", ma);
     assert_string_equal(meters("s1"), want);
     /* the flows were not re-installed: their age goes on */
     const char *after = out_of("ovs-ofctl -O OpenFlow13 dump-flows unix:%s/s1.mgmt "
