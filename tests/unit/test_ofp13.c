@@ -2005,6 +2005,114 @@ static int write_golden(const char *dir)
     return 0;
 }
 
+/* Issue 13: meters and bundles beyond the goldens. */
+static void test_meters_and_bundles(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t n;
+    struct ofp_err err;
+    struct ofp_meter m, back;
+    /* round trip with two bands, one dscp_remark */
+    ofp_meter_init(&m, OFPMC_ADD, OFPMF_PKTPS | OFPMF_STATS, 9);
+    assert_int_equal(ofp_meter_add_drop(&m, 1000, 0), OFP_OK);
+    m.bands[m.n_bands].type = OFPMBT_DSCP_REMARK;
+    m.bands[m.n_bands].rate = 500;
+    m.bands[m.n_bands].prec_level = 2;
+    m.n_bands++;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &m, &n, &err), OFP_OK);
+    assert_int_equal(n, 16 + 2 * 16);
+    assert_int_equal(ofp_decode_meter_mod(buf, n, &back, &err), OFP_OK);
+    assert_true(ofp_meter_equal(&m, &back));
+    back.bands[1].prec_level = 3;
+    assert_false(ofp_meter_equal(&m, &back));
+    char text[200];
+    ofp_format_meter(&m, text, sizeof text);
+    assert_string_equal(text, "meter=9 pktps stats bands=type=drop rate=1000 burst_size=0,"
+                              "type=dscp_remark rate=500 burst_size=0");
+    /* refusals */
+    struct ofp_meter bad = m;
+    bad.command = 3;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad = m;
+    bad.meter_id = 0;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad.meter_id = OFPM_ALL; /* only for a delete */
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad.command = OFPMC_DELETE;
+    bad.n_bands = 0;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_OK);
+    bad = m;
+    bad.flags = OFPMF_KBPS | OFPMF_PKTPS;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad = m;
+    bad.bands[0].rate = 0;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad = m;
+    bad.n_bands = 0;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err), OFP_E_BAD_VALUE);
+    bad = m;
+    bad.bands[0].type = OFPMBT_EXPERIMENTER;
+    assert_int_equal(ofp_encode_meter_mod(buf, sizeof buf, 3, &bad, &n, &err),
+                     OFP_E_UNSUPPORTED);
+    /* an experimenter band (24 bytes) in a config reply: decoded, counted
+     * unknown, not re-encodable; a drop band of 24 bytes is refused */
+    uint8_t rep[16 + 8 + 24];
+    memcpy(rep, g_meter_config_reply, 24);
+    rep[2] = 0, rep[3] = sizeof rep;
+    rep[16] = 0, rep[17] = 8 + 24; /* entry length */
+    memset(rep + 24, 0, 24);
+    rep[24] = 0xff, rep[25] = 0xff, rep[26] = 0, rep[27] = 24;
+    struct ofp_meter got[2];
+    size_t cnt = 0;
+    assert_int_equal(ofp_decode_meter_config_reply(rep, sizeof rep, got, 2, &cnt, NULL, &err),
+                     OFP_OK);
+    assert_int_equal(cnt, 1);
+    assert_int_equal(got[0].n_unknown, 1);
+    assert_int_equal(got[0].n_bands, 0);
+    assert_int_equal(ofp_encode_meter_config_reply(buf, sizeof buf, 1, 0, got, 1, &n, &err),
+                     OFP_E_UNSUPPORTED);
+    rep[24] = 0, rep[25] = OFPMBT_DROP;
+    assert_int_equal(ofp_decode_meter_config_reply(rep, sizeof rep, got, 2, &cnt, NULL, &err),
+                     OFP_E_BAD_LENGTH);
+    /* too many meters for the caller's room */
+    assert_int_equal(ofp_decode_meter_config_reply(g_meter_config_reply,
+                                                   sizeof g_meter_config_reply, NULL, 0, &cnt,
+                                                   NULL, &err),
+                     OFP_E_TOO_MANY);
+    assert_int_equal(cnt, 1);
+    /* bundles: the inner xid must match; decoding finds the inner message */
+    uint8_t inner[128], outer[256];
+    size_t ilen, olen;
+    assert_int_equal(ofp_encode_barrier_request(inner, sizeof inner, 7, &ilen, &err), OFP_OK);
+    assert_int_equal(ofp_encode_bundle_add(outer, sizeof outer, 8, 1, 0, inner, ilen, &olen,
+                                           &err),
+                     OFP_E_BAD_VALUE);
+    assert_int_equal(ofp_encode_bundle_add(outer, sizeof outer, 7, 1, OFPBF_ATOMIC, inner, ilen,
+                                           &olen, &err),
+                     OFP_OK);
+    struct ofp_bundle_add ba;
+    assert_int_equal(ofp_decode_bundle_add(outer, olen, &ba, &err), OFP_OK);
+    assert_int_equal(ba.msg_len, ilen);
+    assert_memory_equal(ba.msg, inner, ilen);
+    assert_int_equal(ba.flags, OFPBF_ATOMIC);
+    outer[24 + 3] = (uint8_t)(ilen + 8); /* inner length past the end */
+    assert_int_equal(ofp_decode_bundle_add(outer, olen, &ba, &err), OFP_E_BAD_LENGTH);
+    struct ofp_bundle_ctrl bc = {1, 8, 0};
+    assert_int_equal(ofp_encode_bundle_ctrl(buf, sizeof buf, 1, &bc, &n, &err), OFP_E_BAD_VALUE);
+    bc.type = OFPBCT_COMMIT_REQUEST;
+    bc.flags = 4;
+    assert_int_equal(ofp_encode_bundle_ctrl(buf, sizeof buf, 1, &bc, &n, &err), OFP_E_BAD_VALUE);
+    /* another experimenter is not a bundle */
+    uint8_t other[24];
+    memcpy(other, g_bundle_open, sizeof other);
+    other[8] = 0x00;
+    assert_int_equal(ofp_decode_bundle_ctrl(other, sizeof other, &bc, &err), OFP_E_BAD_TYPE);
+    uint32_t exp, et;
+    assert_int_equal(ofp_decode_experimenter(other, sizeof other, &exp, &et, &err), OFP_OK);
+    assert_int_equal(et, ONF_ET_BUNDLE_CONTROL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-golden") == 0)
@@ -2043,6 +2151,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_format_flow),
         cmocka_unit_test(test_flow_equal),
+        cmocka_unit_test(test_meters_and_bundles),
     };
     int failed = 0;
     failed += cmocka_run_group_tests_name("ofp13_golden", golden, NULL, NULL);
