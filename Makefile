@@ -20,7 +20,7 @@ MANDIR     = $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 COMPLDIR   = $(PREFIX)/share/bash-completion/completions
 
-PKGS      := libpq libmicrohttpd jansson libsodium libcurl
+PKGS      := libpq libmicrohttpd jansson libsodium libcurl openssl
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE -DPF_MIGRATIONS_DIR=\"$(CURDIR)/migrations\" \
              -DPF_WEB_DIR=\"$(CURDIR)/web\"

@@ -1,5 +1,9 @@
 /* db_prov: see provision.h. */
 #include "db/provision.h"
+
+#include <jansson.h>
+
+#include "db/audit.h"
 #include "db/db_internal.h"
 
 #include <stdio.h>
@@ -178,7 +182,8 @@ pf_kind db_prov_links(db_conn *c, db_prov_link **out, size_t *n, pf_err *err)
 
 static const db_stmt switches_all = {
     "pf_prov_switches",
-    "SELECT id, name, dpid, coalesce(endpoint, ''), reconcile_requested_at IS NOT NULL"
+    "SELECT id, name, dpid, coalesce(endpoint, ''), reconcile_requested_at IS NOT NULL,"
+    " coalesce(cert_sha256, '')"
     " FROM switches ORDER BY id",
     0};
 
@@ -201,6 +206,7 @@ pf_kind db_prov_switches(db_conn *c, db_prov_switch **out, size_t *n, pf_err *er
         snprintf(v[i].dpid, sizeof v[i].dpid, "%s", db_val(r, i, 2));
         snprintf(v[i].endpoint, sizeof v[i].endpoint, "%s", db_val(r, i, 3));
         v[i].reconcile_requested = db_bool(r, i, 4);
+        snprintf(v[i].cert_sha256, sizeof v[i].cert_sha256, "%s", db_val(r, i, 5));
     }
     PQclear(r);
     *out = v;
@@ -632,4 +638,27 @@ pf_kind db_prov_desired_meters(db_conn *c, long long switch_id, db_prov_meter **
     char b[24];
     const char *p[1] = {db_fmt_ll(b, switch_id)};
     return read_meters(db_exec(c, &desired_meters, p, err), out, n, err);
+}
+
+/* ------------------------------------------------------- TLS refusals */
+
+pf_kind db_prov_audit_refusal(db_conn *c, long long switch_id, const char *dpid,
+                              const char *presented, const char *reason, pf_err *err)
+{
+    char ids[24], after[900];
+    snprintf(ids, sizeof ids, "%lld", switch_id);
+    json_t *a = json_pack("{s:s, s:s, s:s}", "dpid", dpid, "presented_sha256",
+                          presented && *presented ? presented : "(none: not TLS)", "reason",
+                          reason);
+    char *text = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(a);
+    snprintf(after, sizeof after, "%s", text ? text : "{}");
+    free(text);
+    db_audit_event ev = {.actor_kind = "system",
+                         .actor_label = "provisioner",
+                         .action = "switch.connection_refused",
+                         .object_type = "switch",
+                         .object_id = ids,
+                         .after = after};
+    return db_audit_append(c, &ev, err);
 }

@@ -86,6 +86,7 @@ typedef struct {
     char dpid[17];
     char endpoint[256]; /* "" when the switch connects to us */
     bool reconcile_requested;
+    char cert_sha256[65]; /* the pinned TLS certificate, "" for none */
 } db_prov_switch;
 
 /* Every switch, by id. *out is malloc'ed; caller frees. */
@@ -157,6 +158,12 @@ pf_kind db_prov_desired_flows(db_conn *c, long long switch_id, db_prov_flow **ou
                               pf_err *err);
 /* Frees an array from the two functions above. */
 void db_prov_flows_free(db_prov_flow *v, size_t n);
+
+/* Appends "switch.connection_refused" to the audit log: a connection
+ * claimed the switch (its datapath id) with another certificate, or
+ * without TLS though the switch has a pinned one. */
+pf_kind db_prov_audit_refusal(db_conn *c, long long switch_id, const char *dpid,
+                              const char *presented, const char *reason, pf_err *err);
 
 /* -------------------------------------------------------------- meters */
 

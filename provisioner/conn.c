@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "db/provision.h"
+#include "provisioner/transport.h"
 #include <stdarg.h>
 
 /* snprintf for messages: truncating a long message is intended. */
@@ -67,6 +68,7 @@ struct sw {
     char error[300];
     char want_state[16], written_state[16];
     char want_error[300], written_error[300];
+    char cert_sha256[65]; /* the pinned certificate, "" for none */
     bool written_once;
     bool notify_connect;
     int bundles; /* 0 not known yet, 1 a bundle committed, -1 refused */
@@ -76,7 +78,7 @@ struct sw {
 struct conn {
     struct conn *next;
     struct sw *sw; /* NULL for an accepted connection not yet identified */
-    int fd;
+    prov_tx *tx;   /* the byte stream: plain, unix or TLS (transport.h) */
     bool active;
     enum conn_state st;
     uint8_t *in;
@@ -111,7 +113,37 @@ struct prov_net {
     bool db_stop;
     struct ofp_flow_entry *scratch; /* decoding buffer of the I/O thread */
     unsigned long conn_gen;
+    unsigned long tls_refused; /* handshakes failed on the TLS listener */
+    prov_tx_tls *tls;  /* PEERFLOW_OPENFLOW_TLS_DIR, or NULL */
+    bool listen_tls;   /* the listener is ssl: */
+    struct refusal *refusals; /* to audit (the recorder writes them) */
+    size_t n_refusals;
 };
+
+/* A connection refused for its certificate: audited by the recorder. */
+struct refusal {
+    long long switch_id;
+    char dpid[17];
+    char presented[65];
+    char reason[300];
+};
+
+static void note_refusal(prov_net *n, struct sw *s, const char *presented, const char *reason)
+{
+    if (n->n_refusals >= 64)
+        return; /* a flood of impostors is audited in part, never blocks */
+    struct refusal *v = realloc(n->refusals, (n->n_refusals + 1) * sizeof *v);
+    if (v == NULL)
+        return;
+    n->refusals = v;
+    struct refusal *r = &v[n->n_refusals++];
+    memset(r, 0, sizeof *r);
+    r->switch_id = s->id;
+    msgf(r->dpid, sizeof r->dpid, "%016llx", (unsigned long long)s->dpid);
+    msgf(r->presented, sizeof r->presented, "%s", presented);
+    msgf(r->reason, sizeof r->reason, "%s", reason);
+    pthread_cond_signal(&n->db_cv);
+}
 
 static int64_t now_ms(void)
 {
@@ -196,9 +228,8 @@ static void op_unlink(struct conn *c, struct op *o)
 
 static void conn_close(prov_net *n, struct conn *c, const char *reason)
 {
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    prov_tx_close(c->tx);
+    c->tx = NULL;
     char msg[400];
     msgf(msg, sizeof msg, "%s%s%s", c->sw ? "switch " : "", c->sw ? c->sw->name : "",
              c->sw ? ": " : "");
@@ -239,14 +270,14 @@ static void conn_send_hello(struct conn *c)
     c->st = C_HELLO;
 }
 
-static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
+static struct conn *conn_new(prov_net *n, prov_tx *tx, struct sw *s, bool active)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        close(fd);
+        prov_tx_close(tx);
         return NULL;
     }
-    c->fd = fd;
+    c->tx = tx;
     c->gen = ++n->conn_gen;
     c->sw = s;
     c->active = active;
@@ -261,65 +292,8 @@ static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
 static void sw_connect(prov_net *n, struct sw *s)
 {
     char reason[300] = "";
-    int fd = -1;
-    bool in_progress = false;
-    const char *ep = s->endpoint;
-    if (strncmp(ep, "unix:", 5) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(ep + 5) >= sizeof sa.sun_path) {
-            msgf(reason, sizeof reason, "endpoint path too long: %s", ep);
-        } else {
-            strcpy(sa.sun_path, ep + 5);
-            fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-                if (errno == EINPROGRESS || errno == EAGAIN)
-                    in_progress = true;
-                else {
-                    msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
-                             strerror(errno));
-                    close(fd);
-                    fd = -1;
-                }
-            }
-        }
-    } else if (strncmp(ep, "tcp:", 4) == 0) {
-        char host[256];
-        msgf(host, sizeof host, "%s", ep + 4);
-        char *colon = strrchr(host, ':');
-        if (colon == NULL) {
-            msgf(reason, sizeof reason, "endpoint %s has no port", ep);
-        } else {
-            *colon = '\0';
-            struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-            struct addrinfo *ai = NULL;
-            int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-            if (rc != 0) {
-                msgf(reason, sizeof reason, "cannot resolve %s: %s", host, gai_strerror(rc));
-            } else {
-                fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd >= 0) {
-                    int one = 1;
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-                        if (errno == EINPROGRESS)
-                            in_progress = true;
-                        else {
-                            msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
-                                     strerror(errno));
-                            close(fd);
-                            fd = -1;
-                        }
-                    }
-                }
-                freeaddrinfo(ai);
-            }
-        }
-    } else {
-        msgf(reason, sizeof reason, "unsupported endpoint %s", ep);
-    }
-    if (fd < 0) {
-        if (reason[0] == '\0')
-            msgf(reason, sizeof reason, "socket: %s", strerror(errno));
+    prov_tx *tx = prov_tx_connect(s->endpoint, n->tls, reason, sizeof reason);
+    if (tx == NULL) {
         msgf(s->error, sizeof s->error, "%s", reason);
         set_want(s, "disconnected", reason);
         s->next_attempt = now_ms() + s->backoff;
@@ -329,14 +303,12 @@ static void sw_connect(prov_net *n, struct sw *s)
     }
     if (!s->ever_up && strcmp(s->written_state, "disconnected") != 0)
         set_want(s, "connecting", NULL);
-    struct conn *c = conn_new(n, fd, s, true);
+    struct conn *c = conn_new(n, tx, s, true);
     if (c == NULL)
         return;
     s->conn = c;
-    if (in_progress)
-        c->st = C_CONNECTING;
-    else
-        conn_send_hello(c);
+    /* connect (and a TLS handshake) completes in the I/O loop */
+    c->st = C_CONNECTING;
 }
 
 /* ----------------------------------------------------- message handling */
@@ -502,6 +474,35 @@ static const char *versions_text(uint32_t bitmap, uint8_t version, char *buf, si
     return buf;
 }
 
+/* The certificate check of a connection that speaks for switch s: a
+ * switch with a pinned certificate must present exactly it, over TLS. A
+ * refusal closes the connection, counts and is audited. */
+static bool cert_ok(prov_net *n, struct conn *c, struct sw *s)
+{
+    char fp[65] = "";
+    bool tls = prov_tx_peer_sha256(c->tx, fp);
+    if (s->cert_sha256[0] == '\0' || (tls && strcmp(fp, s->cert_sha256) == 0))
+        return true;
+    if (tls)
+        msgf(c->close_reason, sizeof c->close_reason,
+             "a connection claiming switch %s (datapath id %016llx) presented certificate "
+             "sha256 %.16s..., not the one pinned to the switch: refused",
+             s->name, (unsigned long long)s->dpid, fp);
+    else
+        msgf(c->close_reason, sizeof c->close_reason,
+             "a connection claiming switch %s (datapath id %016llx) is not TLS, but the switch "
+             "has a pinned certificate: refused",
+             s->name, (unsigned long long)s->dpid);
+    s->stats.refused++;
+    note_refusal(n, s, fp, c->close_reason);
+    if (c->sw == s && s->conn == c) {
+        /* our own connection to the endpoint: it no longer speaks for s */
+        msgf(s->error, sizeof s->error, "%s", c->close_reason);
+    }
+    c->closing = true;
+    return false;
+}
+
 static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t len)
 {
     struct ofp_msg_header h;
@@ -566,6 +567,8 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
                 c->closing = true;
                 return;
             }
+            if (!cert_ok(n, c, c->sw))
+                return;
         } else {
             struct sw *s = NULL;
             for (size_t i = 0; i < n->n_sw; i++)
@@ -579,6 +582,10 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
                 c->closing = true;
                 return;
             }
+            /* before the live connection is replaced: an impostor with
+             * another's datapath id must not knock it off */
+            if (!cert_ok(n, c, s))
+                return;
             if (s->conn != NULL && s->conn != c) {
                 struct conn *old = s->conn;
                 old->closing = true;
@@ -635,7 +642,7 @@ static void conn_read(prov_net *n, struct conn *c)
             c->in = b;
             c->in_cap = cap;
         }
-        ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        ssize_t r = prov_tx_read(c->tx, c->in + c->in_len, c->in_cap - c->in_len);
         if (r == 0) {
             c->closing = true;
             msgf(c->close_reason, sizeof c->close_reason, "the switch closed the connection");
@@ -652,7 +659,7 @@ static void conn_read(prov_net *n, struct conn *c)
         }
         c->in_len += (size_t)r;
         c->t_last_rx = now_ms();
-        if ((size_t)r < 4096)
+        if ((size_t)r < 4096 && !prov_tx_pending(c->tx))
             break;
     }
     size_t off = 0;
@@ -688,7 +695,7 @@ static void conn_read(prov_net *n, struct conn *c)
 static void conn_write(struct conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t w = prov_tx_write(c->tx, c->out + c->out_off, c->out_len - c->out_off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -763,13 +770,15 @@ static void refresh(prov_net *n)
         }
         s->present = true;
         msgf(s->name, sizeof s->name, "%s", v[i].name);
-        bool changed = s->dpid != dpid || strcmp(s->endpoint, v[i].endpoint) != 0;
+        bool changed = s->dpid != dpid || strcmp(s->endpoint, v[i].endpoint) != 0 ||
+                       strcmp(s->cert_sha256, v[i].cert_sha256) != 0;
+        msgf(s->cert_sha256, sizeof s->cert_sha256, "%s", v[i].cert_sha256);
         s->dpid = dpid;
         msgf(s->endpoint, sizeof s->endpoint, "%s", v[i].endpoint);
         if (changed && s->conn) {
             s->conn->closing = true;
             msgf(s->conn->close_reason, sizeof s->conn->close_reason,
-                     "the switch's endpoint or datapath id changed");
+                     "the switch's endpoint, datapath id or certificate changed");
             s->next_attempt = 0;
         }
     }
@@ -888,11 +897,9 @@ static void *io_main(void *arg)
             pfd[np++] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
         size_t first_conn = np;
         for (struct conn *c = n->conns; c; c = c->next) {
-            short ev = POLLIN;
-            if (c->st == C_CONNECTING || c->out_len > c->out_off)
-                ev |= POLLOUT;
+            short ev = prov_tx_events(c->tx, c->st != C_CONNECTING && c->out_len > c->out_off);
             pconn[np] = c;
-            pfd[np++] = (struct pollfd){.fd = c->fd, .events = ev};
+            pfd[np++] = (struct pollfd){.fd = prov_tx_fd(c->tx), .events = ev};
         }
         pthread_mutex_unlock(&n->mu);
 
@@ -907,12 +914,14 @@ static void *io_main(void *arg)
         }
         if (n->listen_fd >= 0 && (pfd[1].revents & POLLIN)) {
             for (;;) {
-                int fd = accept4(n->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0)
+                prov_tx *tx = prov_tx_accept(n->listen_fd, n->listen_tls ? n->tls : NULL);
+                if (tx == NULL)
                     break;
-                struct conn *c = conn_new(n, fd, NULL, false);
-                if (c)
+                struct conn *c = conn_new(n, tx, NULL, false);
+                if (c && !prov_tx_is_tls(tx))
                     conn_send_hello(c);
+                else if (c)
+                    c->st = C_CONNECTING; /* the TLS handshake first */
             }
         }
         for (size_t i = first_conn; i < np; i++) {
@@ -922,16 +931,18 @@ static void *io_main(void *arg)
             short re = pfd[i].revents;
             if (re == 0)
                 continue;
-            if (c->st == C_CONNECTING && (re & (POLLOUT | POLLERR | POLLHUP))) {
-                int soerr = 0;
-                socklen_t sl = sizeof soerr;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-                if (soerr != 0) {
+            if (c->st == C_CONNECTING) {
+                char why[300] = "";
+                int rc = prov_tx_progress(c->tx, why, sizeof why);
+                if (rc < 0) {
                     c->closing = true;
-                    msgf(c->close_reason, sizeof c->close_reason, "cannot connect to %s: %s",
-                             c->sw ? c->sw->endpoint : "?", strerror(soerr));
+                    msgf(c->close_reason, sizeof c->close_reason, "%s", why);
+                    if (c->sw == NULL && n->listen_tls)
+                        n->tls_refused++; /* e.g. plain TCP on the TLS listener */
                     continue;
                 }
+                if (rc == 0)
+                    continue;
                 conn_send_hello(c);
             }
             if (re & (POLLIN | POLLHUP | POLLERR))
@@ -979,8 +990,37 @@ static void *io_main(void *arg)
 /* Writes the state changes collected since the last call (own thread,
  * lock not held on entry). A write that fails is tried again at the next
  * wake-up or refresh. */
+/* Audits the connections refused for their certificate (recorder thread). */
+static void write_refusals(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    struct refusal *v = n->refusals;
+    size_t cnt = n->n_refusals;
+    n->refusals = NULL;
+    n->n_refusals = 0;
+    pthread_mutex_unlock(&n->mu);
+    if (cnt == 0 || !n->cfg.write_state) {
+        free(v);
+        return;
+    }
+    pf_err err;
+    db_scope scope = db_scope_system();
+    if (db_begin(n->db, &scope, &err) == PF_OK) {
+        bool ok = true;
+        for (size_t i = 0; i < cnt && ok; i++)
+            ok = db_prov_audit_refusal(n->db, v[i].switch_id, v[i].dpid, v[i].presented,
+                                       v[i].reason, &err) == PF_OK;
+        if (ok)
+            db_commit(n->db, &err);
+        else
+            db_rollback(n->db);
+    }
+    free(v);
+}
+
 static void write_states(prov_net *n)
 {
+    write_refusals(n);
     pthread_mutex_lock(&n->mu);
     struct state_write *w = n->n_sw ? calloc(n->n_sw, sizeof *w) : NULL;
     size_t nw = 0;
@@ -1058,59 +1098,6 @@ static void *db_main(void *arg)
 
 /* --------------------------------------------------------- start, stop */
 
-static int open_listener(const char *spec, pf_err *err)
-{
-    int fd = -1;
-    if (strncmp(spec, "unix:", 5) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(spec + 5) >= sizeof sa.sun_path) {
-            pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                    "PEERFLOW_OPENFLOW_LISTEN path is too long");
-            return -1;
-        }
-        strcpy(sa.sun_path, spec + 5);
-        unlink(sa.sun_path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
-            pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
-                    "cannot listen on %s: %s", spec, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        return fd;
-    }
-    char host[256];
-    msgf(host, sizeof host, "%s", spec);
-    char *colon = strrchr(host, ':');
-    if (colon == NULL) {
-        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                "PEERFLOW_OPENFLOW_LISTEN must be ADDR:PORT or unix:PATH, not '%s'", spec);
-        return -1;
-    }
-    *colon = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
-        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                "cannot resolve the OpenFlow listen address '%s'", spec);
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
-                "cannot listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
 
 static void stop_db_thread(prov_net *n)
 {
@@ -1159,7 +1146,9 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
     n->db = db_connect_as(n->database_url, DB_ROLE_WORKER, err);
     if (n->db == NULL)
         goto fail;
-    if (n->listen && (n->listen_fd = open_listener(n->listen, err)) < 0)
+    if (cfg->tls_dir && cfg->tls_dir[0] && (n->tls = prov_tx_tls_open(cfg->tls_dir, err)) == NULL)
+        goto fail;
+    if (n->listen && (n->listen_fd = prov_tx_listen(n->listen, n->tls, &n->listen_tls, err)) < 0)
         goto fail;
     if (pthread_create(&n->db_thread, NULL, db_main, n) != 0) {
         pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the OpenFlow state thread");
@@ -1174,6 +1163,7 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
 fail:
     if (n->listen_fd >= 0)
         close(n->listen_fd);
+    prov_tx_tls_free(n->tls);
     db_close(n->db);
     if (n->wake[0] >= 0)
         close(n->wake[0]), close(n->wake[1]);
@@ -1208,6 +1198,8 @@ void prov_net_stop(prov_net *n)
     pthread_cond_destroy(&n->cv);
     pthread_cond_destroy(&n->db_cv);
     free(n->scratch);
+    free(n->refusals);
+    prov_tx_tls_free(n->tls);
     free(n->database_url), free(n->listen), free(n->only_switch);
     free(n);
 }
@@ -1600,4 +1592,12 @@ bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats
         free(o.entries);
     }
     return res->ok;
+}
+
+unsigned long prov_net_tls_refused(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    unsigned long v = n->tls_refused;
+    pthread_mutex_unlock(&n->mu);
+    return v;
 }

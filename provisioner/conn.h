@@ -4,11 +4,16 @@
  * so a switch that is down, slow or silent never blocks the others, and
  * no thread per switch has to be started, stopped and joined as switches
  * come and go. It
- *   - connects to switches that listen (switches.endpoint `tcp:HOST:PORT`
- *     or `unix:PATH`), with exponential backoff between attempts;
- *   - accepts switches that connect to us on cfg.listen (`HOST:PORT`, or
- *     `unix:PATH`), and knows them by the datapath id of their FEATURES
- *     reply;
+ *   - connects to switches that listen (switches.endpoint `tcp:HOST:PORT`,
+ *     `ssl:HOST:PORT` or `unix:PATH`), with exponential backoff between
+ *     attempts; the bytes go through provisioner/transport.h (plain,
+ *     unix, TLS), so this file speaks OpenFlow only;
+ *   - accepts switches that connect to us on cfg.listen (`HOST:PORT`,
+ *     `ssl:HOST:PORT` or `unix:PATH`), and knows them by the datapath id
+ *     of their FEATURES reply; a switch with a pinned certificate
+ *     (switches.cert_sha256) must present exactly it over TLS, else the
+ *     connection is refused and audited (switch.connection_refused) and a
+ *     live connection of the switch is left alone;
  *   - negotiates the version: HELLO with a version bitmap offering 1.3
  *     only; a peer that does not offer 1.3 is refused with a HELLO_FAILED
  *     error and a conn_error saying which versions it offered;
@@ -48,7 +53,8 @@ typedef struct prov_net prov_net;
 
 typedef struct {
     const char *database_url; /* required: switch list and conn_state */
-    const char *listen;       /* NULL, "HOST:PORT" or "unix:PATH" */
+    const char *listen;       /* NULL, "HOST:PORT", "ssl:HOST:PORT" or "unix:PATH" */
+    const char *tls_dir;      /* key.pem, cert.pem, cacert.pem (transport.h), or NULL */
     const char *only_switch;  /* connect to this switch only (CLI), or NULL */
     bool write_state;         /* write switches.conn_state (the service does) */
     int echo_interval_ms;     /* 0: 5000 */
@@ -87,6 +93,9 @@ typedef struct {
     unsigned long refused;       /* version or datapath id refusals */
     unsigned long bundle_fallbacks; /* bundles refused: plain batches since */
 } prov_net_stats;
+/* TLS handshakes that failed on the ssl: listener (a plain TCP client, a
+ * certificate the CA did not sign): no switch to count them for. */
+unsigned long prov_net_tls_refused(prov_net *n);
 void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out);
 
 /* The result of a batch or a dump. */

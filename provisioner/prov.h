@@ -30,8 +30,11 @@
 
 typedef struct {
     const char *database_url;    /* required (connects as peerflow_worker) */
-    const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT" or
-                                    "unix:PATH", or NULL for none */
+    const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT",
+                                    "ssl:ADDR:PORT" or "unix:PATH", or NULL
+                                    for none */
+    const char *openflow_tls_dir; /* PEERFLOW_OPENFLOW_TLS_DIR: key.pem,
+                                     cert.pem, cacert.pem; NULL: no TLS */
     const char *base_url;        /* links in mail; NULL: http://127.0.0.1:8080 */
     const char *mail_domain;     /* NULL: localhost */
     const char *worker_name;     /* jobs.locked_by prefix; NULL: "HOST:PID" */

@@ -1109,6 +1109,7 @@ static prov_net_config net_config(const prov_config *c)
 {
     return (prov_net_config){.database_url = c->database_url,
                              .listen = c->openflow_listen,
+                             .tls_dir = c->openflow_tls_dir,
                              .echo_interval_ms = c->echo_interval_ms,
                              .dead_after_ms = c->dead_after_ms,
                              .backoff_max_ms = c->backoff_max_ms,
