@@ -97,6 +97,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
         pf_err err = {0};
         prov_config pc = {.database_url = cfg->worker_database_url,
                           .openflow_listen = cfg->openflow_listen,
+                          .openflow_tls_dir = cfg->openflow_tls_dir,
                           .base_url = env->base_url,
                           .mail_domain = env->mail_domain,
                           .log = prov_log};

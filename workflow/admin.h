@@ -30,6 +30,10 @@ typedef struct {
     const char *name;
     const char *dpid;
     const char *endpoint; /* NULL: the switch connects to us */
+    /* The SHA-256 fingerprint of the switch's TLS certificate (64 hex
+     * digits, colons allowed), or NULL: no pin. A pinned switch must
+     * connect over TLS with exactly that certificate (docs/fabric.md). */
+    const char *cert_sha256;
 } wf_switch_input;
 
 typedef struct {
