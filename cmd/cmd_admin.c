@@ -181,12 +181,12 @@ int cmd_switch(const cli_config *cfg, int argc, char **argv)
         return cli_fail(&err);
     wf_switch_input in = {.name = cli_get(&a, "name"),
                           .dpid = cli_get(&a, "dpid"),
-                          .endpoint = cli_get(&a, "endpoint"),
-                          .cert_sha256 = cli_get(&a, "cert-fingerprint")};
+                          .endpoint = cli_get(&a, "endpoint")};
+    const char *pin = cli_get(&a, "cert-fingerprint");
     char fp[65];
     if (cli_get(&a, "cert")) {
         char why[300];
-        if (in.cert_sha256) {
+        if (pin) {
             pf_fail(&err, PF_EINVALID, "cert_twice", "cert",
                     "give the switch's certificate as --cert FILE or --cert-fingerprint HEX, not "
                     "both");
@@ -198,13 +198,13 @@ int cmd_switch(const cli_config *cfg, int argc, char **argv)
                     cli_get(&a, "cert"), why);
             return finish(c, err.kind, &err);
         }
-        in.cert_sha256 = fp;
+        pin = fp;
     }
     wf_actor who = wf_actor_cli();
     long long id;
-    pf_kind k = wf_switch_add(&env, &who, &in, &id, &err);
+    pf_kind k = wf_switch_add_pinned(&env, &who, &in, pin, &id, &err);
     if (k == PF_OK)
-        printf("switch %s added, id %lld\n", in.name, id);
+        printf("switch %s added, id %lld%s\n", in.name, id, pin ? ", certificate pinned" : "");
     return finish(c, k, &err);
 }
 

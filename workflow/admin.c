@@ -257,6 +257,12 @@ static pf_kind switch_insert(db_conn *c, void *ctx, pf_err *err)
 pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
                       long long *id, pf_err *err)
 {
+    return wf_switch_add_pinned(env, who, in, NULL, id, err);
+}
+
+pf_kind wf_switch_add_pinned(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
+                             const char *cert_sha256, long long *id, pf_err *err)
+{
     struct switch_ctx x = {.who = who, .id = id};
     db_switch *s = &x.s;
     if (need_operator(who, err) || wf_check_name(in->name, "name", false, err) ||
@@ -266,12 +272,12 @@ pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_in
         return err->kind;
     snprintf(s->name, sizeof s->name, "%s", in->name);
     snprintf(s->endpoint, sizeof s->endpoint, "%s", in->endpoint ? in->endpoint : "");
-    if (in->cert_sha256 != NULL) {
+    if (cert_sha256 != NULL) {
         /* 64 hex digits, as openssl x509 -fingerprint -sha256 prints them
          * (upper case, colons) or plain */
         size_t n = 0;
         bool ok = true;
-        for (const char *p = in->cert_sha256; *p && ok; p++) {
+        for (const char *p = cert_sha256; *p && ok; p++) {
             if (*p == ':')
                 continue;
             ok = isxdigit((unsigned char)*p) && n < 64;
