@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -822,6 +823,15 @@ static void deadline_ts(struct timespec *ts, int timeout_ms);
 static void *io_main(void *arg)
 {
     prov_net *n = arg;
+    /* OpenSSL writes to its socket with write(), not send(MSG_NOSIGNAL): a
+     * TLS peer that went away would raise SIGPIPE and kill the process.
+     * Blocked in this thread (every socket write happens here), the write
+     * fails with EPIPE instead; the process's disposition is not ours to
+     * change. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct pollfd *pfd = NULL;
     struct conn **pconn = NULL;
     size_t pcap = 0;
