@@ -175,6 +175,17 @@ bool prov_sync_meters(prov_net *n, long long switch_id, const db_prov_meter *wan
                       size_t n_want, int timeout_ms, prov_result *res, long *failed_want)
 {
     *failed_want = -1;
+    size_t mine = 0;
+    for (size_t i = 0; i < n_want; i++)
+        mine += want[i].switch_id == switch_id;
+    if (mine == 0) {
+        /* an uncapped circuit (or a transit switch): no round trip, and a
+         * switch without meters is never asked about them */
+        memset(res, 0, sizeof *res);
+        res->ok = true;
+        res->failed_index = -1;
+        return true;
+    }
     struct ofp_meter *have = NULL;
     size_t n_have = 0;
     if (!prov_net_meter_dump(n, switch_id, timeout_ms, &have, &n_have, res))
@@ -330,10 +341,15 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     struct ofp_meter *mhave = NULL;
     size_t n_mhave = 0;
     if (!prov_net_meter_dump(n, switch_id, timeout_ms, &mhave, &n_mhave, &res)) {
-        free(have);
-        return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
-                       res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
-                       "cannot read the meters of %s: %s", switch_name, res.message);
+        if (res.unreachable) {
+            free(have);
+            return pf_fail(err, PF_EUNAVAIL, "switch_unreachable", NULL,
+                           "cannot read the meters of %s: %s", switch_name, res.message);
+        }
+        /* a switch without meters refuses the request: its flows are
+         * still reconciled (a capped circuit's meter adds then fail) */
+        mhave = NULL;
+        n_mhave = 0;
     }
     /* the desired flows and meters, read after the dumps (see fabric.h) */
     db_prov_flow *rows = NULL;
