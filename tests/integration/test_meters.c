@@ -506,6 +506,24 @@ static void modify_rerates_in_place(void **state)
                                "cookie=0x%llx/-1 | grep -o 'duration=[0-9]*' | sort | head -1",
                                fabdir, (unsigned long long)prov_cookie(c));
     assert_true(atof(strchr(after, '=') ? strchr(after, '=') + 1 : "0") >= age);
+    /* the job kind "modify" does the same in the service's workers */
+    snprintf(sql, sizeof sql, "UPDATE peering_requests SET bandwidth_mbps = 30 WHERE id = %lld",
+             capped_id);
+    pgt_sql(&db, sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO jobs (kind, request_id) VALUES ('modify', %lld) RETURNING id",
+             capped_id);
+    long long job = atoll(pgt_sql(&db, sql));
+    snprintf(sql, sizeof sql, "SELECT state || ':' || coalesce(last_error, '') FROM jobs WHERE id = %lld",
+             job);
+    double end = now_s() + 15;
+    while (now_s() < end && strncmp(pgt_sql(&db, sql), "done", 4) != 0)
+        usleep(50 * 1000);
+    assert_string_equal(pgt_sql(&db, sql), "done:");
+    snprintf(want, sizeof want,
+             "meter=%lld kbps burst stats bands= type=drop rate=30000 burst_size=15000\n", ma);
+    assert_string_equal(meters("s1"), want);
+    assert_string_equal(state_of(capped_id), "active");
     /* a cap cannot be added in place */
     dc = db_connect_as(db.app_url, DB_ROLE_WORKER, &err);
     assert_int_equal(prov_meter_modify(prov_service_net(svc), dc, uncapped_id, 3000, &rep, &err),
