@@ -20,7 +20,7 @@ MANDIR     = $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 COMPLDIR   = $(PREFIX)/share/bash-completion/completions
 
-PKGS      := libpq libmicrohttpd jansson libsodium libcurl
+PKGS      := libpq libmicrohttpd jansson libsodium libcurl openssl
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE -DPF_MIGRATIONS_DIR=\"$(CURDIR)/migrations\" \
              -DPF_WEB_DIR=\"$(CURDIR)/web\"
@@ -107,9 +107,10 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c links the libc-only
 # modules it fuzzes. `make fuzz` builds them; tests/run.sh runs each briefly.
-build/fuzz/fuzz_ofp13: tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c provisioner/ofp13.h
+OFP13_SRC := $(wildcard provisioner/ofp13*.c)
+build/fuzz/fuzz_ofp13: tests/fuzz/fuzz_ofp13.c $(OFP13_SRC) $(wildcard provisioner/ofp13*.h)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_ofp13.c provisioner/ofp13.c
+	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_ofp13.c $(OFP13_SRC)
 
 build/fuzz/fuzz_form: tests/fuzz/fuzz_form.c web/form.c web/form.h
 	@mkdir -p $(dir $@)
@@ -127,9 +128,9 @@ build/bench/trivial_mhd: bench/trivial_mhd.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd)
 
 # The flows provisioner/plan.c gives N same-switch circuits (bench/fabric_bench.sh).
-build/bench/fabric_plan: bench/fabric_plan.c provisioner/plan.c provisioner/plan.h provisioner/ofp13.c provisioner/ofp13.h
+build/bench/fabric_plan: bench/fabric_plan.c provisioner/plan.c provisioner/plan.h $(OFP13_SRC) $(wildcard provisioner/ofp13*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -I. $(PKG_CFLAGS) -O2 -o $@ bench/fabric_plan.c provisioner/plan.c provisioner/ofp13.c $(shell pkg-config --libs jansson)
+	$(CC) $(CSTD) $(WARN) -I. $(PKG_CFLAGS) -O2 -o $@ bench/fabric_plan.c provisioner/plan.c $(OFP13_SRC) $(shell pkg-config --libs jansson)
 
 bench: deps
 	@$(MAKE) --no-print-directory build/peerflow build/bench/trivial_mhd build/bench/fabric_plan

@@ -58,6 +58,7 @@ typedef struct {
     const char *smtp_url;
     const char *key_dir;
     const char *openflow_listen;
+    const char *openflow_tls_dir; /* PEERFLOW_OPENFLOW_TLS_DIR: key.pem, cert.pem, cacert.pem */
     const char *max_open_requests;        /* PEERFLOW_MAX_OPEN_REQUESTS, checked by cli_connect */
     const char *max_submissions_per_hour; /* PEERFLOW_MAX_SUBMISSIONS_PER_HOUR */
     const char *mail_max_attempts;        /* PEERFLOW_MAIL_MAX_ATTEMPTS */

@@ -6,6 +6,7 @@
 
 #include "cmd/cli.h"
 #include "workflow/admin.h"
+#include "provisioner/transport.h"
 
 /* "add" (or "create") must be the first word after the noun. */
 static bool expect_verb(const char *noun, const char *verb, int argc, char **argv, pf_err *err)
@@ -165,7 +166,9 @@ int cmd_user(const cli_config *cfg, int argc, char **argv)
 int cmd_switch(const cli_config *cfg, int argc, char **argv)
 {
     static const cli_opt opts[] = {
-        {"name", true, false}, {"dpid", true, false}, {"endpoint", true, false}, {NULL}};
+        {"name", true, false},  {"dpid", true, false},
+        {"endpoint", true, false}, {"cert", true, false},
+        {"cert-fingerprint", true, false}, {NULL}};
     cli_args a;
     wf_env env;
     pf_err err = {0};
@@ -179,11 +182,29 @@ int cmd_switch(const cli_config *cfg, int argc, char **argv)
     wf_switch_input in = {.name = cli_get(&a, "name"),
                           .dpid = cli_get(&a, "dpid"),
                           .endpoint = cli_get(&a, "endpoint")};
+    const char *pin = cli_get(&a, "cert-fingerprint");
+    char fp[65];
+    if (cli_get(&a, "cert")) {
+        char why[300];
+        if (pin) {
+            pf_fail(&err, PF_EINVALID, "cert_twice", "cert",
+                    "give the switch's certificate as --cert FILE or --cert-fingerprint HEX, not "
+                    "both");
+            return finish(c, err.kind, &err);
+        }
+        if (!prov_tx_cert_file_sha256(cli_get(&a, "cert"), fp, why, sizeof why)) {
+            pf_fail(&err, PF_EINVALID, "bad_cert_file", "cert",
+                    "--cert %s: %s (a PEM certificate, e.g. ovs-pki's NAME-cert.pem)",
+                    cli_get(&a, "cert"), why);
+            return finish(c, err.kind, &err);
+        }
+        pin = fp;
+    }
     wf_actor who = wf_actor_cli();
     long long id;
-    pf_kind k = wf_switch_add(&env, &who, &in, &id, &err);
+    pf_kind k = wf_switch_add_pinned(&env, &who, &in, pin, &id, &err);
     if (k == PF_OK)
-        printf("switch %s added, id %lld\n", in.name, id);
+        printf("switch %s added, id %lld%s\n", in.name, id, pin ? ", certificate pinned" : "");
     return finish(c, k, &err);
 }
 

@@ -23,7 +23,9 @@ int cmd_reconcile(const cli_config *cfg, int argc, char **argv)
                 "usage: peerflow reconcile [--switch NAME]");
         return cli_fail(&err);
     }
-    prov_config pc = {.database_url = cfg->worker_database_url, .barrier_timeout_ms = 5000};
+    prov_config pc = {.database_url = cfg->worker_database_url,
+                      .openflow_tls_dir = cfg->openflow_tls_dir,
+                      .barrier_timeout_ms = 5000};
     prov_reconcile_report rep;
     pf_kind k = prov_reconcile_now(&pc, cli_get(&a, "switch"), &rep, &err);
     if (k != PF_OK && k != PF_EUNAVAIL)

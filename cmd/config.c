@@ -58,6 +58,7 @@ static const struct key keys[] = {
     KEY(smtp_url, K_SECRET | K_FILE, -1),
     KEY(key_dir, 0, -1),
     KEY(openflow_listen, 0, -1),
+    KEY(openflow_tls_dir, 0, -1),
     KEY(trusted_proxies, 0, -1),
     KEY(max_open_requests, 0, -1),
     KEY(max_submissions_per_hour, 0, -1),

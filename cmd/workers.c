@@ -83,6 +83,13 @@ static bool mailer_setup(const cli_config *cfg, wf_keyring **keys, wf_mailer_con
     return true;
 }
 
+/* The provisioner's lines for the operator (a switch without bundles). */
+static void prov_log(void *arg, const char *line)
+{
+    (void)arg;
+    pf_log_info("provisioner", "%s", line);
+}
+
 int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atomic_t *stop)
 {
     /* The provisioner runs its own threads and connections (OpenFlow I/O,
@@ -97,9 +104,11 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
         }
         prov_config pc = {.database_url = cfg->worker_database_url,
                           .openflow_listen = cfg->openflow_listen,
+                          .openflow_tls_dir = cfg->openflow_tls_dir,
                           .base_url = env->base_url,
                           .mail_domain = env->mail_domain,
-                          .counter_interval_ms = counter_s * 1000};
+                          .counter_interval_ms = counter_s * 1000,
+                          .log = prov_log};
         prov = prov_service_start(&pc, &err);
         if (prov == NULL) {
             log_err("provisioner", &err);

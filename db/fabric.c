@@ -8,7 +8,9 @@
 
 static const db_stmt ins_switch = {
     "pf_switch_insert",
-    "INSERT INTO switches (name, dpid, endpoint) VALUES ($1, $2, $3) RETURNING id", 3};
+    "INSERT INTO switches (name, dpid, endpoint, cert_sha256) VALUES ($1, $2, $3, $4)"
+    " RETURNING id",
+    4};
 static const db_stmt switch_by_name = {
     "pf_switch_by_name",
     "SELECT id, name, dpid, endpoint, conn_state FROM switches WHERE name = $1", 1};
@@ -49,7 +51,8 @@ static pf_kind returning_id(PGresult *r, long long *id, pf_err *err)
 
 pf_kind db_switch_insert(db_conn *c, const db_switch *s, long long *id, pf_err *err)
 {
-    const char *p[3] = {s->name, s->dpid, s->endpoint[0] ? s->endpoint : NULL};
+    const char *p[4] = {s->name, s->dpid, s->endpoint[0] ? s->endpoint : NULL,
+                        s->cert_sha256[0] ? s->cert_sha256 : NULL};
     return returning_id(db_exec(c, &ins_switch, p, err), id, err);
 }
 

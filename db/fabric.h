@@ -13,6 +13,7 @@ typedef struct {
     char dpid[17];      /* 16 lowercase hex digits */
     char endpoint[256]; /* "" when the switch connects to us */
     char conn_state[16];
+    char cert_sha256[65]; /* pinned TLS certificate (64 hex digits), "" for none */
 } db_switch;
 
 typedef struct {

@@ -1,5 +1,9 @@
 /* db_prov: see provision.h. */
 #include "db/provision.h"
+
+#include <jansson.h>
+
+#include "db/audit.h"
 #include "db/db_internal.h"
 
 #include <stdio.h>
@@ -107,7 +111,8 @@ static const db_stmt request_get = {
     "pf_prov_request_get",
     "SELECT r.id, r.state,"
     " ap.id, ap.switch_id, ap.ofport, coalesce(r.requester_vlan, 0), ap.mode = 'trunk', ap.name,"
-    " bp.id, bp.switch_id, bp.ofport, coalesce(r.peer_vlan, 0), bp.mode = 'trunk', bp.name"
+    " bp.id, bp.switch_id, bp.ofport, coalesce(r.peer_vlan, 0), bp.mode = 'trunk', bp.name,"
+    " coalesce(r.bandwidth_mbps, 0)"
     " FROM peering_requests r"
     " JOIN ports ap ON ap.id = r.requester_port_id"
     " LEFT JOIN ports bp ON bp.id = r.peer_port_id"
@@ -138,6 +143,7 @@ pf_kind db_prov_request_get(db_conn *c, long long request_id, db_prov_request *o
     snprintf(out->state, sizeof out->state, "%s", db_val(r, 0, 1));
     read_end(r, 2, &out->a);
     read_end(r, 8, &out->b);
+    out->bandwidth_mbps = (int)db_ll(r, 0, 14);
     PQclear(r);
     return PF_OK;
 }
@@ -176,7 +182,8 @@ pf_kind db_prov_links(db_conn *c, db_prov_link **out, size_t *n, pf_err *err)
 
 static const db_stmt switches_all = {
     "pf_prov_switches",
-    "SELECT id, name, dpid, coalesce(endpoint, ''), reconcile_requested_at IS NOT NULL"
+    "SELECT id, name, dpid, coalesce(endpoint, ''), reconcile_requested_at IS NOT NULL,"
+    " coalesce(cert_sha256, '')"
     " FROM switches ORDER BY id",
     0};
 
@@ -199,6 +206,7 @@ pf_kind db_prov_switches(db_conn *c, db_prov_switch **out, size_t *n, pf_err *er
         snprintf(v[i].dpid, sizeof v[i].dpid, "%s", db_val(r, i, 2));
         snprintf(v[i].endpoint, sizeof v[i].endpoint, "%s", db_val(r, i, 3));
         v[i].reconcile_requested = db_bool(r, i, 4);
+        snprintf(v[i].cert_sha256, sizeof v[i].cert_sha256, "%s", db_val(r, i, 5));
     }
     PQclear(r);
     *out = v;
@@ -376,6 +384,8 @@ static const db_stmt release_flows = {
     "pf_prov_release_flows", "DELETE FROM flows WHERE circuit_id = $1", 1};
 static const db_stmt release_vlans = {
     "pf_prov_release_vlans", "DELETE FROM link_vlans WHERE circuit_id = $1", 1};
+static const db_stmt release_meters = {
+    "pf_prov_release_meters", "DELETE FROM circuit_meters WHERE circuit_id = $1", 1};
 
 pf_kind db_prov_release(db_conn *c, long long circuit_id, pf_err *err)
 {
@@ -386,6 +396,10 @@ pf_kind db_prov_release(db_conn *c, long long circuit_id, pf_err *err)
         return err->kind;
     PQclear(r);
     r = db_exec(c, &release_vlans, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
+    r = db_exec(c, &release_meters, p, err);
     if (r == NULL)
         return err->kind;
     PQclear(r);
@@ -486,4 +500,165 @@ void db_prov_flows_free(db_prov_flow *v, size_t n)
         free(v[i].actions);
     }
     free(v);
+}
+
+/* -------------------------------------------------------------- meters */
+
+#define METER_COLS "m.circuit_id, m.end_side, m.switch_id, m.meter_id, m.rate_kbps, m.burst_kbits"
+
+static const db_stmt meter_held = {
+    "pf_prov_meter_held",
+    "SELECT " METER_COLS " FROM circuit_meters m WHERE m.circuit_id = $1 AND m.end_side = $2",
+    2};
+
+/* The lowest free tagged id on the switch; a concurrent claim of the same
+ * id fails on circuit_meters_switch_meter_key (retry the transaction). */
+static const db_stmt meter_claim = {
+    "pf_prov_meter_claim",
+    "INSERT INTO circuit_meters AS m (circuit_id, end_side, switch_id, meter_id, rate_kbps,"
+    " burst_kbits)"
+    " SELECT $1, $2, $3, x'50460000'::bigint + n, $4, $5 FROM generate_series(1, 65535) n"
+    " WHERE NOT EXISTS (SELECT 1 FROM circuit_meters o WHERE o.switch_id = $3"
+    "                   AND o.meter_id = x'50460000'::bigint + n)"
+    " ORDER BY n LIMIT 1 RETURNING " METER_COLS,
+    5};
+
+static const db_stmt meter_rerate = {
+    "pf_prov_meter_rerate",
+    "UPDATE circuit_meters m SET rate_kbps = $3, burst_kbits = $4"
+    " WHERE m.circuit_id = $1 AND m.end_side = $2 RETURNING " METER_COLS,
+    4};
+
+static const db_stmt meters_of_circuit = {
+    "pf_prov_meters_of_circuit",
+    "SELECT " METER_COLS " FROM circuit_meters m WHERE m.circuit_id = $1 ORDER BY m.end_side",
+    1};
+
+static const db_stmt desired_meters = {
+    "pf_prov_desired_meters",
+    "SELECT " METER_COLS " FROM circuit_meters m JOIN circuits c ON c.id = m.circuit_id"
+    " WHERE m.switch_id = $1 AND c.state IN ('planned', 'installing', 'installed')"
+    " ORDER BY m.meter_id",
+    1};
+
+static void read_meter(const PGresult *r, int i, db_prov_meter *m)
+{
+    memset(m, 0, sizeof *m);
+    m->circuit_id = db_ll(r, i, 0);
+    m->end_side = db_val(r, i, 1)[0];
+    m->switch_id = db_ll(r, i, 2);
+    m->meter_id = db_ll(r, i, 3);
+    m->rate_kbps = db_ll(r, i, 4);
+    m->burst_kbits = db_ll(r, i, 5);
+}
+
+pf_kind db_prov_meter_claim(db_conn *c, long long circuit_id, char end_side, long long switch_id,
+                            long long rate_kbps, long long burst_kbits, db_prov_meter *out,
+                            pf_err *err)
+{
+    char b1[24], b3[24], b4[24], b5[24], side[2] = {end_side, '\0'};
+    const char *p[5] = {db_fmt_ll(b1, circuit_id), side, db_fmt_ll(b3, switch_id),
+                        db_fmt_ll(b4, rate_kbps), db_fmt_ll(b5, burst_kbits)};
+    PGresult *r = db_exec(c, &meter_held, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) > 0) {
+        read_meter(r, 0, out);
+        PQclear(r);
+        if (out->switch_id == switch_id)
+            return PF_OK; /* a re-run keeps its meter */
+        return pf_fail(err, PF_ECONFLICT, "meter_moved", NULL,
+                       "the circuit's meter is on another switch: release the circuit first");
+    }
+    PQclear(r);
+    r = db_exec(c, &meter_claim, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return pf_fail(err, PF_ECONFLICT, "meters_full", NULL,
+                       "the switch has no free peerflow meter id (65535 in use)");
+    }
+    read_meter(r, 0, out);
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_prov_meter_rerate(db_conn *c, long long circuit_id, long long rate_kbps,
+                             long long burst_kbits, db_prov_meter *out, size_t cap, size_t *n,
+                             pf_err *err)
+{
+    *n = 0;
+    static const char sides[] = "ab";
+    for (int i = 0; i < 2; i++) {
+        char b1[24], b3[24], b4[24], side[2] = {sides[i], '\0'};
+        const char *p[4] = {db_fmt_ll(b1, circuit_id), side, db_fmt_ll(b3, rate_kbps),
+                            db_fmt_ll(b4, burst_kbits)};
+        PGresult *r = db_exec(c, &meter_rerate, p, err);
+        if (r == NULL)
+            return err->kind;
+        if (PQntuples(r) > 0 && *n < cap)
+            read_meter(r, 0, &out[(*n)++]);
+        PQclear(r);
+    }
+    return PF_OK;
+}
+
+static pf_kind read_meters(PGresult *r, db_prov_meter **out, size_t *n, pf_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (r == NULL)
+        return err->kind;
+    int rows = PQntuples(r);
+    db_prov_meter *v = calloc(rows ? (size_t)rows : 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    for (int i = 0; i < rows; i++)
+        read_meter(r, i, &v[i]);
+    PQclear(r);
+    *out = v;
+    *n = (size_t)rows;
+    return PF_OK;
+}
+
+pf_kind db_prov_meters_of_circuit(db_conn *c, long long circuit_id, db_prov_meter **out,
+                                  size_t *n, pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, circuit_id)};
+    return read_meters(db_exec(c, &meters_of_circuit, p, err), out, n, err);
+}
+
+pf_kind db_prov_desired_meters(db_conn *c, long long switch_id, db_prov_meter **out, size_t *n,
+                               pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, switch_id)};
+    return read_meters(db_exec(c, &desired_meters, p, err), out, n, err);
+}
+
+/* ------------------------------------------------------- TLS refusals */
+
+pf_kind db_prov_audit_refusal(db_conn *c, long long switch_id, const char *dpid,
+                              const char *presented, const char *reason, pf_err *err)
+{
+    char ids[24], after[900];
+    snprintf(ids, sizeof ids, "%lld", switch_id);
+    json_t *a = json_pack("{s:s, s:s, s:s}", "dpid", dpid, "presented_sha256",
+                          presented && *presented ? presented : "(none: not TLS)", "reason",
+                          reason);
+    char *text = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(a);
+    snprintf(after, sizeof after, "%s", text ? text : "{}");
+    free(text);
+    db_audit_event ev = {.actor_kind = "system",
+                         .actor_label = "provisioner",
+                         .action = "switch.connection_refused",
+                         .object_type = "switch",
+                         .object_id = ids,
+                         .after = after};
+    return db_audit_append(c, &ev, err);
 }

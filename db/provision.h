@@ -63,6 +63,7 @@ typedef struct {
     char state[24];
     db_prov_end a; /* requester */
     db_prov_end b; /* peer */
+    int bandwidth_mbps; /* the cap; 0 = none */
 } db_prov_request;
 
 /* PF_ENOTFOUND "unknown_request". */
@@ -85,6 +86,7 @@ typedef struct {
     char dpid[17];
     char endpoint[256]; /* "" when the switch connects to us */
     bool reconcile_requested;
+    char cert_sha256[65]; /* the pinned TLS certificate, "" for none */
 } db_prov_switch;
 
 /* Every switch, by id. *out is malloc'ed; caller frees. */
@@ -129,7 +131,8 @@ pf_kind db_prov_circuit_set(db_conn *c, long long circuit_id, const char *state,
  * PF_ECONFLICT "link_full". */
 pf_kind db_prov_link_vlan(db_conn *c, long long link_id, long long circuit_id, int *vlan,
                           pf_err *err);
-/* Deletes the circuit's flows and releases its transport VLANs. */
+/* Deletes the circuit's flows and releases its transport VLANs and its
+ * meter ids. */
 pf_kind db_prov_release(db_conn *c, long long circuit_id, pf_err *err);
 
 /* --------------------------------------------------------------- flows */
@@ -155,5 +158,48 @@ pf_kind db_prov_desired_flows(db_conn *c, long long switch_id, db_prov_flow **ou
                               pf_err *err);
 /* Frees an array from the two functions above. */
 void db_prov_flows_free(db_prov_flow *v, size_t n);
+
+/* Appends "switch.connection_refused" to the audit log: a connection
+ * claimed the switch (its datapath id) with another certificate, or
+ * without TLS though the switch has a pinned one. */
+pf_kind db_prov_audit_refusal(db_conn *c, long long switch_id, const char *dpid,
+                              const char *presented, const char *reason, pf_err *err);
+
+/* -------------------------------------------------------------- meters */
+
+/* A peerflow meter id: the tag 0x5046 in the top 16 bits, 1..65535 in
+ * the low 16 (migrations/0013_meters.sql). */
+#define DB_PROV_METER_TAG 0x50460000LL
+#define DB_PROV_METER_TAG_MASK 0xffff0000LL
+
+typedef struct {
+    long long circuit_id;
+    char end_side;        /* 'a' requester, 'b' peer */
+    long long switch_id;
+    long long meter_id;   /* OpenFlow meter id */
+    long long rate_kbps;
+    long long burst_kbits;
+} db_prov_meter;
+
+/* The meter the circuit holds for one end, or the lowest free tagged id
+ * on the switch, claimed now with the given rate. A concurrent claim of
+ * the same id fails on circuit_meters_switch_meter_key (PF_ECONFLICT
+ * "meter_id_taken": retry the transaction); PF_ECONFLICT "meters_full"
+ * when the switch has none left. */
+pf_kind db_prov_meter_claim(db_conn *c, long long circuit_id, char end_side, long long switch_id,
+                            long long rate_kbps, long long burst_kbits, db_prov_meter *out,
+                            pf_err *err);
+/* Sets the rate of every meter of the circuit; out[0..*n) the meters
+ * changed (at most cap). */
+pf_kind db_prov_meter_rerate(db_conn *c, long long circuit_id, long long rate_kbps,
+                             long long burst_kbits, db_prov_meter *out, size_t cap, size_t *n,
+                             pf_err *err);
+/* The circuit's meters ('a' first). *out malloc'ed; caller frees. */
+pf_kind db_prov_meters_of_circuit(db_conn *c, long long circuit_id, db_prov_meter **out,
+                                  size_t *n, pf_err *err);
+/* The meters a switch should hold: those of circuits that should be on
+ * the fabric (planned, installing, installed). */
+pf_kind db_prov_desired_meters(db_conn *c, long long switch_id, db_prov_meter **out, size_t *n,
+                               pf_err *err);
 
 #endif

@@ -59,9 +59,8 @@ CREATE POLICY request_changes_party ON request_changes
 -- A link mailed for a change decides the change, not the request.
 ALTER TABLE approval_tokens ADD COLUMN change_id bigint REFERENCES request_changes (id);
 
--- The provisioner's job that applies an approved change.
-ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
-ALTER TABLE jobs ADD CONSTRAINT jobs_kind CHECK (kind IN ('provision', 'teardown', 'modify'));
+-- The provisioner's job that applies an approved change is kind 'modify'
+-- (jobs.kind, migrations/0013_meters.sql).
 
 GRANT SELECT, INSERT, UPDATE ON request_changes TO peerflow_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO peerflow_app;

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "db/provision.h"
+#include "provisioner/transport.h"
 #include <stdarg.h>
 
 /* snprintf for messages: truncating a long message is intended. */
@@ -31,7 +33,7 @@ static void msgf(char *dst, size_t cap, const char *fmt, ...)
 
 
 enum conn_state { C_CONNECTING, C_HELLO, C_FEATURES, C_UP };
-enum op_kind { OP_BATCH, OP_DUMP };
+enum op_kind { OP_BATCH, OP_DUMP, OP_MDUMP };
 
 struct conn;
 
@@ -42,10 +44,15 @@ struct op {
     uint32_t first_xid; /* first flow mod */
     size_t n_mods;
     uint32_t last_xid; /* barrier or flow stats request */
+    bool has_open;      /* a bundle: open_xid is its OPEN_REQUEST */
+    uint32_t open_xid;
+    bool open_refused;  /* the switch answered the OPEN_REQUEST with an error */
     bool done;
     prov_result *res;
     struct ofp_flow_entry *entries;
     size_t n_entries, cap_entries;
+    struct ofp_meter *meters; /* OP_MDUMP */
+    size_t n_meters;
     bool oom;
 };
 
@@ -62,15 +69,17 @@ struct sw {
     char error[300];
     char want_state[16], written_state[16];
     char want_error[300], written_error[300];
+    char cert_sha256[65]; /* the pinned certificate, "" for none */
     bool written_once;
     bool notify_connect;
+    int bundles; /* 0 not known yet, 1 a bundle committed, -1 refused */
     prov_net_stats stats;
 };
 
 struct conn {
     struct conn *next;
     struct sw *sw; /* NULL for an accepted connection not yet identified */
-    int fd;
+    prov_tx *tx;   /* the byte stream: plain, unix or TLS (transport.h) */
     bool active;
     enum conn_state st;
     uint8_t *in;
@@ -80,6 +89,8 @@ struct conn {
     int64_t t_start, t_last_rx, t_last_echo;
     bool echo_pending;
     uint32_t next_xid;
+    uint32_t next_bundle;
+    unsigned long gen; /* tells this connection from a later one at the same address */
     struct op *ops;
     bool closing;
     char close_reason[300];
@@ -102,7 +113,38 @@ struct prov_net {
     pthread_cond_t db_cv; /* wakes the recorder: a state changed, or stop */
     bool db_stop;
     struct ofp_flow_entry *scratch; /* decoding buffer of the I/O thread */
+    unsigned long conn_gen;
+    unsigned long tls_refused; /* handshakes failed on the TLS listener */
+    prov_tx_tls *tls;  /* PEERFLOW_OPENFLOW_TLS_DIR, or NULL */
+    bool listen_tls;   /* the listener is ssl: */
+    struct refusal *refusals; /* to audit (the recorder writes them) */
+    size_t n_refusals;
 };
+
+/* A connection refused for its certificate: audited by the recorder. */
+struct refusal {
+    long long switch_id;
+    char dpid[17];
+    char presented[65];
+    char reason[300];
+};
+
+static void note_refusal(prov_net *n, struct sw *s, const char *presented, const char *reason)
+{
+    if (n->n_refusals >= 64)
+        return; /* a flood of impostors is audited in part, never blocks */
+    struct refusal *v = realloc(n->refusals, (n->n_refusals + 1) * sizeof *v);
+    if (v == NULL)
+        return;
+    n->refusals = v;
+    struct refusal *r = &v[n->n_refusals++];
+    memset(r, 0, sizeof *r);
+    r->switch_id = s->id;
+    msgf(r->dpid, sizeof r->dpid, "%016llx", (unsigned long long)s->dpid);
+    msgf(r->presented, sizeof r->presented, "%s", presented);
+    msgf(r->reason, sizeof r->reason, "%s", reason);
+    pthread_cond_signal(&n->db_cv);
+}
 
 static int64_t now_ms(void)
 {
@@ -187,9 +229,8 @@ static void op_unlink(struct conn *c, struct op *o)
 
 static void conn_close(prov_net *n, struct conn *c, const char *reason)
 {
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    prov_tx_close(c->tx);
+    c->tx = NULL;
     char msg[400];
     msgf(msg, sizeof msg, "%s%s%s", c->sw ? "switch " : "", c->sw ? c->sw->name : "",
              c->sw ? ": " : "");
@@ -230,14 +271,15 @@ static void conn_send_hello(struct conn *c)
     c->st = C_HELLO;
 }
 
-static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
+static struct conn *conn_new(prov_net *n, prov_tx *tx, struct sw *s, bool active)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        close(fd);
+        prov_tx_close(tx);
         return NULL;
     }
-    c->fd = fd;
+    c->tx = tx;
+    c->gen = ++n->conn_gen;
     c->sw = s;
     c->active = active;
     c->next_xid = 1;
@@ -251,65 +293,8 @@ static struct conn *conn_new(prov_net *n, int fd, struct sw *s, bool active)
 static void sw_connect(prov_net *n, struct sw *s)
 {
     char reason[300] = "";
-    int fd = -1;
-    bool in_progress = false;
-    const char *ep = s->endpoint;
-    if (strncmp(ep, "unix:", 5) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(ep + 5) >= sizeof sa.sun_path) {
-            msgf(reason, sizeof reason, "endpoint path too long: %s", ep);
-        } else {
-            strcpy(sa.sun_path, ep + 5);
-            fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-                if (errno == EINPROGRESS || errno == EAGAIN)
-                    in_progress = true;
-                else {
-                    msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
-                             strerror(errno));
-                    close(fd);
-                    fd = -1;
-                }
-            }
-        }
-    } else if (strncmp(ep, "tcp:", 4) == 0) {
-        char host[256];
-        msgf(host, sizeof host, "%s", ep + 4);
-        char *colon = strrchr(host, ':');
-        if (colon == NULL) {
-            msgf(reason, sizeof reason, "endpoint %s has no port", ep);
-        } else {
-            *colon = '\0';
-            struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-            struct addrinfo *ai = NULL;
-            int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-            if (rc != 0) {
-                msgf(reason, sizeof reason, "cannot resolve %s: %s", host, gai_strerror(rc));
-            } else {
-                fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd >= 0) {
-                    int one = 1;
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-                        if (errno == EINPROGRESS)
-                            in_progress = true;
-                        else {
-                            msgf(reason, sizeof reason, "cannot connect to %s: %s", ep,
-                                     strerror(errno));
-                            close(fd);
-                            fd = -1;
-                        }
-                    }
-                }
-                freeaddrinfo(ai);
-            }
-        }
-    } else {
-        msgf(reason, sizeof reason, "unsupported endpoint %s", ep);
-    }
-    if (fd < 0) {
-        if (reason[0] == '\0')
-            msgf(reason, sizeof reason, "socket: %s", strerror(errno));
+    prov_tx *tx = prov_tx_connect(s->endpoint, n->tls, reason, sizeof reason);
+    if (tx == NULL) {
         msgf(s->error, sizeof s->error, "%s", reason);
         set_want(s, "disconnected", reason);
         s->next_attempt = now_ms() + s->backoff;
@@ -319,14 +304,12 @@ static void sw_connect(prov_net *n, struct sw *s)
     }
     if (!s->ever_up && strcmp(s->written_state, "disconnected") != 0)
         set_want(s, "connecting", NULL);
-    struct conn *c = conn_new(n, fd, s, true);
+    struct conn *c = conn_new(n, tx, s, true);
     if (c == NULL)
         return;
     s->conn = c;
-    if (in_progress)
-        c->st = C_CONNECTING;
-    else
-        conn_send_hello(c);
+    /* connect (and a TLS handshake) completes in the I/O loop */
+    c->st = C_CONNECTING;
 }
 
 /* ----------------------------------------------------- message handling */
@@ -334,9 +317,10 @@ static void sw_connect(prov_net *n, struct sw *s)
 static struct op *op_by_xid(struct conn *c, uint32_t xid)
 {
     for (struct op *o = c->ops; o; o = o->next) {
-        if (o->kind == OP_BATCH && xid >= o->first_xid && xid <= o->last_xid)
+        if (o->kind == OP_BATCH && ((xid >= o->first_xid && xid <= o->last_xid) ||
+                                    (o->has_open && xid == o->open_xid)))
             return o;
-        if (o->kind == OP_DUMP && xid == o->last_xid)
+        if ((o->kind == OP_DUMP || o->kind == OP_MDUMP) && xid == o->last_xid)
             return o;
     }
     return NULL;
@@ -364,6 +348,13 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
     if (o == NULL)
         return;
     prov_result *res = o->res;
+    if (o->has_open && xid == o->open_xid)
+        o->open_refused = true;
+    /* In a bundle the error of the refused flow mod and the bundle's own
+     * (commit failed) both arrive; the flow mod's is the one to report. */
+    bool names_mod = o->kind == OP_BATCH && xid >= o->first_xid && xid < o->first_xid + o->n_mods;
+    if (names_mod && res->n_errors > 0 && res->failed_index < 0)
+        res->n_errors = 0;
     if (res->n_errors++ == 0) {
         res->err_type = e.type;
         res->err_code = e.code;
@@ -375,7 +366,44 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
             msgf(res->message, sizeof res->message, "%s", text);
         }
     }
-    if (o->kind == OP_DUMP) {
+    if (o->kind == OP_DUMP || o->kind == OP_MDUMP) {
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+    }
+}
+
+static void handle_meter_config(prov_net *n, struct conn *c, struct op *o, const uint8_t *m,
+                                size_t len)
+{
+    (void)c;
+    size_t cnt = 0;
+    bool more = false;
+    struct ofp_err oe;
+    /* count first (cap 0), then decode into room of exactly that size */
+    int rc = ofp_decode_meter_config_reply(m, len, NULL, 0, &cnt, &more, &oe);
+    if (rc == OFP_OK || rc == OFP_E_TOO_MANY) {
+        struct ofp_meter *v = cnt ? realloc(o->meters, (o->n_meters + cnt) * sizeof *v) : o->meters;
+        if (cnt && v == NULL) {
+            o->oom = true;
+            op_unlink(c, o);
+            op_complete(n, o, false, "");
+            return;
+        }
+        o->meters = v;
+        rc = ofp_decode_meter_config_reply(m, len, cnt ? v + o->n_meters : NULL, cnt, &cnt,
+                                           &more, &oe);
+    }
+    if (rc != OFP_OK) {
+        o->res->n_errors++;
+        o->res->failed_index = -1;
+        msgf(o->res->message, sizeof o->res->message, "undecodable meter config reply: %s",
+             oe.msg);
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+        return;
+    }
+    o->n_meters += cnt;
+    if (!more) {
         op_unlink(c, o);
         op_complete(n, o, false, "");
     }
@@ -385,11 +413,17 @@ static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size
                              uint32_t xid)
 {
     struct op *o = op_by_xid(c, xid);
-    if (o == NULL || o->kind != OP_DUMP)
+    if (o == NULL || (o->kind != OP_DUMP && o->kind != OP_MDUMP))
         return;
     uint16_t type, flags;
-    if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK ||
-        type != OFPMP_FLOW)
+    if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK)
+        return;
+    if (o->kind == OP_MDUMP) {
+        if (type == OFPMP_METER_CONFIG)
+            handle_meter_config(n, c, o, m, len);
+        return;
+    }
+    if (type != OFPMP_FLOW)
         return;
     size_t cnt = 0;
     bool more = false;
@@ -439,6 +473,35 @@ static const char *versions_text(uint32_t bitmap, uint8_t version, char *buf, si
     if (buf[0] == '\0')
         msgf(buf, cap, "none known");
     return buf;
+}
+
+/* The certificate check of a connection that speaks for switch s: a
+ * switch with a pinned certificate must present exactly it, over TLS. A
+ * refusal closes the connection, counts and is audited. */
+static bool cert_ok(prov_net *n, struct conn *c, struct sw *s)
+{
+    char fp[65] = "";
+    bool tls = prov_tx_peer_sha256(c->tx, fp);
+    if (s->cert_sha256[0] == '\0' || (tls && strcmp(fp, s->cert_sha256) == 0))
+        return true;
+    if (tls)
+        msgf(c->close_reason, sizeof c->close_reason,
+             "a connection claiming switch %s (datapath id %016llx) presented certificate "
+             "sha256 %.16s..., not the one pinned to the switch: refused",
+             s->name, (unsigned long long)s->dpid, fp);
+    else
+        msgf(c->close_reason, sizeof c->close_reason,
+             "a connection claiming switch %s (datapath id %016llx) is not TLS, but the switch "
+             "has a pinned certificate: refused",
+             s->name, (unsigned long long)s->dpid);
+    s->stats.refused++;
+    note_refusal(n, s, fp, c->close_reason);
+    if (c->sw == s && s->conn == c) {
+        /* our own connection to the endpoint: it no longer speaks for s */
+        msgf(s->error, sizeof s->error, "%s", c->close_reason);
+    }
+    c->closing = true;
+    return false;
 }
 
 static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t len)
@@ -505,6 +568,8 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
                 c->closing = true;
                 return;
             }
+            if (!cert_ok(n, c, c->sw))
+                return;
         } else {
             struct sw *s = NULL;
             for (size_t i = 0; i < n->n_sw; i++)
@@ -518,6 +583,10 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
                 c->closing = true;
                 return;
             }
+            /* before the live connection is replaced: an impostor with
+             * another's datapath id must not knock it off */
+            if (!cert_ok(n, c, s))
+                return;
             if (s->conn != NULL && s->conn != c) {
                 struct conn *old = s->conn;
                 old->closing = true;
@@ -574,7 +643,7 @@ static void conn_read(prov_net *n, struct conn *c)
             c->in = b;
             c->in_cap = cap;
         }
-        ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        ssize_t r = prov_tx_read(c->tx, c->in + c->in_len, c->in_cap - c->in_len);
         if (r == 0) {
             c->closing = true;
             msgf(c->close_reason, sizeof c->close_reason, "the switch closed the connection");
@@ -591,7 +660,7 @@ static void conn_read(prov_net *n, struct conn *c)
         }
         c->in_len += (size_t)r;
         c->t_last_rx = now_ms();
-        if ((size_t)r < 4096)
+        if ((size_t)r < 4096 && !prov_tx_pending(c->tx))
             break;
     }
     size_t off = 0;
@@ -627,7 +696,7 @@ static void conn_read(prov_net *n, struct conn *c)
 static void conn_write(struct conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t w = prov_tx_write(c->tx, c->out + c->out_off, c->out_len - c->out_off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -702,13 +771,15 @@ static void refresh(prov_net *n)
         }
         s->present = true;
         msgf(s->name, sizeof s->name, "%s", v[i].name);
-        bool changed = s->dpid != dpid || strcmp(s->endpoint, v[i].endpoint) != 0;
+        bool changed = s->dpid != dpid || strcmp(s->endpoint, v[i].endpoint) != 0 ||
+                       strcmp(s->cert_sha256, v[i].cert_sha256) != 0;
+        msgf(s->cert_sha256, sizeof s->cert_sha256, "%s", v[i].cert_sha256);
         s->dpid = dpid;
         msgf(s->endpoint, sizeof s->endpoint, "%s", v[i].endpoint);
         if (changed && s->conn) {
             s->conn->closing = true;
             msgf(s->conn->close_reason, sizeof s->conn->close_reason,
-                     "the switch's endpoint or datapath id changed");
+                     "the switch's endpoint, datapath id or certificate changed");
             s->next_attempt = 0;
         }
     }
@@ -752,6 +823,15 @@ static void deadline_ts(struct timespec *ts, int timeout_ms);
 static void *io_main(void *arg)
 {
     prov_net *n = arg;
+    /* OpenSSL writes to its socket with write(), not send(MSG_NOSIGNAL): a
+     * TLS peer that went away would raise SIGPIPE and kill the process.
+     * Blocked in this thread (every socket write happens here), the write
+     * fails with EPIPE instead; the process's disposition is not ours to
+     * change. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct pollfd *pfd = NULL;
     struct conn **pconn = NULL;
     size_t pcap = 0;
@@ -827,11 +907,9 @@ static void *io_main(void *arg)
             pfd[np++] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
         size_t first_conn = np;
         for (struct conn *c = n->conns; c; c = c->next) {
-            short ev = POLLIN;
-            if (c->st == C_CONNECTING || c->out_len > c->out_off)
-                ev |= POLLOUT;
+            short ev = prov_tx_events(c->tx, c->st != C_CONNECTING && c->out_len > c->out_off);
             pconn[np] = c;
-            pfd[np++] = (struct pollfd){.fd = c->fd, .events = ev};
+            pfd[np++] = (struct pollfd){.fd = prov_tx_fd(c->tx), .events = ev};
         }
         pthread_mutex_unlock(&n->mu);
 
@@ -846,12 +924,14 @@ static void *io_main(void *arg)
         }
         if (n->listen_fd >= 0 && (pfd[1].revents & POLLIN)) {
             for (;;) {
-                int fd = accept4(n->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0)
+                prov_tx *tx = prov_tx_accept(n->listen_fd, n->listen_tls ? n->tls : NULL);
+                if (tx == NULL)
                     break;
-                struct conn *c = conn_new(n, fd, NULL, false);
-                if (c)
+                struct conn *c = conn_new(n, tx, NULL, false);
+                if (c && !prov_tx_is_tls(tx))
                     conn_send_hello(c);
+                else if (c)
+                    c->st = C_CONNECTING; /* the TLS handshake first */
             }
         }
         for (size_t i = first_conn; i < np; i++) {
@@ -861,16 +941,18 @@ static void *io_main(void *arg)
             short re = pfd[i].revents;
             if (re == 0)
                 continue;
-            if (c->st == C_CONNECTING && (re & (POLLOUT | POLLERR | POLLHUP))) {
-                int soerr = 0;
-                socklen_t sl = sizeof soerr;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-                if (soerr != 0) {
+            if (c->st == C_CONNECTING) {
+                char why[300] = "";
+                int rc = prov_tx_progress(c->tx, why, sizeof why);
+                if (rc < 0) {
                     c->closing = true;
-                    msgf(c->close_reason, sizeof c->close_reason, "cannot connect to %s: %s",
-                             c->sw ? c->sw->endpoint : "?", strerror(soerr));
+                    msgf(c->close_reason, sizeof c->close_reason, "%s", why);
+                    if (c->sw == NULL && n->listen_tls)
+                        n->tls_refused++; /* e.g. plain TCP on the TLS listener */
                     continue;
                 }
+                if (rc == 0)
+                    continue;
                 conn_send_hello(c);
             }
             if (re & (POLLIN | POLLHUP | POLLERR))
@@ -918,8 +1000,37 @@ static void *io_main(void *arg)
 /* Writes the state changes collected since the last call (own thread,
  * lock not held on entry). A write that fails is tried again at the next
  * wake-up or refresh. */
+/* Audits the connections refused for their certificate (recorder thread). */
+static void write_refusals(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    struct refusal *v = n->refusals;
+    size_t cnt = n->n_refusals;
+    n->refusals = NULL;
+    n->n_refusals = 0;
+    pthread_mutex_unlock(&n->mu);
+    if (cnt == 0 || !n->cfg.write_state) {
+        free(v);
+        return;
+    }
+    pf_err err;
+    db_scope scope = db_scope_system();
+    if (db_begin(n->db, &scope, &err) == PF_OK) {
+        bool ok = true;
+        for (size_t i = 0; i < cnt && ok; i++)
+            ok = db_prov_audit_refusal(n->db, v[i].switch_id, v[i].dpid, v[i].presented,
+                                       v[i].reason, &err) == PF_OK;
+        if (ok)
+            db_commit(n->db, &err);
+        else
+            db_rollback(n->db);
+    }
+    free(v);
+}
+
 static void write_states(prov_net *n)
 {
+    write_refusals(n);
     pthread_mutex_lock(&n->mu);
     struct state_write *w = n->n_sw ? calloc(n->n_sw, sizeof *w) : NULL;
     size_t nw = 0;
@@ -997,59 +1108,6 @@ static void *db_main(void *arg)
 
 /* --------------------------------------------------------- start, stop */
 
-static int open_listener(const char *spec, pf_err *err)
-{
-    int fd = -1;
-    if (strncmp(spec, "unix:", 5) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(spec + 5) >= sizeof sa.sun_path) {
-            pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                    "PEERFLOW_OPENFLOW_LISTEN path is too long");
-            return -1;
-        }
-        strcpy(sa.sun_path, spec + 5);
-        unlink(sa.sun_path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
-            pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
-                    "cannot listen on %s: %s", spec, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        return fd;
-    }
-    char host[256];
-    msgf(host, sizeof host, "%s", spec);
-    char *colon = strrchr(host, ':');
-    if (colon == NULL) {
-        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                "PEERFLOW_OPENFLOW_LISTEN must be ADDR:PORT or unix:PATH, not '%s'", spec);
-        return -1;
-    }
-    *colon = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
-        pf_fail(err, PF_EINVALID, "bad_openflow_listen", "openflow_listen",
-                "cannot resolve the OpenFlow listen address '%s'", spec);
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        pf_fail(err, PF_EUNAVAIL, "openflow_listen_failed", "openflow_listen",
-                "cannot listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
 
 static void stop_db_thread(prov_net *n)
 {
@@ -1098,7 +1156,9 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
     n->db = db_connect_as(n->database_url, DB_ROLE_WORKER, err);
     if (n->db == NULL)
         goto fail;
-    if (n->listen && (n->listen_fd = open_listener(n->listen, err)) < 0)
+    if (cfg->tls_dir && cfg->tls_dir[0] && (n->tls = prov_tx_tls_open(cfg->tls_dir, err)) == NULL)
+        goto fail;
+    if (n->listen && (n->listen_fd = prov_tx_listen(n->listen, n->tls, &n->listen_tls, err)) < 0)
         goto fail;
     if (pthread_create(&n->db_thread, NULL, db_main, n) != 0) {
         pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the OpenFlow state thread");
@@ -1113,6 +1173,7 @@ prov_net *prov_net_start(const prov_net_config *cfg, pf_err *err)
 fail:
     if (n->listen_fd >= 0)
         close(n->listen_fd);
+    prov_tx_tls_free(n->tls);
     db_close(n->db);
     if (n->wake[0] >= 0)
         close(n->wake[0]), close(n->wake[1]);
@@ -1147,6 +1208,8 @@ void prov_net_stop(prov_net *n)
     pthread_cond_destroy(&n->cv);
     pthread_cond_destroy(&n->db_cv);
     free(n->scratch);
+    free(n->refusals);
+    prov_tx_tls_free(n->tls);
     free(n->database_url), free(n->listen), free(n->only_switch);
     free(n);
 }
@@ -1252,8 +1315,186 @@ static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
     return o->res->ok;
 }
 
+/* Under the lock: queues one message (or the bundle add that wraps it). */
+static bool queue_flow_mod(struct conn *c, const struct ofp_flow *f, uint32_t xid, bool in_bundle,
+                           uint32_t bundle_id, size_t i, prov_result *res)
+{
+    uint8_t buf[2048], wrapped[2048 + 64];
+    size_t len;
+    struct ofp_err oe;
+    if (ofp_encode_flow_mod(buf, sizeof buf, xid, f, &len, &oe) != OFP_OK ||
+        (in_bundle && ofp_encode_bundle_add(wrapped, sizeof wrapped, xid, bundle_id,
+                                            OFPBF_ATOMIC | OFPBF_ORDERED, buf, len, &len,
+                                            &oe) != OFP_OK)) {
+        /* nothing of a batch that cannot be encoded is useful: the
+         * messages already queued are harmless (the barrier is not sent,
+         * so nobody waits for them; an open bundle dies with its
+         * connection or is replaced by the next one) */
+        res->n_errors = 1;
+        res->failed_index = (long)i;
+        msgf(res->message, sizeof res->message, "cannot encode flow %zu: %s", i, oe.msg);
+        return false;
+    }
+    if (!out_append(c, in_bundle ? wrapped : buf, len)) {
+        msgf(res->message, sizeof res->message, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static void queue_bundle_ctrl(struct conn *c, uint32_t xid, uint32_t id, uint16_t type)
+{
+    uint8_t buf[64];
+    size_t len;
+    struct ofp_bundle_ctrl bc = {id, type, OFPBF_ATOMIC | OFPBF_ORDERED};
+    if (ofp_encode_bundle_ctrl(buf, sizeof buf, xid, &bc, &len, NULL) == OFP_OK)
+        out_append(c, buf, len);
+}
+
+static uint32_t queue_barrier(struct conn *c)
+{
+    uint8_t buf[16];
+    size_t len;
+    uint32_t xid = c->next_xid++;
+    ofp_encode_barrier_request(buf, sizeof buf, xid, &len, NULL);
+    out_append(c, buf, len);
+    return xid;
+}
+
+/* The flow mods in one bundle (ONF extension 230): OPEN, the mods as
+ * bundle adds, BARRIER: every mod has then been checked by the switch and
+ * nothing applied. An error on a mod: DISCARD, and the switch is as it
+ * was. Else COMMIT, BARRIER: all of them applied at once, or (an error at
+ * commit) none. *refused: the switch refused the OPEN (no bundles); the
+ * caller falls back. Under the lock; wait_op releases it while waiting. */
+static bool bundle_batch(prov_net *n, long long switch_id, struct conn *c,
+                         const struct ofp_flow *mods, size_t n_mods, int timeout_ms,
+                         prov_result *res, bool *refused)
+{
+    *refused = false;
+    unsigned long gen = c->gen;
+    uint32_t id = ++c->next_bundle;
+    struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods, .has_open = true};
+    o.open_xid = c->next_xid++;
+    queue_bundle_ctrl(c, o.open_xid, id, OFPBCT_OPEN_REQUEST);
+    o.first_xid = c->next_xid;
+    for (size_t i = 0; i < n_mods; i++)
+        if (!queue_flow_mod(c, &mods[i], c->next_xid++, true, id, i, res))
+            return false;
+    o.last_xid = queue_barrier(c);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "BARRIER");
+    if (o.open_refused) {
+        *refused = true;
+        return false;
+    }
+    if (res->unreachable)
+        return false;
+    /* the lock was released while waiting: the connection may be gone (a
+     * bundle does not outlive its connection) */
+    prov_result tmp = {0};
+    c = usable_conn(n, switch_id, &tmp);
+    if (c == NULL || c->gen != gen) {
+        res->ok = false;
+        res->unreachable = true;
+        msgf(res->message, sizeof res->message, "%s",
+             c ? "the connection was replaced during the bundle" : tmp.message);
+        return false;
+    }
+    if (!res->ok) {
+        queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_DISCARD_REQUEST);
+        wake(n);
+        return false;
+    }
+    struct op o2 = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods,
+                    .first_xid = o.first_xid};
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
+    o2.last_xid = queue_barrier(c);
+    o2.next = c->ops;
+    c->ops = &o2;
+    wake(n);
+    wait_op(n, &o2, timeout_ms, "BARRIER");
+    struct sw *s = sw_by_id(n, switch_id);
+    if (res->ok && s)
+        s->bundles = 1;
+    return res->ok;
+}
+
+static bool batch(prov_net *n, long long switch_id, const struct ofp_flow *mods, size_t n_mods,
+                  bool atomic, int timeout_ms, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    /* one message is atomic by itself: no bundle needed */
+    if (atomic && n_mods > 1 && c->sw->bundles >= 0) {
+        bool refused = false;
+        bool ok = bundle_batch(n, switch_id, c, mods, n_mods, timeout_ms, res, &refused);
+        if (!refused) {
+            pthread_mutex_unlock(&n->mu);
+            return ok;
+        }
+        struct sw *s = sw_by_id(n, switch_id);
+        if (s) {
+            s->bundles = -1;
+            s->stats.bundle_fallbacks++;
+            if (n->cfg.log) {
+                char line[600];
+                msgf(line, sizeof line,
+                     "switch %s refused an OpenFlow bundle (%s): its batches are sent without "
+                     "bundles, confirmed by barrier, from now on",
+                     s->name, res->message);
+                n->cfg.log(n->cfg.log_arg, line);
+            }
+        }
+        memset(res, 0, sizeof *res);
+        res->failed_index = -1;
+        c = usable_conn(n, switch_id, res);
+        if (c == NULL) {
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+    }
+    struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods};
+    o.first_xid = c->next_xid;
+    for (size_t i = 0; i < n_mods; i++) {
+        if (!queue_flow_mod(c, &mods[i], c->next_xid++, false, 0, i, res)) {
+            pthread_mutex_unlock(&n->mu);
+            return false;
+        }
+    }
+    o.last_xid = queue_barrier(c);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "BARRIER");
+    pthread_mutex_unlock(&n->mu);
+    return res->ok;
+}
+
 bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
                     size_t n_mods, int timeout_ms, prov_result *res)
+{
+    return batch(n, switch_id, mods, n_mods, true, timeout_ms, res);
+}
+
+bool prov_net_batch_plain(prov_net *n, long long switch_id, const struct ofp_flow *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res)
+{
+    return batch(n, switch_id, mods, n_mods, false, timeout_ms, res);
+}
+
+bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_meter *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res)
 {
     memset(res, 0, sizeof *res);
     res->failed_index = -1;
@@ -1265,17 +1506,14 @@ bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mod
     }
     struct op o = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_mods};
     o.first_xid = c->next_xid;
-    uint8_t buf[2048];
-    size_t len;
     for (size_t i = 0; i < n_mods; i++) {
+        uint8_t buf[512];
+        size_t len;
         struct ofp_err oe;
-        if (ofp_encode_flow_mod(buf, sizeof buf, c->next_xid++, &mods[i], &len, &oe) != OFP_OK) {
-            /* nothing of a batch that cannot be encoded is useful: the
-             * messages already queued are harmless (the barrier below
-             * is not sent, so nobody waits for them) */
+        if (ofp_encode_meter_mod(buf, sizeof buf, c->next_xid++, &mods[i], &len, &oe) != OFP_OK) {
             res->n_errors = 1;
             res->failed_index = (long)i;
-            msgf(res->message, sizeof res->message, "cannot encode flow %zu: %s", i, oe.msg);
+            msgf(res->message, sizeof res->message, "cannot encode meter %zu: %s", i, oe.msg);
             pthread_mutex_unlock(&n->mu);
             return false;
         }
@@ -1285,14 +1523,45 @@ bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mod
             return false;
         }
     }
-    o.last_xid = c->next_xid++;
-    ofp_encode_barrier_request(buf, sizeof buf, o.last_xid, &len, NULL);
-    out_append(c, buf, len);
+    o.last_xid = queue_barrier(c);
     o.next = c->ops;
     c->ops = &o;
     wake(n);
     wait_op(n, &o, timeout_ms, "BARRIER");
     pthread_mutex_unlock(&n->mu);
+    return res->ok;
+}
+
+bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
+                         struct ofp_meter **out, size_t *n_out, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    struct op o = {.kind = OP_MDUMP, .conn = c, .res = res};
+    uint8_t buf[64];
+    size_t len;
+    o.last_xid = c->next_xid++;
+    ofp_encode_meter_config_request(buf, sizeof buf, o.last_xid, OFPM_ALL, &len, NULL);
+    out_append(c, buf, len);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "meter config");
+    pthread_mutex_unlock(&n->mu);
+    if (res->ok) {
+        *out = o.meters;
+        *n_out = o.n_meters;
+    } else {
+        free(o.meters);
+    }
     return res->ok;
 }
 
@@ -1333,4 +1602,12 @@ bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats
         free(o.entries);
     }
     return res->ok;
+}
+
+unsigned long prov_net_tls_refused(prov_net *n)
+{
+    pthread_mutex_lock(&n->mu);
+    unsigned long v = n->tls_refused;
+    pthread_mutex_unlock(&n->mu);
+    return v;
 }

@@ -4,11 +4,16 @@
  * so a switch that is down, slow or silent never blocks the others, and
  * no thread per switch has to be started, stopped and joined as switches
  * come and go. It
- *   - connects to switches that listen (switches.endpoint `tcp:HOST:PORT`
- *     or `unix:PATH`), with exponential backoff between attempts;
- *   - accepts switches that connect to us on cfg.listen (`HOST:PORT`, or
- *     `unix:PATH`), and knows them by the datapath id of their FEATURES
- *     reply;
+ *   - connects to switches that listen (switches.endpoint `tcp:HOST:PORT`,
+ *     `ssl:HOST:PORT` or `unix:PATH`), with exponential backoff between
+ *     attempts; the bytes go through provisioner/transport.h (plain,
+ *     unix, TLS), so this file speaks OpenFlow only;
+ *   - accepts switches that connect to us on cfg.listen (`HOST:PORT`,
+ *     `ssl:HOST:PORT` or `unix:PATH`), and knows them by the datapath id
+ *     of their FEATURES reply; a switch with a pinned certificate
+ *     (switches.cert_sha256) must present exactly it over TLS, else the
+ *     connection is refused and audited (switch.connection_refused) and a
+ *     live connection of the switch is left alone;
  *   - negotiates the version: HELLO with a version bitmap offering 1.3
  *     only; a peer that does not offer 1.3 is refused with a HELLO_FAILED
  *     error and a conn_error saying which versions it offered;
@@ -48,7 +53,8 @@ typedef struct prov_net prov_net;
 
 typedef struct {
     const char *database_url; /* required: switch list and conn_state */
-    const char *listen;       /* NULL, "HOST:PORT" or "unix:PATH" */
+    const char *listen;       /* NULL, "HOST:PORT", "ssl:HOST:PORT" or "unix:PATH" */
+    const char *tls_dir;      /* key.pem, cert.pem, cacert.pem (transport.h), or NULL */
     const char *only_switch;  /* connect to this switch only (CLI), or NULL */
     bool write_state;         /* write switches.conn_state (the service does) */
     int echo_interval_ms;     /* 0: 5000 */
@@ -61,6 +67,11 @@ typedef struct {
      * completed the handshake; must not block. */
     void (*on_connect)(void *arg, long long switch_id);
     void *on_connect_arg;
+    /* A line for the operator's log (a switch fell back from bundles);
+     * called by a caller's thread with the manager's lock held: must not
+     * call back into prov_net. NULL: not logged. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
 } prov_net_config;
 
 /* Starts the I/O thread. NULL with err filled (database unreachable,
@@ -80,7 +91,11 @@ typedef struct {
     unsigned long disconnects;
     unsigned long echo_timeouts;
     unsigned long refused;       /* version or datapath id refusals */
+    unsigned long bundle_fallbacks; /* bundles refused: plain batches since */
 } prov_net_stats;
+/* TLS handshakes that failed on the ssl: listener (a plain TCP client, a
+ * certificate the CA did not sign): no switch to count them for. */
+unsigned long prov_net_tls_refused(prov_net *n);
 void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out);
 
 /* The result of a batch or a dump. */
@@ -93,12 +108,29 @@ typedef struct {
     char message[400]; /* what went wrong, for a person */
 } prov_result;
 
-/* Sends the flow mods as one pipeline followed by one BARRIER_REQUEST and
- * waits for the BARRIER_REPLY. ERROR replies to any of the flow mods are
- * collected (the first one reported, with the index of its flow mod).
- * Returns res->ok. */
+/* Sends the flow mods so that they land whole or not at all: in one
+ * OpenFlow bundle (ONF extension 230, OFPBF_ATOMIC | OFPBF_ORDERED: open,
+ * adds, barrier; then commit, barrier, or discard when the switch refused
+ * a mod). A switch that refuses the bundle itself falls back, from then
+ * on, to prov_net_batch_plain (logged once through cfg.log, counted in
+ * stats.bundle_fallbacks). One mod goes without a bundle. ERROR replies
+ * are collected (the flow mod's reported, with its index). Returns
+ * res->ok. */
 bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
                     size_t n_mods, int timeout_ms, prov_result *res);
+/* The flow mods as one pipeline followed by one BARRIER_REQUEST, waiting
+ * for the BARRIER_REPLY; each mod stands alone (a refused one does not
+ * stop the others). For deletions where that is what is wanted. */
+bool prov_net_batch_plain(prov_net *n, long long switch_id, const struct ofp_flow *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res);
+/* Meter mods, pipelined, then one BARRIER (meter mods cannot go in a
+ * bundle: Open vSwitch answers OFPBFC_MSG_UNSUP). As prov_net_batch_plain. */
+bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_meter *mods,
+                          size_t n_mods, int timeout_ms, prov_result *res);
+/* Reads every meter of the switch (meter config multipart, all parts).
+ * On success *out is malloc'ed (caller frees) with *n_out meters. */
+bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
+                         struct ofp_meter **out, size_t *n_out, prov_result *res);
 
 /* Reads the switch's flows (flow stats multipart; every reply part). On
  * success *out is malloc'ed (caller frees) with *n_out entries. */

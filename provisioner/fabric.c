@@ -142,7 +142,8 @@ bool prov_delete_cookie(prov_net *n, long long switch_id, uint64_t cookie,
     d->table_id = OFPTT_ALL;
     d->cookie = cookie;
     d->cookie_mask = PROV_COOKIE_ALL;
-    prov_net_batch(n, switch_id, mods, nm, timeout_ms, res);
+    /* not a bundle: each delete stands alone (see below) */
+    prov_net_batch_plain(n, switch_id, mods, nm, timeout_ms, res);
     free(mods);
     /* The DELETE by cookie alone decides: a switch may refuse a strict
      * delete whose match it cannot represent (the flow was never
@@ -152,6 +153,98 @@ bool prov_delete_cookie(prov_net *n, long long switch_id, uint64_t cookie,
         res->ok = true;
     }
     return res->ok;
+}
+
+/* --------------------------------------------------------------- meters */
+
+static void want_meter(const db_prov_meter *m, uint16_t command, struct ofp_meter *out)
+{
+    prov_meter_mod(command, (uint32_t)m->meter_id, (uint32_t)m->rate_kbps,
+                   (uint32_t)m->burst_kbits, out);
+}
+
+static const struct ofp_meter *find_meter(const struct ofp_meter *have, size_t n, uint32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (have[i].meter_id == id)
+            return &have[i];
+    return NULL;
+}
+
+bool prov_sync_meters(prov_net *n, long long switch_id, const db_prov_meter *want,
+                      size_t n_want, int timeout_ms, prov_result *res, long *failed_want)
+{
+    *failed_want = -1;
+    size_t mine = 0;
+    for (size_t i = 0; i < n_want; i++)
+        mine += want[i].switch_id == switch_id;
+    if (mine == 0) {
+        /* an uncapped circuit (or a transit switch): no round trip, and a
+         * switch without meters is never asked about them */
+        memset(res, 0, sizeof *res);
+        res->ok = true;
+        res->failed_index = -1;
+        return true;
+    }
+    struct ofp_meter *have = NULL;
+    size_t n_have = 0;
+    if (!prov_net_meter_dump(n, switch_id, timeout_ms, &have, &n_have, res))
+        return false;
+    struct ofp_meter *mods = calloc(n_want + 1, sizeof *mods);
+    long *origin = calloc(n_want + 1, sizeof *origin);
+    if (mods == NULL || origin == NULL) {
+        free(mods), free(origin), free(have);
+        memset(res, 0, sizeof *res);
+        msgf(res->message, sizeof res->message, "out of memory");
+        return false;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < n_want; i++) {
+        if (want[i].switch_id != switch_id)
+            continue;
+        const struct ofp_meter *h = find_meter(have, n_have, (uint32_t)want[i].meter_id);
+        struct ofp_meter w;
+        want_meter(&want[i], h ? OFPMC_MODIFY : OFPMC_ADD, &w);
+        if (h && ofp_meter_equal(h, &w))
+            continue;
+        origin[nm] = (long)i;
+        mods[nm++] = w;
+    }
+    free(have);
+    bool ok = true;
+    if (nm > 0)
+        ok = prov_net_meter_batch(n, switch_id, mods, nm, timeout_ms, res);
+    if (!ok && res->failed_index >= 0 && (size_t)res->failed_index < nm)
+        *failed_want = origin[res->failed_index];
+    free(mods);
+    free(origin);
+    return ok;
+}
+
+bool prov_delete_meters(prov_net *n, long long switch_id, const db_prov_meter *known,
+                        size_t n_known, int timeout_ms, prov_result *res)
+{
+    struct ofp_meter *mods = calloc(n_known + 1, sizeof *mods);
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    if (mods == NULL) {
+        msgf(res->message, sizeof res->message, "out of memory");
+        return false;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < n_known; i++)
+        if (known[i].switch_id == switch_id)
+            ofp_meter_init(&mods[nm++], OFPMC_DELETE, 0, (uint32_t)known[i].meter_id);
+    bool ok = true;
+    res->ok = true;
+    if (nm)
+        ok = prov_net_meter_batch(n, switch_id, mods, nm, timeout_ms, res);
+    /* a meter already gone (unknown_meter) is what a delete wants */
+    if (!ok && !res->unreachable && res->err_type == OFPET_METER_MOD_FAILED &&
+        res->err_code == 3)
+        ok = res->ok = true;
+    free(mods);
+    return ok;
 }
 
 /* ------------------------------------------------------------ reconcile */
@@ -171,6 +264,7 @@ struct audit_ctx {
     long long switch_id;
     const prov_drift *d;
     json_t *examples;
+    json_t *meters;
 };
 
 static pf_kind audit_tx(db_conn *c, void *vctx, pf_err *err)
@@ -180,6 +274,12 @@ static pf_kind audit_tx(db_conn *c, void *vctx, pf_err *err)
                               x->switch_name, "desired", x->d->desired, "added", x->d->added,
                               "modified", x->d->modified, "removed", x->d->removed, "unchanged",
                               x->d->unchanged, "foreign", x->d->foreign, "flows", x->examples);
+    if (json_array_size(x->meters) > 0)
+        json_object_set_new(after, "meters",
+                            json_pack("{s:i, s:i, s:i, s:i, s:O}", "added", x->d->meters_added,
+                                      "modified", x->d->meters_modified, "removed",
+                                      x->d->meters_removed, "foreign", x->d->meters_foreign,
+                                      "changes", x->meters));
     char *a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(after);
     char ids[24];
@@ -238,19 +338,97 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
         return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
                        res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
                        "cannot read the flows of %s: %s", switch_name, res.message);
-    /* the desired flows, read after the dump (see fabric.h) */
+    struct ofp_meter *mhave = NULL;
+    size_t n_mhave = 0;
+    if (!prov_net_meter_dump(n, switch_id, timeout_ms, &mhave, &n_mhave, &res)) {
+        if (res.unreachable) {
+            free(have);
+            return pf_fail(err, PF_EUNAVAIL, "switch_unreachable", NULL,
+                           "cannot read the meters of %s: %s", switch_name, res.message);
+        }
+        /* a switch without meters refuses the request: its flows are
+         * still reconciled (a capped circuit's meter adds then fail) */
+        mhave = NULL;
+        n_mhave = 0;
+    }
+    /* the desired flows and meters, read after the dumps (see fabric.h) */
     db_prov_flow *rows = NULL;
     size_t n_rows = 0;
+    db_prov_meter *mwant = NULL;
+    size_t n_mwant = 0;
     db_scope scope = db_scope_system();
     pf_kind k = db_begin(db, &scope, err);
     if (k == PF_OK) {
         k = db_prov_desired_flows(db, switch_id, &rows, &n_rows, err);
+        if (k == PF_OK)
+            k = db_prov_desired_meters(db, switch_id, &mwant, &n_mwant, err);
         db_rollback(db);
     }
     if (k != PF_OK) {
-        free(have);
+        free(have), free(mhave), free(mwant);
+        db_prov_flows_free(rows, n_rows);
         return k;
     }
+    /* Meters before flows: a flow whose meter is missing is refused, and
+     * a meter deleted takes its flows with it, so additions and rate
+     * fixes go first and the deletion of orphans last. */
+    struct ofp_meter *mmods = calloc(n_mwant + n_mhave + 1, sizeof *mmods);
+    size_t n_madd = 0, n_mdel = 0;
+    json_t *mexamples = json_array();
+    if (mmods == NULL) {
+        free(have), free(mhave), free(mwant);
+        db_prov_flows_free(rows, n_rows);
+        json_decref(mexamples);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    for (size_t i = 0; i < n_mwant; i++) {
+        const struct ofp_meter *h = find_meter(mhave, n_mhave, (uint32_t)mwant[i].meter_id);
+        struct ofp_meter w;
+        want_meter(&mwant[i], h ? OFPMC_MODIFY : OFPMC_ADD, &w);
+        if (h && ofp_meter_equal(h, &w)) {
+            out->meters_unchanged++;
+            continue;
+        }
+        char text[200];
+        ofp_format_meter(&w, text, sizeof text);
+        if (json_array_size(mexamples) < 10)
+            json_array_append_new(mexamples, json_pack("{s:s, s:s}", "what",
+                                                       h ? "modified" : "added", "meter", text));
+        if (h)
+            out->meters_modified++;
+        else
+            out->meters_added++;
+        mmods[n_madd++] = w;
+    }
+    for (size_t j = 0; j < n_mhave; j++) {
+        bool wanted = false;
+        for (size_t i = 0; i < n_mwant && !wanted; i++)
+            wanted = (uint32_t)mwant[i].meter_id == mhave[j].meter_id;
+        if (wanted)
+            continue;
+        if (((long long)mhave[j].meter_id & DB_PROV_METER_TAG_MASK) != DB_PROV_METER_TAG) {
+            out->meters_foreign++;
+            continue;
+        }
+        out->meters_removed++;
+        char text[200];
+        ofp_format_meter(&mhave[j], text, sizeof text);
+        if (json_array_size(mexamples) < 10)
+            json_array_append_new(mexamples,
+                                  json_pack("{s:s, s:s}", "what", "removed", "meter", text));
+        ofp_meter_init(&mmods[n_madd + n_mdel++], OFPMC_DELETE, 0, mhave[j].meter_id);
+    }
+    free(mhave);
+    free(mwant);
+    if (n_madd > 0 && !prov_net_meter_batch(n, switch_id, mmods, n_madd, timeout_ms, &res)) {
+        free(have), free(mmods);
+        db_prov_flows_free(rows, n_rows);
+        json_decref(mexamples);
+        return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
+                       res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
+                       "reconciling the meters of %s: %s", switch_name, res.message);
+    }
+
     size_t bad = 0;
     struct ofp_flow *want = prov_flows_from_rows(rows, n_rows + 0, &bad);
     db_prov_flows_free(rows, n_rows);
@@ -323,13 +501,22 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     }
     free(mods);
     free(want);
+    if (k == PF_OK && n_mdel > 0 &&
+        !prov_net_meter_batch(n, switch_id, mmods + n_madd, n_mdel, timeout_ms, &res))
+        k = pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
+                    res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
+                    "deleting orphan meters on %s: %s", switch_name, res.message);
+    free(mmods);
     out->ms = mono_ms() - t0;
-    if (out->added + out->modified + out->removed > 0) {
+    if (out->added + out->modified + out->removed + out->meters_added + out->meters_modified +
+            out->meters_removed >
+        0) {
         struct audit_ctx x = {.actor = actor ? actor : "provisioner",
                               .switch_name = switch_name,
                               .switch_id = switch_id,
                               .d = out,
-                              .examples = examples};
+                              .examples = examples,
+                              .meters = mexamples};
         pf_err aerr;
         pf_kind ak = db_run_tx(db, &scope, audit_tx, &x, &aerr);
         if (k == PF_OK && ak != PF_OK) {
@@ -338,5 +525,6 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
         }
     }
     json_decref(examples);
+    json_decref(mexamples);
     return k;
 }

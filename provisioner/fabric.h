@@ -38,18 +38,36 @@ typedef struct {
     int removed;    /* peerflow's (tagged cookie) but not desired: deleted */
     int unchanged;  /* already right: not touched */
     int foreign;    /* other cookies: left alone */
+    int meters_added;     /* a circuit's meter missing: added */
+    int meters_modified;  /* wrong rate or flags: modified in place */
+    int meters_removed;   /* tagged 0x5046 but no circuit needs it: deleted */
+    int meters_unchanged;
+    int meters_foreign;   /* other meter ids: left alone */
     double ms;      /* wall time */
 } prov_drift;
 
-/* Reconciles one switch: dump (all tables, all cookies), then read the
- * desired flows (in that order, so a flow written to the database and
- * sent meanwhile is never taken for a stray), then one batch + BARRIER.
+/* Reconciles one switch: dump flows and meters, then read the desired
+ * flows and meters (in that order, so a flow written to the database and
+ * sent meanwhile is never taken for a stray); then the meters to add or
+ * re-rate (+ BARRIER), the flows in one batch (a bundle where the switch
+ * has them), and last the orphan peerflow meters (+ BARRIER).
  * Appends "fabric.drift_repaired" to the audit log when anything was
  * added, modified or removed. PF_EUNAVAIL when the switch is not
  * reachable; PF_ECONFLICT "openflow_error" when it refused a flow. */
 pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
                               const char *switch_name, const char *actor, int timeout_ms,
                               prov_drift *out, pf_err *err);
+
+/* Makes the switch hold the given meters (the circuit's rows for this
+ * switch; others in want[] are skipped): dump, ADD what is missing,
+ * MODIFY what differs, one BARRIER. Meters are sent before the flows that
+ * use them. *failed_want: the index in want[] an ERROR answered, or -1. */
+bool prov_sync_meters(prov_net *n, long long switch_id, const db_prov_meter *want,
+                      size_t n_want, int timeout_ms, prov_result *res, long *failed_want);
+/* Deletes the meters of known[] on this switch (after their flows: a
+ * meter deleted takes its flows with it). A meter already gone is fine. */
+bool prov_delete_meters(prov_net *n, long long switch_id, const db_prov_meter *known,
+                        size_t n_known, int timeout_ms, prov_result *res);
 
 /* Reads desired flows rows into ofp_flows (malloc'ed, caller frees).
  * Rows that do not parse are skipped and counted in *bad. */

@@ -80,6 +80,44 @@ enum ofp_type {
     OFPT_METER_MOD = 29
 };
 
+
+/* Meters. */
+enum ofp_meter_mod_command { OFPMC_ADD = 0, OFPMC_MODIFY = 1, OFPMC_DELETE = 2 };
+#define OFPMF_KBPS 0x0001
+#define OFPMF_PKTPS 0x0002
+#define OFPMF_BURST 0x0004
+#define OFPMF_STATS 0x0008
+#define OFPMBT_DROP 1
+#define OFPMBT_DSCP_REMARK 2
+#define OFPMBT_EXPERIMENTER 0xffff
+#define OFPM_MAX 0xffff0000u        /* last usable meter id */
+#define OFPM_SLOWPATH 0xfffffffdu
+#define OFPM_CONTROLLER 0xfffffffeu
+#define OFPM_ALL 0xffffffffu        /* every meter (delete, multiparts) */
+
+/* Bundles: ONF extension 230 (OpenFlow 1.4 bundles for 1.3). */
+#define ONF_EXPERIMENTER_ID 0x4f4e4600u
+#define ONF_ET_BUNDLE_CONTROL 2300
+#define ONF_ET_BUNDLE_ADD_MESSAGE 2301
+enum ofp_bundle_ctrl_type {
+    OFPBCT_OPEN_REQUEST = 0,
+    OFPBCT_OPEN_REPLY = 1,
+    OFPBCT_CLOSE_REQUEST = 2,
+    OFPBCT_CLOSE_REPLY = 3,
+    OFPBCT_COMMIT_REQUEST = 4,
+    OFPBCT_COMMIT_REPLY = 5,
+    OFPBCT_DISCARD_REQUEST = 6,
+    OFPBCT_DISCARD_REPLY = 7
+};
+#define OFPBF_ATOMIC 0x0001
+#define OFPBF_ORDERED 0x0002
+/* Bundle errors (OFPBFC_*), carried in OF1.3 as experimenter errors
+ * (type OFPET_EXPERIMENTER, exp_code below, experimenter ONF). */
+#define ONFERR_ET_BUNDLE_BASE 2300 /* OFPBFC_UNKNOWN */
+#define OFPBFC_MSG_UNSUP 2310      /* ONFERR_ET_BUNDLE_BASE + 10 */
+#define OFPBFC_MSG_BAD_XID 2309    /* ONFERR_ET_BUNDLE_BASE + 9 */
+#define OFPBFC_MSG_FAILED 2313     /* ONFERR_ET_BUNDLE_BASE + 13 */
+
 /* Reserved port numbers (ofp_port_no). */
 #define OFPP_MAX 0xffffff00u
 #define OFPP_IN_PORT 0xfffffff8u
@@ -232,232 +270,8 @@ enum ofp_error_type {
     OFPET_EXPERIMENTER = 0xffff
 };
 
-/* ------------------------------------------------------------------------ */
-/* Wire structures (big-endian fields; sizes asserted below)                 */
-/* ------------------------------------------------------------------------ */
-
-typedef uint16_t ofp_be16; /* holds a big-endian value */
-typedef uint32_t ofp_be32;
-typedef uint64_t ofp_be64;
-
-struct ofp_header {
-    uint8_t version;
-    uint8_t type;
-    ofp_be16 length; /* whole message, header included */
-    ofp_be32 xid;
-};
-
-struct ofp_hello_elem_header {
-    ofp_be16 type;
-    ofp_be16 length; /* element without its padding to 8 bytes */
-};
-
-/* A version bitmap element is this header followed by ofp_be32 bitmaps. */
-struct ofp_hello_elem_versionbitmap {
-    ofp_be16 type; /* OFPHET_VERSIONBITMAP */
-    ofp_be16 length;
-};
-
-struct ofp_error_msg {
-    struct ofp_header header;
-    ofp_be16 type;
-    ofp_be16 code;
-    /* followed by data: at least 64 bytes of the failed request */
-};
-
-struct ofp_switch_features {
-    struct ofp_header header;
-    ofp_be64 datapath_id;
-    ofp_be32 n_buffers;
-    uint8_t n_tables;
-    uint8_t auxiliary_id;
-    uint8_t pad[2];
-    ofp_be32 capabilities;
-    ofp_be32 reserved;
-};
-
-/* The fixed part of a match. On the wire `length` counts the 4 header
- * bytes plus the OXM TLVs (no padding); the TLVs start at oxm_fields and
- * the whole match is padded with zeros to a multiple of 8. With no TLVs the
- * 4 oxm_fields bytes are that padding. */
-struct ofp_match {
-    ofp_be16 type;   /* OFPMT_OXM */
-    ofp_be16 length;
-    uint8_t oxm_fields[4];
-};
-
-struct ofp_flow_mod {
-    struct ofp_header header;
-    ofp_be64 cookie;
-    ofp_be64 cookie_mask;
-    uint8_t table_id;
-    uint8_t command;
-    ofp_be16 idle_timeout;
-    ofp_be16 hard_timeout;
-    ofp_be16 priority;
-    ofp_be32 buffer_id;
-    ofp_be32 out_port;
-    ofp_be32 out_group;
-    ofp_be16 flags;
-    uint8_t pad[2];
-    struct ofp_match match; /* variable; instructions follow it */
-};
-
-struct ofp_instruction {
-    ofp_be16 type;
-    ofp_be16 len;
-};
-
-struct ofp_instruction_actions {
-    ofp_be16 type; /* OFPIT_APPLY_ACTIONS, OFPIT_WRITE_ACTIONS */
-    ofp_be16 len;  /* includes the actions that follow */
-    uint8_t pad[4];
-};
-
-struct ofp_instruction_meter {
-    ofp_be16 type; /* OFPIT_METER */
-    ofp_be16 len;  /* 8 */
-    ofp_be32 meter_id;
-};
-
-struct ofp_action_header {
-    ofp_be16 type;
-    ofp_be16 len;
-};
-
-struct ofp_action_output {
-    ofp_be16 type; /* OFPAT_OUTPUT */
-    ofp_be16 len;  /* 16 */
-    ofp_be32 port;
-    ofp_be16 max_len;
-    uint8_t pad[6];
-};
-
-struct ofp_action_push {
-    ofp_be16 type; /* OFPAT_PUSH_VLAN, _MPLS, _PBB */
-    ofp_be16 len;  /* 8 */
-    ofp_be16 ethertype;
-    uint8_t pad[2];
-};
-
-struct ofp_action_generic {
-    ofp_be16 type; /* OFPAT_POP_VLAN and other argument-less actions */
-    ofp_be16 len;  /* 8 */
-    uint8_t pad[4];
-};
-
-/* Set-field: header then one OXM TLV (no mask), padded to 8. The 4 `field`
- * bytes are the OXM header. */
-struct ofp_action_set_field {
-    ofp_be16 type; /* OFPAT_SET_FIELD */
-    ofp_be16 len;
-    uint8_t field[4];
-};
-
-struct ofp_multipart_request {
-    struct ofp_header header;
-    ofp_be16 type;
-    ofp_be16 flags;
-    uint8_t pad[4];
-};
-
-struct ofp_multipart_reply {
-    struct ofp_header header;
-    ofp_be16 type;
-    ofp_be16 flags; /* OFPMPF_REPLY_MORE */
-    uint8_t pad[4];
-};
-
-struct ofp_flow_stats_request {
-    uint8_t table_id;
-    uint8_t pad[3];
-    ofp_be32 out_port;
-    ofp_be32 out_group;
-    uint8_t pad2[4];
-    ofp_be64 cookie;
-    ofp_be64 cookie_mask;
-    struct ofp_match match; /* variable */
-};
-
-struct ofp_flow_stats {
-    ofp_be16 length; /* of this entry, match and instructions included */
-    uint8_t table_id;
-    uint8_t pad;
-    ofp_be32 duration_sec;
-    ofp_be32 duration_nsec;
-    ofp_be16 priority;
-    ofp_be16 idle_timeout;
-    ofp_be16 hard_timeout;
-    ofp_be16 flags;
-    uint8_t pad2[4];
-    ofp_be64 cookie;
-    ofp_be64 packet_count;
-    ofp_be64 byte_count;
-    struct ofp_match match; /* variable; instructions follow it */
-};
-
-struct ofp_port {
-    ofp_be32 port_no;
-    uint8_t pad[4];
-    uint8_t hw_addr[OFP_ETH_ALEN];
-    uint8_t pad2[2];
-    char name[OFP_MAX_PORT_NAME_LEN]; /* NUL-padded, maybe not terminated */
-    ofp_be32 config;
-    ofp_be32 state;
-    ofp_be32 curr;
-    ofp_be32 advertised;
-    ofp_be32 supported;
-    ofp_be32 peer;
-    ofp_be32 curr_speed; /* kbps */
-    ofp_be32 max_speed;  /* kbps */
-};
-
-struct ofp_port_status {
-    struct ofp_header header;
-    uint8_t reason;
-    uint8_t pad[7];
-    struct ofp_port desc;
-};
-
-_Static_assert(sizeof(struct ofp_header) == 8, "ofp_header is 8 bytes");
-_Static_assert(sizeof(struct ofp_hello_elem_header) == 4,
-               "ofp_hello_elem_header is 4 bytes");
-_Static_assert(sizeof(struct ofp_hello_elem_versionbitmap) == 4,
-               "ofp_hello_elem_versionbitmap fixed part is 4 bytes");
-_Static_assert(sizeof(struct ofp_error_msg) == 12, "ofp_error_msg is 12 bytes");
-_Static_assert(sizeof(struct ofp_switch_features) == 32,
-               "ofp_switch_features is 32 bytes");
-_Static_assert(sizeof(struct ofp_match) == 8, "ofp_match is 8 bytes");
-_Static_assert(sizeof(struct ofp_flow_mod) == 56, "ofp_flow_mod is 56 bytes");
-_Static_assert(offsetof(struct ofp_flow_mod, match) == 48,
-               "ofp_flow_mod match starts at byte 48");
-_Static_assert(sizeof(struct ofp_instruction) == 4, "ofp_instruction is 4");
-_Static_assert(sizeof(struct ofp_instruction_actions) == 8,
-               "ofp_instruction_actions is 8 bytes");
-_Static_assert(sizeof(struct ofp_instruction_meter) == 8,
-               "ofp_instruction_meter is 8 bytes");
-_Static_assert(sizeof(struct ofp_action_header) == 4, "ofp_action_header is 4");
-_Static_assert(sizeof(struct ofp_action_output) == 16,
-               "ofp_action_output is 16 bytes");
-_Static_assert(sizeof(struct ofp_action_push) == 8, "ofp_action_push is 8");
-_Static_assert(sizeof(struct ofp_action_generic) == 8,
-               "ofp_action_generic is 8 bytes");
-_Static_assert(sizeof(struct ofp_action_set_field) == 8,
-               "ofp_action_set_field fixed part is 8 bytes");
-_Static_assert(sizeof(struct ofp_multipart_request) == 16,
-               "ofp_multipart_request is 16 bytes");
-_Static_assert(sizeof(struct ofp_multipart_reply) == 16,
-               "ofp_multipart_reply is 16 bytes");
-_Static_assert(sizeof(struct ofp_flow_stats_request) == 40,
-               "ofp_flow_stats_request is 40 bytes");
-_Static_assert(offsetof(struct ofp_flow_stats_request, match) == 32,
-               "ofp_flow_stats_request match starts at byte 32");
-_Static_assert(sizeof(struct ofp_flow_stats) == 56, "ofp_flow_stats is 56");
-_Static_assert(offsetof(struct ofp_flow_stats, match) == 48,
-               "ofp_flow_stats match starts at byte 48");
-_Static_assert(sizeof(struct ofp_port) == 64, "ofp_port is 64 bytes");
-_Static_assert(sizeof(struct ofp_port_status) == 80,
-               "ofp_port_status is 80 bytes");
+/* The wire structures, with their size assertions. */
+#include "provisioner/ofp13_wire.h"
 
 /* ------------------------------------------------------------------------ */
 /* Status and errors                                                         */
@@ -792,5 +606,156 @@ const char *ofp_error_code_name(uint16_t type, uint16_t code);
 int ofp_format_flow(const struct ofp_flow *f, char *buf, size_t cap);
 /* An error message: "flow_mod_failed/table_full (type 5, code 1)". */
 int ofp_format_error(const struct ofp_error *e, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Meters (ofp13_meter.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define OFP_MAX_METER_BANDS 8
+
+struct ofp_meter_band {
+    uint16_t type;        /* OFPMBT_DROP, OFPMBT_DSCP_REMARK */
+    uint32_t rate;        /* kb/s with OFPMF_KBPS, else packets/s */
+    uint32_t burst_size;  /* kilobits or packets; used with OFPMF_BURST */
+    uint8_t prec_level;   /* DSCP_REMARK only */
+};
+
+/* A meter mod (command, flags, id, bands) or a meter config entry (the
+ * command is then OFPMC_ADD). n_unknown counts bands the codec does not
+ * represent (experimenter bands, bands beyond OFP_MAX_METER_BANDS): such a
+ * meter is decoded so a reply reads in full, but it cannot be re-encoded. */
+struct ofp_meter {
+    uint16_t command; /* enum ofp_meter_mod_command */
+    uint16_t flags;   /* OFPMF_* */
+    uint32_t meter_id;
+    size_t n_bands;
+    struct ofp_meter_band bands[OFP_MAX_METER_BANDS];
+    unsigned n_unknown;
+};
+
+/* A meter stats entry. Band counters beyond OFP_MAX_METER_BANDS are
+ * skipped (n_bands says how many are stored). */
+struct ofp_meter_stats_entry {
+    uint32_t meter_id;
+    uint32_t flow_count;
+    uint64_t packet_in_count;
+    uint64_t byte_in_count;
+    uint32_t duration_sec;
+    uint32_t duration_nsec;
+    size_t n_bands;
+    struct {
+        uint64_t packets;
+        uint64_t bytes;
+    } bands[OFP_MAX_METER_BANDS];
+};
+
+struct ofp_meter_features {
+    uint32_t max_meter;
+    uint32_t band_types;   /* bit n = band type n supported */
+    uint32_t capabilities; /* OFPMF_* supported */
+    uint8_t max_bands;
+    uint8_t max_color;
+};
+
+/* Each config entry is at least 8 bytes (each stats entry 40). */
+#define OFP_MAX_METER_ENTRIES_PER_MSG                                         \
+    ((OFP_MAX_MSG_LEN - sizeof(struct ofp_multipart_reply)) /                 \
+     sizeof(struct ofp_meter_config))
+
+/* Zero the meter: command ADD, no bands. */
+void ofp_meter_init(struct ofp_meter *m, uint16_t command, uint16_t flags,
+                    uint32_t meter_id);
+/* Append a DROP band; OFP_E_TOO_MANY when the meter is full. */
+int ofp_meter_add_drop(struct ofp_meter *m, uint32_t rate, uint32_t burst);
+/* Same flags, id and bands (command not compared). */
+bool ofp_meter_equal(const struct ofp_meter *a, const struct ofp_meter *b);
+
+/* Refuses (OFP_E_BAD_VALUE / OFP_E_UNSUPPORTED) an unknown command, flags
+ * outside OFPMF_*, both or neither of KBPS and PKTPS, a meter id of 0 or
+ * above OFPM_MAX (OFPM_ALL is allowed with DELETE only), an ADD or MODIFY
+ * without bands, a zero rate, an unknown band type or n_unknown != 0. */
+int ofp_encode_meter_mod(uint8_t *buf, size_t cap, uint32_t xid,
+                         const struct ofp_meter *in, size_t *out_len,
+                         struct ofp_err *err);
+int ofp_decode_meter_mod(const uint8_t *buf, size_t len, struct ofp_meter *out,
+                         struct ofp_err *err);
+/* OFPMP_METER_CONFIG / OFPMP_METER request for meter_id (OFPM_ALL: all). */
+int ofp_encode_meter_config_request(uint8_t *buf, size_t cap, uint32_t xid,
+                                    uint32_t meter_id, size_t *out_len,
+                                    struct ofp_err *err);
+int ofp_encode_meter_stats_request(uint8_t *buf, size_t cap, uint32_t xid,
+                                   uint32_t meter_id, size_t *out_len,
+                                   struct ofp_err *err);
+int ofp_encode_meter_features_request(uint8_t *buf, size_t cap, uint32_t xid,
+                                      size_t *out_len, struct ofp_err *err);
+/* Either meter request (*mp_type says which). */
+int ofp_decode_meter_request(const uint8_t *buf, size_t len, uint16_t *mp_type,
+                             uint32_t *meter_id, struct ofp_err *err);
+int ofp_decode_meter_features_request(const uint8_t *buf, size_t len,
+                                      struct ofp_err *err);
+/* Replies (the encoders are for test doubles of a switch). */
+int ofp_encode_meter_config_reply(uint8_t *buf, size_t cap, uint32_t xid,
+                                  uint16_t flags, const struct ofp_meter *meters,
+                                  size_t n, size_t *out_len,
+                                  struct ofp_err *err);
+int ofp_decode_meter_config_reply(const uint8_t *buf, size_t len,
+                                  struct ofp_meter *meters, size_t cap,
+                                  size_t *n, bool *more, struct ofp_err *err);
+int ofp_encode_meter_stats_reply(uint8_t *buf, size_t cap, uint32_t xid,
+                                 uint16_t flags,
+                                 const struct ofp_meter_stats_entry *entries,
+                                 size_t n, size_t *out_len,
+                                 struct ofp_err *err);
+int ofp_decode_meter_stats_reply(const uint8_t *buf, size_t len,
+                                 struct ofp_meter_stats_entry *entries,
+                                 size_t cap, size_t *n, bool *more,
+                                 struct ofp_err *err);
+int ofp_encode_meter_features_reply(uint8_t *buf, size_t cap, uint32_t xid,
+                                    const struct ofp_meter_features *in,
+                                    size_t *out_len, struct ofp_err *err);
+int ofp_decode_meter_features_reply(const uint8_t *buf, size_t len,
+                                    struct ofp_meter_features *out,
+                                    struct ofp_err *err);
+/* "meter=5 kbps burst stats bands=type=drop rate=20000 burst_size=..." */
+int ofp_format_meter(const struct ofp_meter *m, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Bundles, ONF extension 230 (ofp13_bundle.c)                               */
+/* ------------------------------------------------------------------------ */
+
+struct ofp_bundle_ctrl {
+    uint32_t bundle_id;
+    uint16_t type;  /* enum ofp_bundle_ctrl_type */
+    uint16_t flags; /* OFPBF_ATOMIC | OFPBF_ORDERED */
+};
+
+/* A bundle add: the inner message borrows from the decoded buffer. */
+struct ofp_bundle_add {
+    uint32_t bundle_id;
+    uint16_t flags;
+    const uint8_t *msg; /* the whole inner message, header included */
+    size_t msg_len;
+};
+
+int ofp_encode_bundle_ctrl(uint8_t *buf, size_t cap, uint32_t xid,
+                           const struct ofp_bundle_ctrl *in, size_t *out_len,
+                           struct ofp_err *err);
+int ofp_decode_bundle_ctrl(const uint8_t *buf, size_t len,
+                           struct ofp_bundle_ctrl *out, struct ofp_err *err);
+/* Wraps msg[0..msg_len) (one whole OpenFlow 1.3 message, e.g. a flow mod
+ * from ofp_encode_flow_mod) in a bundle add. The inner message's xid must
+ * equal xid (OVS refuses others with OFPBFC_MSG_BAD_XID); it is checked. */
+int ofp_encode_bundle_add(uint8_t *buf, size_t cap, uint32_t xid,
+                          uint32_t bundle_id, uint16_t flags,
+                          const uint8_t *msg, size_t msg_len, size_t *out_len,
+                          struct ofp_err *err);
+/* Checks that the inner message is whole (its header length fits the
+ * bundle add exactly or is followed by 8-aligned properties). */
+int ofp_decode_bundle_add(const uint8_t *buf, size_t len,
+                          struct ofp_bundle_add *out, struct ofp_err *err);
+/* The experimenter id and type of an OFPT_EXPERIMENTER message. */
+int ofp_decode_experimenter(const uint8_t *buf, size_t len,
+                            uint32_t *experimenter, uint32_t *exp_type,
+                            struct ofp_err *err);
 
 #endif /* PEERFLOW_OFP13_H */

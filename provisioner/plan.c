@@ -191,6 +191,11 @@ int prov_flow_to_json(const struct ofp_flow *f, char **match, char **actions)
             json_object_set_new(m, "vlan", json_string("untagged"));
         }
     }
+    /* the meter is an instruction, not an action; it is stored first in
+     * the list because the pipeline applies it first (docs/fabric.md) */
+    if (f->has_meter)
+        json_array_append_new(a, json_pack("{s:s, s:I}", "type", "meter", "meter",
+                                           (json_int_t)f->meter_id));
     for (size_t i = 0; i < f->n_actions; i++) {
         const struct ofp_flow_action *x = &f->actions[i];
         json_t *o = NULL;
@@ -269,7 +274,14 @@ int prov_flow_from_json(const char *match, const char *actions, int table_id, in
         int r = -1;
         if (t == NULL)
             r = -1;
-        else if (strcmp(t, "output") == 0)
+        else if (strcmp(t, "meter") == 0 && i == 0) {
+            json_int_t id = json_integer_value(json_object_get(x, "meter"));
+            if (id >= 1 && id <= (json_int_t)OFPM_MAX) {
+                f->has_meter = true;
+                f->meter_id = (uint32_t)id;
+                r = 0;
+            }
+        } else if (strcmp(t, "output") == 0)
             r = ofp_flow_add_output(f, (uint32_t)json_integer_value(json_object_get(x, "port")),
                                     0);
         else if (strcmp(t, "push_vlan") == 0)
@@ -344,7 +356,8 @@ bool prov_flow_same_entry(const struct ofp_flow *a, const struct ofp_flow *b)
 bool prov_flow_same(const struct ofp_flow *a, const struct ofp_flow *b)
 {
     if (!prov_flow_same_entry(a, b) || a->cookie != b->cookie || a->n_unknown || b->n_unknown ||
-        a->n_actions != b->n_actions || a->has_meter != b->has_meter)
+        a->n_actions != b->n_actions || a->has_meter != b->has_meter ||
+        (a->has_meter && a->meter_id != b->meter_id))
         return false;
     for (size_t i = 0; i < a->n_actions; i++) {
         const struct ofp_flow_action *x = &a->actions[i], *y = &b->actions[i];
@@ -368,4 +381,36 @@ bool prov_flow_same(const struct ofp_flow *a, const struct ofp_flow *b)
         }
     }
     return true;
+}
+
+/* -------------------------------------------------------------- meters */
+
+uint32_t prov_meter_burst_kbits(uint32_t rate_kbps)
+{
+    uint32_t b = rate_kbps / 2;
+    return b < 100 ? 100 : b;
+}
+
+void prov_meter_mod(uint16_t command, uint32_t meter_id, uint32_t rate_kbps,
+                    uint32_t burst_kbits, struct ofp_meter *m)
+{
+    ofp_meter_init(m, command, PROV_METER_FLAGS, meter_id);
+    if (command != OFPMC_DELETE)
+        ofp_meter_add_drop(m, rate_kbps, burst_kbits);
+}
+
+int prov_plan_meters(prov_flow *flows, size_t n_flows, size_t n_hops, uint32_t meter_a,
+                     uint32_t meter_b)
+{
+    if (n_flows != 2 * (n_hops + 1))
+        return -1;
+    if (meter_a) {
+        flows[0].flow.has_meter = true;
+        flows[0].flow.meter_id = meter_a;
+    }
+    if (meter_b) {
+        flows[n_hops + 1].flow.has_meter = true;
+        flows[n_hops + 1].flow.meter_id = meter_b;
+    }
+    return 0;
 }

@@ -30,8 +30,11 @@
 
 typedef struct {
     const char *database_url;    /* required (connects as peerflow_worker) */
-    const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT" or
-                                    "unix:PATH", or NULL for none */
+    const char *openflow_listen; /* PEERFLOW_OPENFLOW_LISTEN: "ADDR:PORT",
+                                    "ssl:ADDR:PORT" or "unix:PATH", or NULL
+                                    for none */
+    const char *openflow_tls_dir; /* PEERFLOW_OPENFLOW_TLS_DIR: key.pem,
+                                     cert.pem, cacert.pem; NULL: no TLS */
     const char *base_url;        /* links in mail; NULL: http://127.0.0.1:8080 */
     const char *mail_domain;     /* NULL: localhost */
     const char *worker_name;     /* jobs.locked_by prefix; NULL: "HOST:PID" */
@@ -48,6 +51,9 @@ typedef struct {
                                     0: 10000; negative: not polled */
     /* connection tuning (0: defaults of prov_net_config) */
     int echo_interval_ms, dead_after_ms, backoff_max_ms, refresh_ms;
+    /* a line for the operator's log (prov_net_config.log) */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
 } prov_config;
 
 typedef struct prov_service prov_service;
@@ -74,6 +80,30 @@ typedef struct {
     prov_drift total;
     char message[400]; /* the first problem, "" if none */
 } prov_reconcile_report;
+
+/* ------------------------------------------------------------ a live cap
+ *
+ * prov_meter_modify: changes a live circuit's cap in place to mbps (0:
+ * the request's own bandwidth_mbps, to put the meters back after a
+ * failed change). Re-rates the circuit's meters in the database
+ * (circuit_meters, the reconciler's truth) and sends each one
+ * OFPMC_MODIFY + BARRIER on its switch: the flows are not touched and no
+ * packet is lost for the change. The job kind "modify" (queued by an
+ * approved change, workflow/changes.h) runs it in the service's workers
+ * with retries while a switch is unreachable, and records the change
+ * applied or failed.
+ *   PF_ECONFLICT "no_circuit"        the request has no circuit;
+ *   PF_ECONFLICT "cap_not_in_place"  the circuit has no cap, or the new
+ *                                    value is 0 (a cap added or removed
+ *                                    needs new flows);
+ *   PF_EUNAVAIL  "switch_unreachable", PF_ECONFLICT "openflow_error". */
+typedef struct {
+    int bandwidth_mbps; /* the rate now in force */
+    int modified;       /* meters modified */
+} prov_modify_report;
+
+pf_kind prov_meter_modify(prov_net *n, db_conn *db, long long request_id, int mbps,
+                          int timeout_ms, prov_modify_report *rep, pf_err *err);
 
 /* Reconciles switch_name (NULL: every switch) now. PF_ENOTFOUND for an
  * unknown switch; PF_EUNAVAIL when a switch could not be reached (the

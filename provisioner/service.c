@@ -15,6 +15,7 @@
 #include "db/provision.h"
 #include "db/queue.h"
 #include "provisioner/counters.h"
+#include "workflow/changes.h"
 #include "workflow/requests.h"
 #include <stdarg.h>
 
@@ -167,6 +168,8 @@ struct plan_ctx {
     db_prov_circuit circuit;
     db_prov_flow *flows;
     size_t n_flows;
+    db_prov_meter *meters; /* the circuit's meters (a cap), or none */
+    size_t n_meters;
     char plan_error[400]; /* a permanent problem: the circuit fails */
 };
 
@@ -196,6 +199,9 @@ static pf_kind plan_tx(db_conn *c, void *vctx, pf_err *err)
     db_prov_flows_free(x->flows, x->n_flows);
     x->flows = NULL;
     x->n_flows = 0;
+    free(x->meters);
+    x->meters = NULL;
+    x->n_meters = 0;
     if (db_prov_circuit_lock(c, x->request_id, true, &x->circuit, err))
         return err->kind;
     if (strcmp(x->circuit.state, "failed") == 0 && x->circuit.n_flows > 0) {
@@ -251,6 +257,27 @@ static pf_kind plan_tx(db_conn *c, void *vctx, pf_err *err)
                      "cannot plan flows: a port number or VLAN is out of range");
             return PF_OK;
         }
+        if (r.bandwidth_mbps > 0) {
+            /* the cap: a meter per end, on the end's switch, on the flow
+             * that takes the end's traffic in (docs/fabric.md) */
+            uint32_t rate = (uint32_t)r.bandwidth_mbps * 1000u;
+            uint32_t burst = prov_meter_burst_kbits(rate);
+            db_prov_meter ma, mb;
+            pf_kind mk = db_prov_meter_claim(c, x->circuit.id, 'a', r.a.switch_id, rate, burst,
+                                             &ma, err);
+            if (mk == PF_OK)
+                mk = db_prov_meter_claim(c, x->circuit.id, 'b', r.b.switch_id, rate, burst, &mb,
+                                         err);
+            if (mk != PF_OK) {
+                if (strcmp(err->code, "meters_full") == 0) {
+                    msgf(x->plan_error, sizeof x->plan_error, "%s", err->message);
+                    return PF_OK;
+                }
+                return mk;
+            }
+            prov_plan_meters(planned, n_planned, n_hops, (uint32_t)ma.meter_id,
+                             (uint32_t)mb.meter_id);
+        }
         for (size_t i = 0; i < n_planned; i++) {
             db_prov_flow row = {.circuit_id = x->circuit.id,
                                 .switch_id = planned[i].switch_id,
@@ -293,7 +320,9 @@ static pf_kind plan_tx(db_conn *c, void *vctx, pf_err *err)
         if (db_prov_circuit_set(c, x->circuit.id, "installing", NULL, NULL, err))
             return err->kind;
     }
-    return db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err);
+    if (db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err))
+        return err->kind;
+    return db_prov_meters_of_circuit(c, x->circuit.id, &x->meters, &x->n_meters, err);
 }
 
 struct circuit_set_ctx {
@@ -405,9 +434,28 @@ static void switch_name(struct job_ctx *j, long long id, char *buf, size_t cap)
 }
 
 /* Removes a circuit's flows from the switches, best effort. */
+struct meters_ctx {
+    long long circuit_id;
+    db_prov_meter *meters;
+    size_t n;
+};
+
+static pf_kind meters_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct meters_ctx *x = vctx;
+    free(x->meters);
+    x->meters = NULL;
+    x->n = 0;
+    return db_prov_meters_of_circuit(c, x->circuit_id, &x->meters, &x->n, err);
+}
+
 static void remove_flows_best_effort(struct job_ctx *j, long long circuit_id,
                                      const db_prov_flow *rows, size_t n_rows)
 {
+    struct meters_ctx mx = {.circuit_id = circuit_id};
+    pf_err merr;
+    db_scope mscope = db_scope_system();
+    db_run_tx(j->db, &mscope, meters_tx, &mx, &merr);
     long long sws[2 * (PROV_MAX_HOPS + 1)];
     size_t n_sw = switches_of(rows, n_rows, sws);
     size_t bad;
@@ -420,11 +468,15 @@ static void remove_flows_best_effort(struct job_ctx *j, long long circuit_id,
                 mine[nm++] = fl[i];
         prov_result res;
         sw_lock(j->svc, j->db, sws[s]);
-        prov_delete_cookie(j->svc->net, sws[s], prov_cookie(circuit_id), mine, nm,
-                           j->svc->cfg.barrier_timeout_ms, &res);
+        /* flows before meters: a meter deleted takes its flows along */
+        if (prov_delete_cookie(j->svc->net, sws[s], prov_cookie(circuit_id), mine, nm,
+                               j->svc->cfg.barrier_timeout_ms, &res))
+            prov_delete_meters(j->svc->net, sws[s], mx.meters, mx.n,
+                               j->svc->cfg.barrier_timeout_ms, &res);
         sw_unlock(j->svc, j->db, sws[s]);
     }
     free(fl);
+    free(mx.meters);
 }
 
 static void fail_circuit(struct job_ctx *j, const db_prov_circuit *c, const db_prov_flow *rows,
@@ -488,19 +540,20 @@ static void run_provision(struct job_ctx *j, outcome *o)
     pf_kind k = PF_OK;
     for (int attempt = 0; attempt < 8; attempt++) {
         k = db_run_tx(j->db, &scope, plan_tx, &p, &err);
-        if (k == PF_OK || strcmp(err.code, "transport_vlan_taken") != 0)
+        if (k == PF_OK || (strcmp(err.code, "transport_vlan_taken") != 0 &&
+                           strcmp(err.code, "meter_id_taken") != 0))
             break;
     }
     if (k != PF_OK) {
         o->kind = O_DEFER;
         o->delay_ms = backoff_ms(j);
         msgf(o->msg, sizeof o->msg, "planning: %s", err.message);
-        db_prov_flows_free(p.flows, p.n_flows);
+        db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
         return;
     }
     if (p.plan_error[0]) {
         fail_circuit(j, &p.circuit, NULL, 0, p.plan_error, o);
-        db_prov_flows_free(p.flows, p.n_flows);
+        db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
         return;
     }
     /* install, one switch at a time, each batch confirmed by BARRIER */
@@ -513,7 +566,7 @@ static void run_provision(struct job_ctx *j, outcome *o)
     for (size_t s = 0; s < n_sw && fl && !problem[0]; s++) {
         if (gave_up(j, o)) {
             free(fl);
-            db_prov_flows_free(p.flows, p.n_flows);
+            db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
             return;
         }
         struct ofp_flow mine[2 * (PROV_MAX_HOPS + 1)];
@@ -522,17 +575,24 @@ static void run_provision(struct job_ctx *j, outcome *o)
             if (p.flows[i].switch_id == sws[s] && nm < sizeof mine / sizeof mine[0])
                 idx[nm] = i, mine[nm++] = fl[i];
         prov_result res;
-        long failed = -1;
+        long failed = -1, failed_meter = -1;
         size_t sent = 0;
         sw_lock(j->svc, j->db, sws[s]);
-        bool ok = prov_sync_cookie(j->svc->net, sws[s], prov_cookie(p.circuit.id), mine, nm,
-                                   j->svc->cfg.barrier_timeout_ms, &res, &failed, &sent);
+        /* meters first: a flow that names a missing meter is refused */
+        bool ok = prov_sync_meters(j->svc->net, sws[s], p.meters, p.n_meters,
+                                   j->svc->cfg.barrier_timeout_ms, &res, &failed_meter);
+        if (ok)
+            ok = prov_sync_cookie(j->svc->net, sws[s], prov_cookie(p.circuit.id), mine, nm,
+                                  j->svc->cfg.barrier_timeout_ms, &res, &failed, &sent);
         sw_unlock(j->svc, j->db, sws[s]);
         if (ok)
             continue;
         char name[64];
         switch_name(j, sws[s], name, sizeof name);
-        if (res.unreachable) {
+        if (failed_meter >= 0 && !res.unreachable) {
+            msgf(problem, sizeof problem, "switch %s refused meter %lld (%lld kbit/s): %s", name,
+                 p.meters[failed_meter].meter_id, p.meters[failed_meter].rate_kbps, res.message);
+        } else if (res.unreachable) {
             unreachable = true;
             msgf(problem, sizeof problem, "switch %s unreachable: %s", name, res.message);
         } else if (failed >= 0) {
@@ -551,7 +611,7 @@ static void run_provision(struct job_ctx *j, outcome *o)
         o->kind = O_DEFER;
         o->delay_ms = backoff_ms(j);
         msgf(o->msg, sizeof o->msg, "%s", problem);
-        db_prov_flows_free(p.flows, p.n_flows);
+        db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
         return;
     }
     if (problem[0]) {
@@ -562,10 +622,10 @@ static void run_provision(struct job_ctx *j, outcome *o)
         } else {
             fail_circuit(j, &p.circuit, p.flows, p.n_flows, problem, o);
         }
-        db_prov_flows_free(p.flows, p.n_flows);
+        db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
         return;
     }
-    db_prov_flows_free(p.flows, p.n_flows);
+    db_prov_flows_free(p.flows, p.n_flows), free(p.meters);
     if (gave_up(j, o))
         return;
     /* every switch confirmed: active */
@@ -585,6 +645,8 @@ struct teardown_ctx {
     db_prov_circuit circuit;
     db_prov_flow *flows;
     size_t n_flows;
+    db_prov_meter *meters;
+    size_t n_meters;
 };
 
 static pf_kind teardown_tx(db_conn *c, void *vctx, pf_err *err)
@@ -601,7 +663,12 @@ static pf_kind teardown_tx(db_conn *c, void *vctx, pf_err *err)
     if (strcmp(x->circuit.state, "removing") != 0 && strcmp(x->circuit.state, "removed") != 0 &&
         db_prov_circuit_set(c, x->circuit.id, "removing", NULL, NULL, err))
         return err->kind;
-    return db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err);
+    if (db_prov_flows_of_circuit(c, x->circuit.id, &x->flows, &x->n_flows, err))
+        return err->kind;
+    free(x->meters);
+    x->meters = NULL;
+    x->n_meters = 0;
+    return db_prov_meters_of_circuit(c, x->circuit.id, &x->meters, &x->n_meters, err);
 }
 
 static void run_teardown(struct job_ctx *j, outcome *o)
@@ -643,6 +710,10 @@ static void run_teardown(struct job_ctx *j, outcome *o)
             sw_lock(j->svc, j->db, sws[s]);
             bool ok = prov_delete_cookie(j->svc->net, sws[s], prov_cookie(t.circuit.id), mine, nm,
                                          j->svc->cfg.barrier_timeout_ms, &res);
+            /* flows before meters: a meter deleted takes its flows along */
+            if (ok)
+                ok = prov_delete_meters(j->svc->net, sws[s], t.meters, t.n_meters,
+                                        j->svc->cfg.barrier_timeout_ms, &res);
             sw_unlock(j->svc, j->db, sws[s]);
             if (!ok && !problem[0]) {
                 char name[64];
@@ -653,6 +724,7 @@ static void run_teardown(struct job_ctx *j, outcome *o)
         free(fl);
     }
     db_prov_flows_free(t.flows, t.n_flows);
+    free(t.meters);
     if (gave_up(j, o))
         return;
     /* A switch that stays unreachable past the deadline does not hold the
@@ -675,6 +747,125 @@ static void run_teardown(struct job_ctx *j, outcome *o)
     }
     o->kind = O_DONE;
     msgf(o->msg, sizeof o->msg, "%s", problem[0] ? problem : "removed");
+}
+
+/* ------------------------------------------------------ modify (a cap) */
+
+struct rerate_ctx {
+    long long request_id;
+    int want_mbps; /* the rate to set; 0 = the request's own cap */
+    db_prov_circuit circuit;
+    int bandwidth_mbps;
+    db_prov_meter meters[2];
+    size_t n;
+};
+
+static pf_kind rerate_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct rerate_ctx *x = vctx;
+    x->n = 0;
+    db_prov_request r;
+    if (db_prov_request_get(c, x->request_id, &r, err))
+        return err->kind;
+    x->bandwidth_mbps = x->want_mbps > 0 && r.bandwidth_mbps > 0 ? x->want_mbps : r.bandwidth_mbps;
+    if (db_prov_circuit_lock(c, x->request_id, false, &x->circuit, err))
+        return err->kind;
+    if (x->circuit.id == 0 || x->bandwidth_mbps <= 0)
+        return PF_OK;
+    uint32_t rate = (uint32_t)x->bandwidth_mbps * 1000u;
+    return db_prov_meter_rerate(c, x->circuit.id, rate, prov_meter_burst_kbits(rate), x->meters,
+                                2, &x->n, err);
+}
+
+pf_kind prov_meter_modify(prov_net *n, db_conn *db, long long request_id, int mbps,
+                          int timeout_ms, prov_modify_report *rep, pf_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    struct rerate_ctx x = {.request_id = request_id, .want_mbps = mbps};
+    db_scope scope = db_scope_system();
+    if (db_run_tx(db, &scope, rerate_tx, &x, err) != PF_OK)
+        return err->kind;
+    rep->bandwidth_mbps = x.bandwidth_mbps;
+    if (x.circuit.id == 0)
+        return pf_fail(err, PF_ECONFLICT, "no_circuit", NULL,
+                       "request %lld has no circuit: only a provisioned circuit's cap is changed "
+                       "in place",
+                       request_id);
+    if (x.bandwidth_mbps <= 0 || x.n == 0)
+        return pf_fail(err, PF_ECONFLICT, "cap_not_in_place", "bandwidth_mbps",
+                       "circuit %lld %s: adding or removing a cap re-plans the circuit's flows, "
+                       "which a change in place does not do; decommission and request again",
+                       x.circuit.id, x.n == 0 ? "has no cap" : "would lose its cap");
+    for (size_t i = 0; i < x.n; i++) {
+        struct ofp_meter m;
+        prov_meter_mod(OFPMC_MODIFY, (uint32_t)x.meters[i].meter_id,
+                       (uint32_t)x.meters[i].rate_kbps, (uint32_t)x.meters[i].burst_kbits, &m);
+        prov_result res;
+        if (!prov_net_meter_batch(n, x.meters[i].switch_id, &m, 1, timeout_ms, &res))
+            return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
+                           res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
+                           "modifying meter %lld of circuit %lld: %s", x.meters[i].meter_id,
+                           x.circuit.id, res.message);
+        rep->modified++;
+    }
+    return PF_OK;
+}
+
+/* A job of kind "modify": apply the request's approved change
+ * (workflow/changes.h). The meters in the database are re-rated to the
+ * change's rate, then each switch gets OFPMC_MODIFY + BARRIER: the flows
+ * are not touched, the circuit stays active and no packet is lost. The
+ * change is recorded applied in the transaction that ends the job. While
+ * a switch is unreachable the job is retried with backoff (the database
+ * already holds the new rate, and the reconciler repairs a switch that
+ * comes back); when it fails for good, the meters go back to the
+ * request's cap and the change is recorded failed. */
+static void run_modify(struct job_ctx *j, outcome *o)
+{
+    pf_err err;
+    long long id = j->job->request_id, change = 0;
+    bool found = false;
+    int mbps = 0;
+    if (wf_change_to_apply(&j->env, &j->sys, id, &found, &change, &mbps, &err) != PF_OK) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    if (!found) { /* withdrawn (a teardown) or already applied by an earlier run */
+        o->kind = O_DONE;
+        msgf(o->msg, sizeof o->msg, "no approved change of request %lld to apply", id);
+        return;
+    }
+    prov_modify_report rep;
+    pf_kind k = prov_meter_modify(j->svc->net, j->db, id, mbps, j->svc->cfg.barrier_timeout_ms,
+                                  &rep, &err);
+    bool retry = k == PF_EUNAVAIL && j->job->age_ms < j->svc->cfg.unreachable_fail_ms;
+    if (k != PF_OK && (retry || k == PF_EINTERNAL)) {
+        o->kind = O_DEFER;
+        o->delay_ms = backoff_ms(j);
+        msgf(o->msg, sizeof o->msg, "%s", err.message);
+        return;
+    }
+    char detail[400];
+    msgf(detail, sizeof detail, "%s", k == PF_OK ? "" : err.message);
+    if (k != PF_OK) { /* back to the request's cap, on the switches too (best effort) */
+        prov_modify_report back;
+        pf_err e2;
+        prov_meter_modify(j->svc->net, j->db, id, 0, j->svc->cfg.barrier_timeout_ms, &back, &e2);
+    }
+    pf_err e3;
+    if (wf_change_applied(&j->env, &j->sys, id, k == PF_OK, k == PF_OK ? NULL : detail,
+                          j->job->id, j->me, &e3) == PF_OK) {
+        o->closed = true;
+        o->kind = k == PF_OK ? O_DONE : O_FAILED;
+        msgf(o->msg, sizeof o->msg, "change %lld: %d meter%s at %d Mbit/s", change, rep.modified,
+             rep.modified == 1 ? "" : "s", mbps);
+        return;
+    }
+    o->kind = O_DEFER;
+    o->delay_ms = backoff_ms(j);
+    msgf(o->msg, sizeof o->msg, "recording change %lld: %s", change, e3.message);
 }
 
 struct finish_ctx {
@@ -735,6 +926,8 @@ static void *worker_main(void *arg)
         outcome o = {.kind = O_DONE};
         if (strcmp(job.kind, "provision") == 0) {
             run_provision(&j, &o);
+        } else if (strcmp(job.kind, "modify") == 0) {
+            run_modify(&j, &o);
         } else if (strcmp(job.kind, "teardown") == 0) {
             run_teardown(&j, &o);
         } else {
@@ -964,6 +1157,7 @@ static prov_net_config net_config(const prov_config *c)
 {
     return (prov_net_config){.database_url = c->database_url,
                              .listen = c->openflow_listen,
+                             .tls_dir = c->openflow_tls_dir,
                              .echo_interval_ms = c->echo_interval_ms,
                              .dead_after_ms = c->dead_after_ms,
                              .backoff_max_ms = c->backoff_max_ms,
@@ -1010,6 +1204,8 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
     nc.write_state = true;
     nc.on_connect = s->cfg.no_reconcile ? NULL : on_connect;
     nc.on_connect_arg = s;
+    nc.log = s->cfg.log;
+    nc.log_arg = s->cfg.log_arg;
     s->net = prov_net_start(&nc, err);
     if (s->net == NULL) {
         prov_service_stop(s);

@@ -63,9 +63,11 @@ for u in "op@ix.example --operator" \
   echo "$pw" | "$pf" user add --email $u --password-stdin >/dev/null
 done
 
-# Requests: approved at once (Beta auto-approves), pending on Gamma,
+# Requests: approved at once (Beta auto-approves; capped), pending on Gamma,
 # rejected by Gamma, and one waiting on both sides.
-q request submit --as admin@alpha.example --port alpha-1 --peer-asn 64501 --bgp-md5 --message "Hello Beta, let's peer"
+# request 1 is capped at 100 Mbit/s: its circuit gets a meter on each
+# edge switch (docs/fabric.md, "Bandwidth caps")
+q request submit --as admin@alpha.example --port alpha-1 --peer-asn 64501 --bandwidth 100 --bgp-md5 --message "Hello Beta, let's peer"
 q request submit --as admin@alpha.example --port alpha-trunk --vlan 100 --peer-asn 64502 --message "Transit trial"
 q request submit --as admin@alpha.example --port alpha-trunk --vlan 200 --peer-asn 64502
 q request reject 3 --as admin@gamma.example --reason "restrictive policy: no new peers this quarter"

@@ -7,9 +7,9 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev
   libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libssl-dev
   postgresql postgresql-contrib
-  openvswitch-switch iproute2 iputils-ping
+  openvswitch-switch openvswitch-common iproute2 iputils-ping iperf3
   python3-aiosmtpd python3-jsonschema
   chromium nodejs
   wrk curl jq procps

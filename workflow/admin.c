@@ -1,6 +1,7 @@
 /* wf_admin: see admin.h. */
 #include "workflow/admin.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -247,13 +248,20 @@ static pf_kind switch_insert(db_conn *c, void *ctx, pf_err *err)
     if (db_switch_insert(c, s, id, err) != PF_OK)
         return err->kind;
     return audit_added(c, who, "switch.added", "switch", *id,
-                       json_pack("{ss,ss,ss?}", "name", s->name, "dpid", s->dpid, "endpoint",
-                                 s->endpoint[0] ? s->endpoint : NULL),
+                       json_pack("{ss,ss,ss?,ss?}", "name", s->name, "dpid", s->dpid, "endpoint",
+                                 s->endpoint[0] ? s->endpoint : NULL, "cert_sha256",
+                                 s->cert_sha256[0] ? s->cert_sha256 : NULL),
                        err);
 }
 
 pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
                       long long *id, pf_err *err)
+{
+    return wf_switch_add_pinned(env, who, in, NULL, id, err);
+}
+
+pf_kind wf_switch_add_pinned(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
+                             const char *cert_sha256, long long *id, pf_err *err)
 {
     struct switch_ctx x = {.who = who, .id = id};
     db_switch *s = &x.s;
@@ -264,6 +272,25 @@ pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_in
         return err->kind;
     snprintf(s->name, sizeof s->name, "%s", in->name);
     snprintf(s->endpoint, sizeof s->endpoint, "%s", in->endpoint ? in->endpoint : "");
+    if (cert_sha256 != NULL) {
+        /* 64 hex digits, as openssl x509 -fingerprint -sha256 prints them
+         * (upper case, colons) or plain */
+        size_t n = 0;
+        bool ok = true;
+        for (const char *p = cert_sha256; *p && ok; p++) {
+            if (*p == ':')
+                continue;
+            ok = isxdigit((unsigned char)*p) && n < 64;
+            if (ok)
+                s->cert_sha256[n++] = (char)tolower((unsigned char)*p);
+        }
+        s->cert_sha256[n < 64 ? 0 : 64] = '\0';
+        if (!ok || n != 64)
+            return pf_fail(err, PF_EINVALID, "bad_cert_fingerprint", "cert",
+                           "a certificate fingerprint is the SHA-256 of the DER certificate: 64 "
+                           "hex digits (colons allowed), as `openssl x509 -noout -fingerprint "
+                           "-sha256` prints it");
+    }
     return in_tx(env, who, switch_insert, &x, err);
 }
 

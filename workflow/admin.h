@@ -58,6 +58,11 @@ pf_kind wf_user_set_password(const wf_env *env, const wf_actor *who, const char 
                              const char *password, pf_err *err);
 pf_kind wf_switch_add(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
                       long long *id, pf_err *err);
+/* The same, with the SHA-256 fingerprint of the switch's TLS certificate
+ * pinned (64 hex digits, colons allowed; NULL: no pin). A pinned switch
+ * must connect over TLS with exactly that certificate (docs/fabric.md). */
+pf_kind wf_switch_add_pinned(const wf_env *env, const wf_actor *who, const wf_switch_input *in,
+                             const char *cert_sha256, long long *id, pf_err *err);
 /* a and b are "SWITCH:PORT". */
 pf_kind wf_link_add(const wf_env *env, const wf_actor *who, const char *a, const char *b,
                     long long *id, pf_err *err);

@@ -160,12 +160,13 @@ pf_kind wf_parse_dpid(const char *s, char out[17], pf_err *err)
 pf_kind wf_check_endpoint(const char *s, pf_err *err)
 {
     static const char *const usage =
-        "endpoint must be tcp:HOST:PORT (port 1..65535) or unix:/ABSOLUTE/PATH";
+        "endpoint must be tcp:HOST:PORT or ssl:HOST:PORT (port 1..65535) or "
+        "unix:/ABSOLUTE/PATH";
     if (s == NULL)
         return pf_fail(err, PF_EINVALID, "bad_endpoint", "endpoint", "%s", usage);
     if (strncmp(s, "unix:/", 6) == 0 && strlen(s) > 6 && strlen(s) < 108 + 5)
         return PF_OK;
-    if (strncmp(s, "tcp:", 4) == 0) {
+    if (strncmp(s, "tcp:", 4) == 0 || strncmp(s, "ssl:", 4) == 0) {
         const char *host = s + 4, *colon = strrchr(host, ':');
         long long port;
         pf_err tmp;

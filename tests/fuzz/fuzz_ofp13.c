@@ -2,7 +2,7 @@
  * fuzz_ofp13.c - libFuzzer target for the OpenFlow 1.3 decoders.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *       provisioner/ofp13.c tests/fuzz/fuzz_ofp13.c -o fuzz_ofp13
+ *       provisioner/ofp13*.c tests/fuzz/fuzz_ofp13.c -o fuzz_ofp13
  *   ./fuzz_ofp13 -max_total_time=30 CORPUS_DIR tests/unit/ofp13_golden
  *
  * Each input is fed to every decoder twice: as it is, and with a header
@@ -26,6 +26,12 @@ static void require(bool cond)
 {
     if (!cond)
         abort();
+}
+
+static uint32_t get_xid(const uint8_t *b)
+{
+    return (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 |
+           b[7];
 }
 
 static void check_flow(const struct ofp_flow *f)
@@ -67,6 +73,72 @@ static void check_entries(const struct ofp_flow_entry *e, size_t n, bool more)
     for (size_t i = 0; i < n; i++)
         require(ofp_flow_equal(&e[i].flow, &back[i].flow) &&
                 e[i].byte_count == back[i].byte_count);
+}
+
+/* Meters and bundles (issue 13): what decodes re-encodes to the same
+ * meaning, and a bundle's inner message is inside the outer one. */
+static void decode_meters_bundles(const uint8_t *b, size_t n)
+{
+    static struct ofp_meter meters[MAX_ENTRIES];
+    static struct ofp_meter_stats_entry ms[MAX_ENTRIES];
+    static uint8_t out[OFP_MAX_MSG_LEN];
+    struct ofp_meter m, back;
+    struct ofp_meter_features mf;
+    struct ofp_bundle_ctrl bc;
+    struct ofp_bundle_add ba;
+    size_t len = 0, cnt = 0, cnt2 = 0;
+    bool more = false;
+    uint16_t mp;
+    uint32_t id, exp, et;
+    char text[48];
+    if (ofp_decode_meter_mod(b, n, &m, NULL) == OFP_OK) {
+        require(ofp_format_meter(&m, text, sizeof text) > 0);
+        if (ofp_encode_meter_mod(out, sizeof out, 1, &m, &len, NULL) ==
+            OFP_OK) {
+            require(ofp_decode_meter_mod(out, len, &back, NULL) == OFP_OK);
+            require(ofp_meter_equal(&m, &back) && m.command == back.command);
+        }
+    }
+    (void)ofp_decode_meter_request(b, n, &mp, &id, NULL);
+    (void)ofp_decode_meter_features_request(b, n, NULL);
+    if (ofp_decode_meter_config_reply(b, n, meters, MAX_ENTRIES, &cnt, &more,
+                                      NULL) == OFP_OK) {
+        bool plain = true;
+        for (size_t i = 0; i < cnt; i++)
+            plain = plain && meters[i].n_unknown == 0;
+        if (plain && ofp_encode_meter_config_reply(out, sizeof out, 1, 0,
+                                                   meters, cnt, &len,
+                                                   NULL) == OFP_OK) {
+            static struct ofp_meter again[MAX_ENTRIES];
+            require(ofp_decode_meter_config_reply(out, len, again, MAX_ENTRIES,
+                                                  &cnt2, NULL, NULL) ==
+                    OFP_OK);
+            require(cnt2 == cnt);
+            for (size_t i = 0; i < cnt; i++)
+                require(ofp_meter_equal(&meters[i], &again[i]));
+        }
+    }
+    (void)ofp_decode_meter_config_reply(b, n, NULL, 0, &cnt, NULL, NULL);
+    if (ofp_decode_meter_stats_reply(b, n, ms, MAX_ENTRIES, &cnt, &more,
+                                     NULL) == OFP_OK)
+        for (size_t i = 0; i < cnt; i++)
+            require(ms[i].n_bands <= OFP_MAX_METER_BANDS);
+    if (ofp_decode_meter_features_reply(b, n, &mf, NULL) == OFP_OK) {
+        require(ofp_encode_meter_features_reply(out, sizeof out, 1, &mf, &len,
+                                                NULL) == OFP_OK);
+        require(len == n);
+    }
+    (void)ofp_decode_experimenter(b, n, &exp, &et, NULL);
+    if (ofp_decode_bundle_ctrl(b, n, &bc, NULL) == OFP_OK && n == 24) {
+        if (ofp_encode_bundle_ctrl(out, sizeof out, get_xid(b), &bc, &len,
+                                   NULL) == OFP_OK)
+            require(len == n && memcmp(out, b, n) == 0);
+    }
+    if (ofp_decode_bundle_add(b, n, &ba, NULL) == OFP_OK) {
+        require(ba.msg >= b + 24 && ba.msg + ba.msg_len <= b + n);
+        struct ofp_msg_header h = {0};
+        (void)ofp_decode_header(ba.msg, ba.msg_len, &h, NULL);
+    }
 }
 
 static void decode_all(const uint8_t *b, size_t n)
@@ -138,6 +210,7 @@ static void decode_all(const uint8_t *b, size_t n)
     }
     if (ofp_decode_port_status(b, n, &ps, NULL) == OFP_OK)
         require(strlen(ps.port.name) <= OFP_MAX_PORT_NAME_LEN);
+    decode_meters_bundles(b, n);
 }
 
 /* Cut the input into messages the way a connection reads its socket. */

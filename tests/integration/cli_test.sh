@@ -238,6 +238,18 @@ for ep in tcp:host ftp:x tcp:host:0 tcp:host:65536 tcp::6653 unix:relative/path 
   bad "endpoint $ep" 2 "endpoint must be tcp:HOST:PORT" \
     "$P" switch add --name s9 --dpid 9 --endpoint "$ep"
 done
+# a pinned TLS certificate (issue 13): a fingerprint is 64 hex digits, a
+# --cert file must hold a PEM certificate, and only one of the two
+bad "cert fingerprint too short" 2 "64 hex digits" \
+  "$P" switch add --name s9 --dpid 9 --cert-fingerprint 12:ab
+bad "cert fingerprint not hex" 2 "64 hex digits" \
+  "$P" switch add --name s9 --dpid 9 --cert-fingerprint "$(printf 'zz%.0s' $(seq 32))"
+bad "cert file missing" 2 "cannot open /nonexistent.pem" \
+  "$P" switch add --name s9 --dpid 9 --cert /nonexistent.pem
+bad "cert file not PEM" 2 "no PEM certificate" \
+  "$P" switch add --name s9 --dpid 9 --cert /etc/hostname
+bad "cert and fingerprint" 2 "not both" \
+  "$P" switch add --name s9 --dpid 9 --cert /etc/hostname --cert-fingerprint ab
 bad "switch name with a space" 2 "name must be" "$P" switch add --name "s 9" --dpid 9
 bad "switch add without --dpid" 2 "--dpid is required" "$P" switch add --name s9
 bad "switch add without --name" 2 "--name is required" "$P" switch add --dpid 9

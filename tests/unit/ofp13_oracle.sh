@@ -101,6 +101,30 @@ port_desc_reply	speed: 0 Mbps now, 0 Mbps max
 port_status	line:OFPT_PORT_STATUS (OF1.3) (xid=0x0): MOD: 1(br0-p1): addr:02:00:00:00:00:01
 port_status	state:      LINK_DOWN
 port_status	speed: 10000 Mbps now, 10000 Mbps max
+meter_add	line:OFPT_METER_MOD (OF1.3) (xid=0x40): ADD meter=5 kbps burst stats bands=
+meter_add	line:type=drop rate=20000 burst_size=2000
+meter_modify	line:OFPT_METER_MOD (OF1.3) (xid=0x41): MOD meter=5 kbps burst stats bands=
+meter_modify	line:type=drop rate=50000 burst_size=5000
+meter_delete	line:OFPT_METER_MOD (OF1.3) (xid=0x42): DEL meter=5 bands=
+meter_config_request	line:OFPST_METER_CONFIG request (OF1.3) (xid=0x43): meter=all
+meter_stats_request	line:OFPST_METER request (OF1.3) (xid=0x44): meter=5
+meter_features_request	line:OFPST_METER_FEATURES request (OF1.3) (xid=0x45):
+meter_config_reply	line:OFPST_METER_CONFIG reply (OF1.3) (xid=0x43):
+meter_config_reply	line:meter=5 kbps burst stats bands=
+meter_config_reply	line:type=drop rate=20000 burst_size=2000
+meter_stats_reply	line:OFPST_METER reply (OF1.3) (xid=0x44):
+meter_stats_reply	line:meter:5 flow_count:2 packet_in_count:100 byte_in_count:10000 duration:12s bands:
+meter_stats_reply	line:0: packet_count:3 byte_count:300
+meter_features_reply	line:max_meter:65536 max_bands:1 max_color:0
+meter_features_reply	line:band_types: drop
+meter_features_reply	line:capabilities: kbps pktps burst stats
+bundle_open	line:ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x50):
+bundle_open	line: bundle_id=0x1 type=OPEN_REQUEST flags=atomic ordered
+bundle_add	line:ONFT_BUNDLE_ADD_MESSAGE (OF1.3) (xid=0x51):
+bundle_add	line: bundle_id=0x1 flags=atomic ordered
+bundle_add	line:OFPT_FLOW_MOD (OF1.3) (xid=0x51): DEL_STRICT priority=100,in_port=3,dl_vlan=10 cookie:0x2a/0xffffffffffffffff actions=drop
+bundle_commit	line:ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x52):
+bundle_commit	line: bundle_id=0x1 type=COMMIT_REQUEST flags=atomic ordered
 EOF
 }
 

@@ -210,6 +210,64 @@ static void entry_order_agrees_with_equality(void **state)
     assert_true(prov_flow_same_entry(&f[4], &f[6]));
 }
 
+/* Issue 13: a cap meters each end's ingress flow only, and the meter
+ * survives the flows table's JSON and the comparison. */
+static void meters_on_ingress_flows(void **state)
+{
+    (void)state;
+    prov_hop h[8];
+    size_t nh, n;
+    assert_int_equal(prov_path(line, 3, 1, 3, h, 8, &nh), 0);
+    h[0].vlan = 2;
+    h[1].vlan = 7;
+    prov_end a = {1, 1, 0}, b = {3, 2, 100};
+    prov_flow f[16];
+    assert_int_equal(prov_plan(&a, &b, h, nh, prov_cookie(9), f, 16, &n), 0);
+    assert_int_equal(prov_plan_meters(f, n, nh, 0x50460001u, 0x50460002u), 0);
+    for (size_t i = 0; i < n; i++) {
+        bool want = i == 0 || i == nh + 1;
+        assert_int_equal(f[i].flow.has_meter, want);
+    }
+    assert_non_null(strstr(fmt(&f[0]), "s1 "));
+    assert_non_null(strstr(fmt(&f[0]), "actions=meter:1346764801,push_vlan"));
+    assert_non_null(strstr(fmt(&f[3]), "s3 "));
+    assert_non_null(strstr(fmt(&f[3]), "actions=meter:1346764802,set_field"));
+    assert_int_equal(prov_plan_meters(f, n - 1, nh, 1, 1), -1);
+    /* JSON: the meter first, back the same */
+    char *m, *acts;
+    assert_int_equal(prov_flow_to_json(&f[0].flow, &m, &acts), 0);
+    assert_non_null(strstr(acts, "{\"type\":\"meter\",\"meter\":1346764801}"));
+    struct ofp_flow back;
+    char why[128];
+    assert_int_equal(prov_flow_from_json(m, acts, 0, PROV_PRIORITY, prov_cookie(9), &back, why),
+                     0);
+    assert_true(prov_flow_same(&f[0].flow, &back));
+    free(m), free(acts);
+    /* a meter that is not first, or out of range, does not parse */
+    assert_int_equal(prov_flow_from_json("{\"in_port\":1}",
+                                         "[{\"type\":\"output\",\"port\":2},"
+                                         "{\"type\":\"meter\",\"meter\":5}]",
+                                         0, 1, 1, &back, why),
+                     -1);
+    assert_int_equal(prov_flow_from_json("{\"in_port\":1}", "[{\"type\":\"meter\",\"meter\":0}]",
+                                         0, 1, 1, &back, why),
+                     -1);
+    /* another meter id is another flow for the reconciler */
+    struct ofp_flow other = f[0].flow;
+    other.meter_id++;
+    assert_false(prov_flow_same(&f[0].flow, &other));
+    other.has_meter = false;
+    assert_false(prov_flow_same(&f[0].flow, &other));
+    /* the burst: 500 ms of the rate, at least 100 kbit */
+    assert_int_equal(prov_meter_burst_kbits(20000), 10000);
+    assert_int_equal(prov_meter_burst_kbits(100), 100);
+    struct ofp_meter mm;
+    prov_meter_mod(OFPMC_ADD, 0x50460001u, 20000, 10000, &mm);
+    assert_int_equal(mm.flags, OFPMF_KBPS | OFPMF_BURST | OFPMF_STATS);
+    assert_int_equal(mm.n_bands, 1);
+    assert_int_equal(mm.bands[0].type, OFPMBT_DROP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +275,7 @@ int main(void)
         cmocka_unit_test(same_switch_kinds),     cmocka_unit_test(line_transit_and_ends),
         cmocka_unit_test(json_round_trip),       cmocka_unit_test(cookies_and_comparison),
         cmocka_unit_test(entry_order_agrees_with_equality),
+        cmocka_unit_test(meters_on_ingress_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,7 +78,8 @@ static void dpids_and_endpoints(void **state)
     assert_int_equal(wf_check_endpoint("tcp:127.0.0.1", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("tcp:h:70000", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("unix:relative", &e), PF_EINVALID);
-    assert_int_equal(wf_check_endpoint("ssl:h:1", &e), PF_EINVALID);
+    assert_int_equal(wf_check_endpoint("ssl:h:1", &e), PF_OK); /* TLS (issue 13) */
+    assert_int_equal(wf_check_endpoint("ssl:h", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("tcp:[::1]:6653", &e), PF_OK);
     assert_int_equal(wf_check_endpoint("tcp:ho st:1", &e), PF_EINVALID);
     assert_int_equal(wf_check_endpoint("tcp:[::1:6653", &e), PF_EINVALID);
