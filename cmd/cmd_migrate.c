@@ -1,9 +1,13 @@
 /* peerflow migrate [--status | --check]
  *
  * --check exits 0 only when every migration of the directory is applied
- * unchanged and the database has none this binary does not know, so
- * systemd's ExecStartPre refuses to start a binary on a schema it was not
- * built for. */
+ * unchanged and the database has none this binary does not know among
+ * them, so systemd's ExecStartPre refuses to start a binary on a schema it
+ * was not built for. Migrations applied after this binary's newest one
+ * are a later release's, written to keep this one working (expand, then
+ * contract: docs/architecture.md): they are allowed, so that a process not
+ * yet upgraded can restart during a rolling upgrade. */
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,12 +33,19 @@ int cmd_migrate(const cli_config *cfg, int argc, char **argv)
     int rc = 0;
     if (cli_has(&a, "check")) {
         db_migration *m;
-        size_t n, pending = 0, bad = 0;
-        const char *first = NULL;
+        size_t n, pending = 0, bad = 0, ahead = 0;
+        const char *first = NULL, *newest = "";
         if (db_migrate_status(c, dir, &m, &n, &err)) {
             rc = cli_fail(&err);
         } else {
+            for (size_t i = 0; i < n; i++)
+                if (!m[i].missing && strcmp(m[i].file, newest) > 0)
+                    newest = m[i].file;
             for (size_t i = 0; i < n; i++) {
+                if (m[i].missing && strcmp(m[i].file, newest) > 0) {
+                    ahead++; /* a later release's */
+                    continue;
+                }
                 bool off = m[i].missing || m[i].changed;
                 if (off || !m[i].applied)
                     first = first ? first : m[i].file;
@@ -48,7 +59,12 @@ int cmd_migrate(const cli_config *cfg, int argc, char **argv)
                         pending, bad, first);
                 rc = cli_fail(&err);
             } else {
-                printf("migrations: %zu applied, schema matches\n", n);
+                if (ahead == 0)
+                    printf("migrations: %zu applied, schema matches\n", n);
+                else
+                    printf("migrations: %zu applied, schema matches, and %zu newer from a later "
+                           "release (compatible: expand, then contract)\n",
+                           n - ahead, ahead);
             }
             free(m);
         }

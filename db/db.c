@@ -67,13 +67,29 @@ db_conn *db_connect(const char *conninfo, pf_err *err)
                 "no database given: set PEERFLOW_DATABASE_URL or pass --database-url");
         return NULL;
     }
-    /* A server that does not answer (a dead host, a dropped route) must
-     * not hold a request longer than the 503 it ends in: 5 s unless the
-     * connection string says otherwise (its own value comes later and
-     * wins). */
-    const char *keys[] = {"connect_timeout", "dbname", NULL};
-    const char *vals[] = {DB_CONNECT_TIMEOUT, conninfo, NULL};
+    /* dbname is expanded (a URL or a conninfo string, multi-host lists
+     * included) after the defaults, so the string's own values win. */
+    const char *keys[DB_N_DEFAULTS + 2], *vals[DB_N_DEFAULTS + 2];
+    int n = db_conn_defaults(keys, vals);
+    keys[n] = "dbname";
+    vals[n++] = conninfo;
+    keys[n] = vals[n] = NULL;
     return db_wrap(PQconnectdbParams(keys, vals, 1), DB_ROLE_OWNER, err);
+}
+
+int db_conn_defaults(const char **keys, const char **vals)
+{
+    /* A server that does not answer (a dead host, a dropped route) must
+     * not hold a request longer than the 503 it ends in: 5 s per host. */
+    static const char *const k[DB_N_DEFAULTS] = {"connect_timeout", "keepalives",
+                                                 "keepalives_idle", "keepalives_interval",
+                                                 "keepalives_count"};
+    static const char *const v[DB_N_DEFAULTS] = {DB_CONNECT_TIMEOUT, "1", "10", "3", "3"};
+    for (int i = 0; i < DB_N_DEFAULTS; i++) {
+        keys[i] = k[i];
+        vals[i] = v[i];
+    }
+    return DB_N_DEFAULTS;
 }
 
 void db_close(db_conn *c)
@@ -376,6 +392,24 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
     return k;
 }
 
+/* The connection broke after COMMIT went out: the transaction may have
+ * committed (and, on a failover, been replicated to the standby that is
+ * primary now) or not, and nothing on this side can tell. It is never run
+ * again here (db_run_tx sees commit_sent); the client gets the same 503
+ * and Retry-After as for an outage, with a message that says to look
+ * before repeating a change. The connection is made again for the next
+ * request (the current primary, for a multi-host URL). */
+static pf_kind commit_lost(db_conn *c, pf_err *err)
+{
+    reconnect(c);
+    pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
+            "the connection to the database broke while the change was being committed: it "
+            "may have been saved or not; read it back before you repeat it, in a few seconds");
+    if (err)
+        err->retry_after = 5;
+    return PF_EUNAVAIL;
+}
+
 pf_kind db_commit(db_conn *c, pf_err *err)
 {
     if (!c->in_tx)
@@ -392,7 +426,7 @@ pf_kind db_commit(db_conn *c, pf_err *err)
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK;
      * PQcmdStatus tells the two apart. */
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        k = PQstatus(c->pg) != CONNECTION_OK ? lost_connection(c, err)
+        k = PQstatus(c->pg) != CONNECTION_OK ? commit_lost(c, err)
                                              : db_error_from_result(r, err);
     } else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
         k = pf_fail(err, PF_EINTERNAL, "transaction_aborted", NULL,

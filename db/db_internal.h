@@ -22,6 +22,16 @@ struct db_audit_queued; /* db/audit.c */
 /* Seconds a connection attempt may take, unless the URL sets its own. */
 #define DB_CONNECT_TIMEOUT "5"
 
+/* The connection parameters peerflow sets unless the URL names its own
+ * (they go first; the URL's values come later and win): connect_timeout,
+ * and TCP keepalives, so that a connection to a primary that vanished
+ * without a FIN or RST (a host that died, a failover that moved its
+ * address) is found broken in about 20 s instead of the kernel's two
+ * hours, and the reconnect can find the new primary. Fills keys/vals
+ * (room for DB_N_DEFAULTS) and returns how many it filled. */
+#define DB_N_DEFAULTS 5
+int db_conn_defaults(const char **keys, const char **vals);
+
 struct db_conn {
     PGconn *pg;
     db_role role;         /* what the connection acts as (db/role.c) */

@@ -97,7 +97,8 @@ static pf_kind connect_with_role(const char *conninfo, const char *target, PGcon
             old = o->val;
     }
     size_t len = strlen(old) + strlen(target) + 16;
-    const char **keys = calloc(n + 3, sizeof *keys), **vals = calloc(n + 3, sizeof *vals);
+    const char **keys = calloc(n + DB_N_DEFAULTS + 2, sizeof *keys),
+               **vals = calloc(n + DB_N_DEFAULTS + 2, sizeof *vals);
     char *options = malloc(len);
     if (keys == NULL || vals == NULL || options == NULL) {
         free(keys);
@@ -106,9 +107,10 @@ static pf_kind connect_with_role(const char *conninfo, const char *target, PGcon
         PQconninfoFree(opts);
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
-    size_t k = 0;
-    keys[k] = "connect_timeout"; /* as db_connect: the URL's own value, later, wins */
-    vals[k++] = DB_CONNECT_TIMEOUT;
+    /* as db_connect: the defaults first, the URL's own values later win.
+     * PQconninfoParse keeps a multi-host list as one value ("host=a,b",
+     * "port=1,2", target_session_attrs), which libpq takes as it is. */
+    size_t k = (size_t)db_conn_defaults(keys, vals);
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (o->val != NULL && strcmp(o->keyword, "options") != 0) {
             keys[k] = o->keyword;

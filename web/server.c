@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/pf_log.h"
 #include "db/db.h"
@@ -37,10 +39,15 @@ struct web_server {
     db_conn **conns;        /* every thread's connection, closed at stop */
     size_t nconns, capconns;
     int port;
+    volatile sig_atomic_t draining; /* set by web_server_stop: answers close */
 };
 
 /* The static directory is process-wide configuration: set once at start. */
 static char static_dir[1024];
+
+/* How long web_server_stop waits for open connections to finish; below
+ * systemd's stop timeout (90 s) and MHD's idle timeout (15 s). */
+#define WEB_DRAIN_SECONDS 10
 
 const char *web_server_static_dir(void)
 {
@@ -232,7 +239,8 @@ static void add_security_headers(struct MHD_Response *r, const web_ctx *ctx)
         MHD_add_response_header(r, "Cache-Control", "no-store");
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *conn, web_ctx *ctx)
+static enum MHD_Result send_answer(const web_server *s, struct MHD_Connection *conn,
+                                   web_ctx *ctx)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         ctx->body_len, ctx->body ? ctx->body : (void *)"", MHD_RESPMEM_MUST_FREE);
@@ -248,6 +256,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, web_ctx *ctx)
     if (ctx->extra_header_name[0])
         MHD_add_response_header(r, ctx->extra_header_name, ctx->extra_header_value);
     add_security_headers(r, ctx);
+    /* draining: the client (or the load balancer) takes its next request
+     * elsewhere instead of sending it on a connection about to close */
+    if (s->draining)
+        MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)ctx->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -339,7 +351,7 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
             ctx.route->fn(&ctx);
         }
     }
-    enum MHD_Result ret = send_answer(conn, &ctx);
+    enum MHD_Result ret = send_answer(s, conn, &ctx);
     double secs = elapsed(&cs->start);
     web_metrics_record(route_index, ctx.status, secs);
     if (s->cfg.access_log) {
@@ -515,8 +527,25 @@ void web_server_stop(web_server *s)
 {
     if (s == NULL)
         return;
-    /* Stop accepting first, then let the pool finish what it is doing. */
-    MHD_quiesce_daemon(s->daemon);
+    /* The drain, so that a restart behind a load balancer fails no request:
+     * stop accepting (the listening socket is closed: a new connection is
+     * refused at once and the balancer tries another process), then keep
+     * serving the open connections, each answer with `Connection: close`,
+     * until the clients have closed them all or WEB_DRAIN_SECONDS passed
+     * (an idle keep-alive connection that sends nothing more). Only then
+     * are the remaining connections closed. */
+    s->draining = 1;
+    MHD_socket ls = MHD_quiesce_daemon(s->daemon);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < WEB_DRAIN_SECONDS * 50; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info == NULL || info->num_connections == 0)
+            break;
+        nanosleep(&tick, NULL);
+    }
     MHD_stop_daemon(s->daemon);
     for (size_t i = 0; i < s->nconns; i++)
         db_close(s->conns[i]);

@@ -680,6 +680,27 @@ static pf_kind mark_tx(db_conn *c, void *v, pf_err *err)
     }
 }
 
+/* Records a delivery's outcome. A message the server accepted that is not
+ * marked delivered is sent again when its lease runs out, and the rest of
+ * the batch waits for that too; so while the database is unavailable (a
+ * restart, a failover: the connection finds the new primary) the mark is
+ * tried again every half second for up to half the lease, well before
+ * any other worker may claim the message. Marking twice is harmless (the
+ * same values). Only then does it give up to at-least-once delivery. */
+static pf_kind mark_outcome(const wf_env *env, const db_scope *scope, struct mark_ctx *mk,
+                            const wf_mailer_config *cfg, pf_err *err)
+{
+    int lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : 120;
+    for (int waited_ms = 0;; waited_ms += 500) {
+        pf_kind rc = db_run_tx(env->db, scope, mark_tx, mk, err);
+        if (rc != PF_EUNAVAIL || strcmp(err->code, "database_unavailable") != 0 ||
+            waited_ms >= lease * 500)
+            return rc;
+        struct timespec half = {0, 500 * 1000 * 1000};
+        nanosleep(&half, NULL);
+    }
+}
+
 /* The body with the link in place of the placeholder (first occurrence). */
 static char *with_link(const char *body, const char *base_url, const char *token)
 {
@@ -770,7 +791,7 @@ pf_kind wf_mailer_run_once(const wf_env *env, const wf_mailer_config *cfg, int m
             }
             struct mark_ctx mk = {.id = m->id, .o = o, .retry = backoff(cfg, m->attempts),
                                   .error = error};
-            rc = db_run_tx(env->db, &scope, mark_tx, &mk, err);
+            rc = mark_outcome(env, &scope, &mk, cfg, err);
             if (o == SENT && rc == PF_OK)
                 (*delivered)++;
             if (o != SENT) {

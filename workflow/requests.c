@@ -102,9 +102,14 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
                                  const char *vlan_field, db_port *out, pf_err *err)
 {
     if (name != NULL && *name) {
-        if (db_port_by_name(c, network_id, name, out, err))
+        /* only "not found" is the user's mistake: a lost connection stays
+         * a 503 that db_run_tx can retry */
+        pf_kind k = db_port_by_name(c, network_id, name, out, err);
+        if (k == PF_ENOTFOUND)
             return pf_fail(err, PF_EINVALID, "unknown_port", port_field,
                            "the peer network has no port named '%s'", name);
+        if (k != PF_OK)
+            return k;
     } else if (current) {
         if (db_port_by_id(c, current, out, err))
             return err->kind;
@@ -278,14 +283,20 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
 
     if (db_network_by_id(c, who->network_id, &self, err) || check_quota(env, who, err))
         return err->kind;
-    if (db_port_by_name(c, who->network_id, in->port, &mine, err))
+    pf_kind k = db_port_by_name(c, who->network_id, in->port, &mine, err);
+    if (k == PF_ENOTFOUND) /* only that: a lost connection stays a 503 */
         return pf_fail(err, PF_EINVALID, "unknown_port", "port",
                        "your network has no port named '%s'", in->port);
+    if (k != PF_OK)
+        return k;
     if (check_vlan_for_port(&mine, in->vlan, "vlan", err))
         return err->kind;
-    if (db_network_by_asn(c, in->peer_asn, &peer, err))
+    k = db_network_by_asn(c, in->peer_asn, &peer, err);
+    if (k == PF_ENOTFOUND)
         return pf_fail(err, PF_EINVALID, "unknown_asn", "peer_asn",
                        "no network with ASN %lld is on this exchange", in->peer_asn);
+    if (k != PF_OK)
+        return k;
     if (peer.id == who->network_id)
         return pf_fail(err, PF_EINVALID, "peer_is_self", "peer_asn",
                        "AS%lld is your own network: pick another network to peer with",
