@@ -5,6 +5,9 @@
  *   fabric  s1 --(10:10)-- s2
  *           s1:1 ha1 10.3.0.1 (A a1)   s2:1 hb1 10.3.0.2 (B b1)   capped 20 Mbit/s
  *           s1:2 ha2 10.4.0.1 (A a2)   s2:2 hb2 10.4.0.2 (B b2)   uncapped
+ *
+ * A change of the capped circuit (workflow/changes.h) is applied while a
+ * ping flood crosses it: not one ping is lost.
  *           fake: a test double of a switch without bundles (unix socket)
  *
  * A capped circuit gets a meter per end (tagged id, the cap, KBPS|BURST|
@@ -512,6 +515,12 @@ static void modify_rerates_in_place(void **state)
     wf_actor a = pgt_actor(&db, "admin@a.example"), b = pgt_actor(&db, "admin@b.example");
     wf_change_input ch = {.bandwidth_mbps = 30};
     long long change;
+    /* a ping flood across the circuit while the change is applied: 1000
+     * pings 5 ms apart (5 s), the change lands in the middle, none lost */
+    sh("bash '%s/scripts/fabric.sh' exec %s ha1 ping -q -i 0.005 -c 1000 -W 1 10.3.0.2 "
+       "> %s/flood.out 2>&1 &",
+       root, fabdir, fabdir);
+    usleep(1000 * 1000);
     must(wf_change_open(&db.env, &a, capped_id, &ch, &change, &err), &err, "ask");
     must(wf_change_decide(&db.env, &b, capped_id, change, true, NULL, &err), &err, "approve");
     snprintf(sql, sizeof sql, "SELECT state || ':' || coalesce(error, '') FROM request_changes "
@@ -526,6 +535,13 @@ static void modify_rerates_in_place(void **state)
              "j.request_id = r.id AND j.kind = 'modify') FROM peering_requests r WHERE id = %lld",
              capped_id);
     assert_string_equal(pgt_sql(&db, sql), "30 done");
+    end = now_s() + 15;
+    while (now_s() < end && atoi(out_of("grep -c 'packets transmitted' %s/flood.out", fabdir)) == 0)
+        usleep(100 * 1000);
+    const char *flood = out_of("grep 'packets transmitted' %s/flood.out", fabdir);
+    printf("# ping flood across the change: %s", flood);
+    if (strstr(flood, "1000 packets transmitted, 1000 received") == NULL)
+        fail_msg("pings were lost while the change was applied: %s", flood);
     snprintf(want, sizeof want,
              "meter=%lld kbps burst stats bands= type=drop rate=30000 burst_size=15000\n", ma);
     assert_string_equal(meters("s1"), want);
