@@ -150,6 +150,8 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
         bool pending = strcmp(json_string_value(json_object_get(open, "state")), "pending") == 0;
         json_object_set_new(open, "can_decide", json_boolean(admin && pending && !mine));
         json_object_set_new(open, "can_cancel", json_boolean(admin && pending && mine));
+        /* inside the template's open_change section {{id}} is the change's */
+        json_object_set(open, "request_id", json_object_get(x->json, "id"));
         json_object_set(x->json, "open_change", open);
     }
     json_object_set_new(x->json, "actions", can);

@@ -26,6 +26,12 @@ mkdir -p "$shots"
 cd "$root/tests/browser" || exit 1
 node new_request.mjs "http://127.0.0.1:$port" "$shots" || { echo "--- server log"; tail -n 30 "$log"; exit 1; }
 node bgp.mjs "http://127.0.0.1:$port" "$shots" || { echo "--- server log"; tail -n 30 "$log"; exit 1; }
+# request 1 made active as the provisioner would (no fabric here), then changed
+sql "UPDATE peering_requests SET state = 'provisioning' WHERE id = 1;
+     UPDATE peering_requests SET state = 'active' WHERE id = 1" >/dev/null
+node change.mjs "http://127.0.0.1:$port" "$shots" || { echo "--- server log"; tail -n 30 "$log"; exit 1; }
+got=$(sql "SELECT c.state || ' ' || c.bandwidth_mbps || ' ' || (SELECT count(*) FROM jobs j WHERE j.request_id = 1 AND j.kind = 'modify') FROM request_changes c WHERE c.request_id = 1")
+[ "$got" = "approved 250 1" ] || { echo "the change in the database: '$got'"; exit 1; }
 # the form's BGP choices reached the database as chosen (IPv6 off, a secret)
 got=$(sql "SELECT bgp_ipv4 || ' ' || bgp_ipv6 || ' ' || bgp_md5 FROM peering_requests WHERE id = (SELECT max(id) FROM peering_requests)")
 [ "$got" = "true false true" ] || { echo "the form's BGP choices were stored as '$got'"; exit 1; }
