@@ -5,7 +5,7 @@
 
 #include "web/routes.h"
 
-enum { MAX_ROUTES = 64, STATUS_MIN = 100, STATUS_MAX = 599 };
+enum { MAX_ROUTES = WEB_METRICS_MAX_ROUTES, STATUS_MIN = 100, STATUS_MAX = 599 };
 
 static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 enum { NBUCKETS = sizeof bounds / sizeof bounds[0] };

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Routes counted one by one; the test of the route table
+ * (tests/unit/test_web_parts.c) checks every route fits. */
+#define WEB_METRICS_MAX_ROUTES 128
+
 /* route: index in the route table, or web_route_count() for "unmatched". */
 void web_metrics_record(size_t route, int status, double seconds);
 

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "web/form.h"
+#include "web/metrics.h"
+#include "web/routes.h"
 #include "web/template.h"
 
 static char *render(const char *tpl, const char *json)
@@ -104,6 +106,14 @@ static char *time_html(const char *ts, time_t now)
     return buf;
 }
 
+/* /metrics counts every route by itself: a route past the table's size
+ * would be counted with the unmatched ones. */
+static void every_route_has_its_metrics(void **state)
+{
+    (void)state;
+    assert_true(web_route_count() < WEB_METRICS_MAX_ROUTES);
+}
+
 static void expect_time(const char *ts, time_t now, const char *want)
 {
     char *got = time_html(ts, now);
@@ -149,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(templates_escape_by_default),
+        cmocka_unit_test(every_route_has_its_metrics),
         cmocka_unit_test(templates_sections),
         cmocka_unit_test(times_for_people),
         cmocka_unit_test(forms_and_cookies),
