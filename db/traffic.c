@@ -45,12 +45,32 @@ static const db_stmt rollup = {
 
 static const db_stmt circuits = {
     "pf_traffic_circuits",
-    "SELECT c.id, ap.switch_id, ap.ofport, bp.switch_id, bp.ofport"
+    "SELECT c.id, ap.switch_id, ap.ofport, bp.switch_id, bp.ofport,"
+    " coalesce(ma.switch_id, 0), coalesce(ma.meter_id, 0),"
+    " coalesce(mb.switch_id, 0), coalesce(mb.meter_id, 0)"
     " FROM circuits c JOIN peering_requests r ON r.id = c.request_id"
     " JOIN ports ap ON ap.id = r.requester_port_id"
     " JOIN ports bp ON bp.id = r.peer_port_id"
+    " LEFT JOIN circuit_meters ma ON ma.circuit_id = c.id AND ma.end_side = 'a'"
+    " LEFT JOIN circuit_meters mb ON mb.circuit_id = c.id AND mb.end_side = 'b'"
     " WHERE c.state = 'installed' ORDER BY c.id",
     0};
+
+/* The meters' drop counters (migrations/0018): end 'a' polices a_to_b. */
+static const db_stmt drops_get = {
+    "pf_traffic_drops_last",
+    "SELECT end_side, meter_id, coalesce(last_dropped_packets, 0),"
+    " coalesce(last_duration_s, 0), dropped_packets_total, drops_sampled_at IS NOT NULL,"
+    " coalesce(extract(epoch FROM " AT_PARAM(2) " - drops_sampled_at)::float8, 0)"
+    " FROM circuit_meters WHERE circuit_id = $1 FOR UPDATE",
+    2};
+
+static const db_stmt drops_put = {
+    "pf_traffic_drops_put",
+    "UPDATE circuit_meters SET last_dropped_packets = $4, last_duration_s = $5,"
+    " dropped_packets_total = dropped_packets_total + $6, drops_sampled_at = " AT_PARAM(7)
+    " WHERE circuit_id = $1 AND end_side = $2 AND meter_id = $3",
+    7};
 
 #define END_JSON(p, n, v)                                                                   \
     "json_build_object('network', " n ".name, 'asn', " n ".asn, 'port', " p ".name,"       \
@@ -199,10 +219,53 @@ pf_kind db_traffic_circuits(db_conn *c, db_traffic_circuit **out, size_t *n, pf_
         v[i].a_ofport = db_ll(r, i, 2);
         v[i].b_switch = db_ll(r, i, 3);
         v[i].b_ofport = db_ll(r, i, 4);
+        v[i].a_meter_switch = db_ll(r, i, 5);
+        v[i].a_meter = db_ll(r, i, 6);
+        v[i].b_meter_switch = db_ll(r, i, 7);
+        v[i].b_meter = db_ll(r, i, 8);
     }
     PQclear(r);
     *out = v;
     *n = (size_t)rows;
+    return PF_OK;
+}
+
+pf_kind db_traffic_drops_get(db_conn *c, long long circuit_id, double at_epoch,
+                             db_traffic_drops out[2], pf_err *err)
+{
+    memset(out, 0, 2 * sizeof *out);
+    char b[24], t[40];
+    const char *p[2] = {db_fmt_ll(b, circuit_id), fmt_at(t, at_epoch)};
+    PGresult *r = db_exec(c, &drops_get, p, err);
+    if (r == NULL)
+        return err->kind;
+    for (int i = 0; i < PQntuples(r); i++) {
+        db_traffic_drops *d = &out[db_val(r, i, 0)[0] == 'b' ? DB_TRAFFIC_BA : DB_TRAFFIC_AB];
+        d->metered = true;
+        d->meter_id = db_ll(r, i, 1);
+        d->last.last_packets = db_ll(r, i, 2);
+        d->last.last_duration_s = db_ll(r, i, 3);
+        d->last.packets_total = db_ll(r, i, 4);
+        d->last.exists = strcmp(db_val(r, i, 5), "t") == 0;
+        d->last.age_s = strtod(db_val(r, i, 6), NULL);
+    }
+    PQclear(r);
+    return PF_OK;
+}
+
+pf_kind db_traffic_drops_put(db_conn *c, long long circuit_id, int direction, long long meter_id,
+                             long long packets, long long duration_s, long long add_packets,
+                             double at_epoch, pf_err *err)
+{
+    char b[5][24], t[40];
+    const char *p[7] = {db_fmt_ll(b[0], circuit_id),  direction == DB_TRAFFIC_BA ? "b" : "a",
+                        db_fmt_ll(b[1], meter_id),    db_fmt_ll(b[2], packets),
+                        db_fmt_ll(b[3], duration_s),  db_fmt_ll(b[4], add_packets),
+                        fmt_at(t, at_epoch)};
+    PGresult *r = db_exec(c, &drops_put, p, err);
+    if (r == NULL)
+        return err->kind;
+    PQclear(r);
     return PF_OK;
 }
 

@@ -43,6 +43,26 @@ pf_kind db_traffic_put(db_conn *c, long long circuit_id, int direction, long lon
 pf_kind db_traffic_sample(db_conn *c, long long circuit_id, double at_epoch, double seconds,
                           const long long d[4], pf_err *err);
 
+/* A meter's drop counter as last stored (circuit_meters, migration 0018),
+ * in a db_traffic_last's terms: exists (read before), last_packets,
+ * last_duration_s, packets_total (the running total), age_s. */
+typedef struct {
+    bool metered;        /* the circuit has a meter at this end */
+    long long meter_id;
+    db_traffic_last last;
+} db_traffic_drops;
+
+/* Locks (FOR UPDATE) and reads the circuit's meters, by direction. */
+pf_kind db_traffic_drops_get(db_conn *c, long long circuit_id, double at_epoch,
+                             db_traffic_drops out[2], pf_err *err);
+
+/* Stores a meter's reading (the switch's drop counter and the meter's
+ * age) and adds add_packets to its total. Only if the meter is still
+ * meter_id (a re-planned one is left alone). */
+pf_kind db_traffic_drops_put(db_conn *c, long long circuit_id, int direction, long long meter_id,
+                             long long packets, long long duration_s, long long add_packets,
+                             double at_epoch, pf_err *err);
+
 /* pf_traffic_rollup(at) - at_epoch 0: now(). */
 pf_kind db_traffic_rollup(db_conn *c, double at_epoch, pf_err *err);
 
@@ -51,6 +71,9 @@ typedef struct {
     long long circuit_id;
     long long a_switch, a_ofport;
     long long b_switch, b_ofport;
+    /* the meters of a capped circuit (0: no cap): end a's polices a_to_b */
+    long long a_meter_switch, a_meter;
+    long long b_meter_switch, b_meter;
 } db_traffic_circuit;
 
 /* Installed circuits, by id. *out malloc'ed; caller frees. */

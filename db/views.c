@@ -83,7 +83,14 @@ static const db_stmt gauges = {
     "   'request', c.request_id, 'direction', t.direction, 'bytes', t.bytes_total,"
     "   'packets', t.packets_total) ORDER BY t.circuit_id, t.direction)"
     "   FROM traffic_counters t JOIN circuits c ON c.id = t.circuit_id"
-    "   WHERE c.state <> 'removed'), '[]'::json))",
+    "   WHERE c.state <> 'removed'), '[]'::json),"
+    /* meter drops of capped circuits, once a meter was read (0018) */
+    " 'drops', coalesce((SELECT json_agg(json_build_object('circuit', m.circuit_id,"
+    "   'request', c.request_id, 'direction', CASE m.end_side WHEN 'a' THEN 'a_to_b'"
+    "   ELSE 'b_to_a' END, 'packets', m.dropped_packets_total)"
+    "   ORDER BY m.circuit_id, m.end_side)"
+    "   FROM circuit_meters m JOIN circuits c ON c.id = m.circuit_id"
+    "   WHERE c.state <> 'removed' AND m.drops_sampled_at IS NOT NULL), '[]'::json))",
     0};
 
 /* The VLANs held on each port of a network (request_endpoints: what open

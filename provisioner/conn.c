@@ -51,8 +51,11 @@ struct op {
     prov_result *res;
     struct ofp_flow_entry *entries;
     size_t n_entries, cap_entries;
-    struct ofp_meter *meters; /* OP_MDUMP */
+    struct ofp_meter *meters; /* OP_MDUMP of meter config */
     size_t n_meters;
+    uint16_t mp_type; /* OP_MDUMP: OFPMP_METER_CONFIG or OFPMP_METER (stats) */
+    struct ofp_meter_stats_entry *mstats; /* OP_MDUMP of meter stats */
+    size_t n_mstats;
     bool oom;
 };
 
@@ -409,6 +412,43 @@ static void handle_meter_config(prov_net *n, struct conn *c, struct op *o, const
     }
 }
 
+static void handle_meter_stats(prov_net *n, struct conn *c, struct op *o, const uint8_t *m,
+                               size_t len)
+{
+    size_t cnt = 0;
+    bool more = false;
+    struct ofp_err oe;
+    /* as meter config: count first, then decode into room of that size */
+    int rc = ofp_decode_meter_stats_reply(m, len, NULL, 0, &cnt, &more, &oe);
+    if (rc == OFP_OK || rc == OFP_E_TOO_MANY) {
+        struct ofp_meter_stats_entry *v =
+            cnt ? realloc(o->mstats, (o->n_mstats + cnt) * sizeof *v) : o->mstats;
+        if (cnt && v == NULL) {
+            o->oom = true;
+            op_unlink(c, o);
+            op_complete(n, o, false, "");
+            return;
+        }
+        o->mstats = v;
+        rc = ofp_decode_meter_stats_reply(m, len, cnt ? v + o->n_mstats : NULL, cnt, &cnt,
+                                          &more, &oe);
+    }
+    if (rc != OFP_OK) {
+        o->res->n_errors++;
+        o->res->failed_index = -1;
+        msgf(o->res->message, sizeof o->res->message, "undecodable meter stats reply: %s",
+             oe.msg);
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+        return;
+    }
+    o->n_mstats += cnt;
+    if (!more) {
+        op_unlink(c, o);
+        op_complete(n, o, false, "");
+    }
+}
+
 static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
                              uint32_t xid)
 {
@@ -419,8 +459,10 @@ static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size
     if (ofp_decode_multipart_header(m, len, OFPT_MULTIPART_REPLY, &type, &flags, NULL) != OFP_OK)
         return;
     if (o->kind == OP_MDUMP) {
-        if (type == OFPMP_METER_CONFIG)
+        if (type == OFPMP_METER_CONFIG && o->mp_type == OFPMP_METER_CONFIG)
             handle_meter_config(n, c, o, m, len);
+        else if (type == OFPMP_METER && o->mp_type == OFPMP_METER)
+            handle_meter_stats(n, c, o, m, len);
         return;
     }
     if (type != OFPMP_FLOW)
@@ -1545,7 +1587,7 @@ bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
         pthread_mutex_unlock(&n->mu);
         return false;
     }
-    struct op o = {.kind = OP_MDUMP, .conn = c, .res = res};
+    struct op o = {.kind = OP_MDUMP, .conn = c, .res = res, .mp_type = OFPMP_METER_CONFIG};
     uint8_t buf[64];
     size_t len;
     o.last_xid = c->next_xid++;
@@ -1561,6 +1603,39 @@ bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
         *n_out = o.n_meters;
     } else {
         free(o.meters);
+    }
+    return res->ok;
+}
+
+bool prov_net_meter_stats(prov_net *n, long long switch_id, int timeout_ms,
+                          struct ofp_meter_stats_entry **out, size_t *n_out, prov_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = usable_conn(n, switch_id, res);
+    if (c == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    struct op o = {.kind = OP_MDUMP, .conn = c, .res = res, .mp_type = OFPMP_METER};
+    uint8_t buf[64];
+    size_t len;
+    o.last_xid = c->next_xid++;
+    ofp_encode_meter_stats_request(buf, sizeof buf, o.last_xid, OFPM_ALL, &len, NULL);
+    out_append(c, buf, len);
+    o.next = c->ops;
+    c->ops = &o;
+    wake(n);
+    wait_op(n, &o, timeout_ms, "meter stats");
+    pthread_mutex_unlock(&n->mu);
+    if (res->ok) {
+        *out = o.mstats;
+        *n_out = o.n_mstats;
+    } else {
+        free(o.mstats);
     }
     return res->ok;
 }

@@ -131,6 +131,10 @@ bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_met
  * On success *out is malloc'ed (caller frees) with *n_out meters. */
 bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
                          struct ofp_meter **out, size_t *n_out, prov_result *res);
+/* Reads every meter's counters (meter stats multipart, all parts): the
+ * traffic counter poller's drops. *out malloc'ed (caller frees). */
+bool prov_net_meter_stats(prov_net *n, long long switch_id, int timeout_ms,
+                          struct ofp_meter_stats_entry **out, size_t *n_out, prov_result *res);
 
 /* Reads the switch's flows (flow stats multipart; every reply part). On
  * success *out is malloc'ed (caller frees) with *n_out entries. */

@@ -15,6 +15,9 @@ struct sw_flows {
     bool ok;
     struct ofp_flow_entry *e;
     size_t n;
+    bool metered, mok; /* holds a meter of a capped circuit; its stats read */
+    struct ofp_meter_stats_entry *m;
+    size_t nm;
 };
 
 static struct sw_flows *find_sw(struct sw_flows *v, size_t n, long long id)
@@ -41,6 +44,25 @@ static void reading_of(const struct sw_flows *sw, uint64_t cookie, long long ofp
             r->duration_s = sw->e[i].duration_sec;
             return;
         }
+    }
+}
+
+/* The drops of one meter: its drop band's packets (peerflow's meters have
+ * one band; every band is summed so a second one would count too). */
+static void drops_of(const struct sw_flows *sw, long long meter_id, wf_traffic_reading *r)
+{
+    memset(r, 0, sizeof *r);
+    if (sw == NULL || !sw->mok || meter_id == 0)
+        return;
+    for (size_t i = 0; i < sw->nm; i++) {
+        const struct ofp_meter_stats_entry *m = &sw->m[i];
+        if ((long long)m->meter_id != meter_id)
+            continue;
+        r->present = true;
+        for (size_t b = 0; b < m->n_bands; b++)
+            r->packets += m->bands[b].packets;
+        r->duration_s = m->duration_sec;
+        return;
     }
 }
 
@@ -73,6 +95,14 @@ pf_kind prov_counters_poll(prov_net *n, db_conn *db, int timeout_ms,
         for (int j = 0; j < 2; j++)
             if (find_sw(sw, ns, ids[j]) == NULL)
                 sw[ns++].switch_id = ids[j];
+        /* a meter sits on its end's switch, which is already in the list */
+        long long ms[2] = {cs[i].a_meter ? cs[i].a_meter_switch : 0,
+                           cs[i].b_meter ? cs[i].b_meter_switch : 0};
+        for (int j = 0; j < 2; j++) {
+            struct sw_flows *f = ms[j] ? find_sw(sw, ns, ms[j]) : NULL;
+            if (f != NULL)
+                f->metered = true;
+        }
     }
     /* one dump per switch: every flow of peerflow's (cookie tag) */
     struct ofp_flow_stats_req req;
@@ -88,6 +118,11 @@ pf_kind prov_counters_poll(prov_net *n, db_conn *db, int timeout_ms,
             continue;
         }
         sw[i].ok = true;
+        /* meter stats only where a capped circuit has a meter: one more
+         * round trip on those switches, none on the others */
+        if (sw[i].metered)
+            sw[i].mok = prov_net_meter_stats(n, sw[i].switch_id, timeout_ms, &sw[i].m,
+                                             &sw[i].nm, &res);
     }
     wf_env env = {.db = db};
     k = PF_OK;
@@ -96,17 +131,32 @@ pf_kind prov_counters_poll(prov_net *n, db_conn *db, int timeout_ms,
         wf_traffic_reading r[2];
         reading_of(find_sw(sw, ns, cs[i].a_switch), cookie, cs[i].a_ofport, &r[DB_TRAFFIC_AB]);
         reading_of(find_sw(sw, ns, cs[i].b_switch), cookie, cs[i].b_ofport, &r[DB_TRAFFIC_BA]);
-        if (!r[0].present && !r[1].present)
+        if (r[0].present || r[1].present) {
+            k = wf_traffic_record(&env, cs[i].circuit_id, r, 0, NULL, err);
+            /* a circuit removed meanwhile (foreign key) is not a failure */
+            if (k == PF_ECONFLICT || k == PF_EINVALID || k == PF_ENOTFOUND)
+                k = PF_OK;
+            else if (k == PF_OK)
+                rep->sampled++;
+        }
+        if (k != PF_OK || (cs[i].a_meter == 0 && cs[i].b_meter == 0))
             continue;
-        k = wf_traffic_record(&env, cs[i].circuit_id, r, 0, NULL, err);
-        /* a circuit removed meanwhile (foreign key) is not a failure */
+        wf_traffic_reading d[2];
+        drops_of(find_sw(sw, ns, cs[i].a_meter_switch), cs[i].a_meter, &d[DB_TRAFFIC_AB]);
+        drops_of(find_sw(sw, ns, cs[i].b_meter_switch), cs[i].b_meter, &d[DB_TRAFFIC_BA]);
+        if (!d[0].present && !d[1].present)
+            continue;
+        long long mid[2] = {cs[i].a_meter, cs[i].b_meter};
+        k = wf_traffic_record_drops(&env, cs[i].circuit_id, d, mid, 0, err);
         if (k == PF_ECONFLICT || k == PF_EINVALID || k == PF_ENOTFOUND)
             k = PF_OK;
         else if (k == PF_OK)
-            rep->sampled++;
+            rep->metered++;
     }
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
         free(sw[i].e);
+        free(sw[i].m);
+    }
     free(sw);
     free(cs);
     return k;

@@ -8,10 +8,10 @@
  * peer's port (b_to_a). Each reading goes to wf_traffic_record, which
  * turns it into a reset-safe difference (workflow/traffic.h).
  *
- * Meter statistics (peerflow_circuit_dropped_packets_total) are not read
- * here yet: circuits have no meters until issue 13 adds them. The place
- * for them is prov_counters_poll, beside the flow dump: a meter stats
- * request per switch, stored with the circuit's sample. */
+ * A switch that holds a meter of a capped circuit is also asked for its
+ * meter stats (one request, every meter); each meter's drop band packet
+ * count goes to wf_traffic_record_drops, which keeps the running total
+ * /metrics exports as peerflow_circuit_dropped_packets_total. */
 #ifndef PROV_COUNTERS_H
 #define PROV_COUNTERS_H
 
@@ -24,6 +24,7 @@
 typedef struct {
     int circuits;   /* installed circuits */
     int sampled;    /* circuits with at least one ingress flow read */
+    int metered;    /* capped circuits with at least one meter read */
     int switches;   /* switches asked */
     int unreachable;
 } prov_counters_report;

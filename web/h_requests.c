@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pf_table.h"
 #include "web/http.h"
 #include "workflow/queries.h"
 #include "workflow/requests.h"
@@ -42,6 +43,98 @@ void web_h_request_list(web_ctx *ctx)
                                               st && strcmp(st, states[i]) == 0));
     json_object_set_new(doc, "states", opts);
     web_view(ctx, 200, "requests", doc);
+}
+
+/* A JSON value as a CSV cell: text as it is, numbers in decimal, null
+ * (and a missing field) as NULL - an empty cell. */
+static const char *cell(const json_t *v, char *buf, size_t cap)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+/* GET /requests.csv and /api/v1/requests.csv: every request the actor
+ * sees (?state= filters, ?before= starts below an id, as the list), as
+ * RFC 4180 CSV - the list's report. Read in pages of 1000 so a long list
+ * is never one large query; each page is its own snapshot, which for ids
+ * that only grow (the list goes down from the newest) loses nothing. */
+void web_h_request_list_csv(web_ctx *ctx)
+{
+    pf_err err = {0};
+    json_t *state = json_object_get(ctx->query, "state");
+    const char *st = json_is_string(state) && json_string_length(state) ? json_string_value(state)
+                                                                         : NULL;
+    long long before = 0;
+    json_t *b = json_object_get(ctx->query, "before");
+    if (json_is_string(b) && json_string_length(b) &&
+        wf_parse_int(json_string_value(b), "before", 1, INT64_MAX, &before, &err) != PF_OK) {
+        web_error(ctx, &err);
+        return;
+    }
+    static const char *const cols[] = {
+        "id",           "state",         "requester_asn", "requester_network",
+        "requester_port", "requester_vlan", "peer_asn",     "peer_network",
+        "peer_port",    "peer_vlan",     "created_at",    "updated_at"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    pf_table *t = pf_table_new(NCOLS);
+    for (int i = 0; t && i < NCOLS; i++)
+        pf_table_set_name(t, i, cols[i]);
+    bool oom = t == NULL;
+    for (;;) {
+        json_t *doc;
+        if (wf_request_page(&ctx->env, &ctx->session.actor, st, before, 1000, &doc, &err)) {
+            pf_table_free(t);
+            web_error(ctx, &err);
+            return;
+        }
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(doc, "requests"), i, r) {
+            char nb[NCOLS][24];
+            const json_t *rq = json_object_get(r, "requester"), *pe = json_object_get(r, "peer");
+            const json_t *v[NCOLS] = {
+                json_object_get(r, "id"),         json_object_get(r, "state"),
+                json_object_get(rq, "asn"),       json_object_get(rq, "name"),
+                json_object_get(rq, "port"),      json_object_get(rq, "vlan"),
+                json_object_get(pe, "asn"),       json_object_get(pe, "name"),
+                json_object_get(pe, "port"),      json_object_get(pe, "vlan"),
+                json_object_get(r, "created_at"), json_object_get(r, "updated_at")};
+            const char *row[NCOLS];
+            for (int c = 0; c < NCOLS; c++)
+                row[c] = cell(v[c], nb[c], sizeof nb[c]);
+            if (!oom && !pf_table_add_row(t, row))
+                oom = true;
+        }
+        json_t *next = json_object_get(doc, "next_before");
+        before = json_is_integer(next) ? (long long)json_integer_value(next) : 0;
+        json_decref(doc);
+        if (before == 0 || oom)
+            break;
+    }
+    if (oom) {
+        pf_table_free(t);
+        pf_fail(&err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        web_error(ctx, &err);
+        return;
+    }
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *f = open_memstream(&buf, &blen);
+    pf_table_write_csv(t, f);
+    fclose(f);
+    pf_table_free(t);
+    snprintf(ctx->extra_header_name, sizeof ctx->extra_header_name, "Content-Disposition");
+    /* the state in the file name only when it is a plain word (a header) */
+    bool word = st && strlen(st) < 32 && strspn(st, "abcdefghijklmnopqrstuvwxyz_") == strlen(st);
+    snprintf(ctx->extra_header_value, sizeof ctx->extra_header_value,
+             "%s; filename=\"peerflow-requests%s%s.csv\"", ctx->is_api ? "inline" : "attachment",
+             word ? "-" : "", word ? st : "");
+    web_text(ctx, 200, "text/csv; charset=utf-8", buf, blen);
 }
 
 /* The form's view: my ports, the directory, typed values, field errors. */

@@ -134,6 +134,7 @@ void web_h_login(web_ctx *ctx);
 void web_h_logout(web_ctx *ctx);
 void web_h_dashboard(web_ctx *ctx);
 void web_h_request_list(web_ctx *ctx);
+void web_h_request_list_csv(web_ctx *ctx);
 void web_h_request_new(web_ctx *ctx);
 void web_h_request_create(web_ctx *ctx);
 void web_h_request_show(web_ctx *ctx);

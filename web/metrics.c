@@ -108,9 +108,7 @@ void web_metrics_write(FILE *out, const json_t *gauges)
                 json_is_string(v) && strcmp(json_string_value(v), "connected") == 0);
     /* Totals over every segment of the flows' counters (a flow re-added
      * by reconcile does not reset them): counters in Prometheus's sense.
-     * Labels are ids, so no escaping is needed. The meter drops
-     * (peerflow_circuit_dropped_packets_total) come when circuits have
-     * meters (issue 13): not exported before, rather than shown as 0. */
+     * Labels are ids, so no escaping is needed. */
     static const char *const what[2] = {"bytes", "packets"};
     for (int w = 0; w < 2; w++) {
         fprintf(out,
@@ -128,6 +126,27 @@ void web_metrics_write(FILE *out, const json_t *gauges)
                     (long long)json_integer_value(json_object_get(c, "request")),
                     dir && strcmp(dir, "b_to_a") == 0 ? "b_to_a" : "a_to_b",
                     (long long)json_integer_value(json_object_get(c, what[w])));
+        }
+    }
+    /* Packets the meters of capped circuits dropped (over the cap), by the
+     * direction the meter polices; only circuits with a cap whose meter
+     * was read have a line (none is not the same as 0 drops). */
+    json_t *drops = json_object_get(gauges, "drops");
+    if (json_array_size(drops) > 0) {
+        fputs("# HELP peerflow_circuit_dropped_packets_total Packets the circuit's meter "
+              "dropped over its bandwidth cap, by direction (a_to_b: requester to peer).\n"
+              "# TYPE peerflow_circuit_dropped_packets_total counter\n",
+              out);
+        size_t i;
+        json_t *c;
+        json_array_foreach(drops, i, c) {
+            const char *dir = json_string_value(json_object_get(c, "direction"));
+            fprintf(out, "peerflow_circuit_dropped_packets_total{circuit=\"%lld\",request=\"%lld\","
+                         "direction=\"%s\"} %lld\n",
+                    (long long)json_integer_value(json_object_get(c, "circuit")),
+                    (long long)json_integer_value(json_object_get(c, "request")),
+                    dir && strcmp(dir, "b_to_a") == 0 ? "b_to_a" : "a_to_b",
+                    (long long)json_integer_value(json_object_get(c, "packets")));
         }
     }
 }

@@ -31,6 +31,7 @@ static const web_route routes[] = {
     /* pages */
     {"GET", "/", web_h_dashboard, WEB_PAGE, "dashboard"},
     {"GET", "/requests", web_h_request_list, WEB_PAGE, "request_list"},
+    {"GET", "/requests.csv", web_h_request_list_csv, WEB_PAGE, "request_list_csv"},
     {"GET", "/requests/new", web_h_request_new, WEB_PAGE, "request_new"},
     {"POST", "/requests", web_h_request_create, WEB_PAGE, "request_create"},
     {"GET", "/requests/{id}", web_h_request_show, WEB_PAGE, "request_show"},
@@ -51,6 +52,7 @@ static const web_route routes[] = {
     {"GET", "/api/v1/me", web_h_me, WEB_API, "api_me"},
     {"GET", "/api/v1/dashboard", web_h_dashboard, WEB_API, "api_dashboard"},
     {"GET", "/api/v1/requests", web_h_request_list, WEB_API, "api_request_list"},
+    {"GET", "/api/v1/requests.csv", web_h_request_list_csv, WEB_API, "api_request_list_csv"},
     {"POST", "/api/v1/requests", web_h_request_create, WEB_API, "api_request_create"},
     {"GET", "/api/v1/requests/{id}", web_h_request_show, WEB_API, "api_request_show"},
     {"POST", "/api/v1/requests/{id}/modify", web_h_change_open, WEB_API, "api_change_open"},

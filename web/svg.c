@@ -178,10 +178,17 @@ static void series_line(FILE *f, const json_t *pts, const char *key, const char 
             pen = false;
             continue;
         }
-        double t = (double)(num(p, "t") - from) + step / 2.0;
-        double x = x0 + w * t / (double)span;
+        /* A rate holds for its whole bucket: a step from the bucket's
+         * start to its end. So one point alone (a new circuit's first
+         * bucket, a burst between idle gaps) is a visible segment, not a
+         * single "M" that draws nothing. */
+        double t = (double)(num(p, "t") - from);
+        double xa = x0 + w * t / (double)span;
+        double xb = x0 + w * (t + step) / (double)span;
+        if (xb > x0 + w)
+            xb = x0 + w;
         double y = y0 + hgt - hgt * json_number_value(v) / top;
-        fprintf(f, "%s%.1f %.1f ", pen ? "L" : "M", x, y);
+        fprintf(f, "%s%.1f %.1f L%.1f %.1f ", pen ? "L" : "M", xa, y, xb, y);
         pen = true;
     }
     fputs("\"/>", f);

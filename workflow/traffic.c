@@ -113,6 +113,51 @@ pf_kind wf_traffic_record(const wf_env *env, long long circuit_id, const wf_traf
     return k;
 }
 
+struct drops_ctx {
+    long long circuit_id;
+    const wf_traffic_reading *r;
+    const long long *meter_id;
+    double at;
+};
+
+static pf_kind drops_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct drops_ctx *x = v;
+    db_traffic_drops last[2];
+    pf_kind k = db_traffic_drops_get(c, x->circuit_id, x->at, last, err);
+    if (k)
+        return k;
+    for (int dir = 0; dir < 2; dir++) {
+        const wf_traffic_reading *r = &x->r[dir];
+        /* a reading of a meter the circuit no longer has (re-planned or
+         * removed meanwhile) counts for nothing */
+        if (!r->present || !last[dir].metered || last[dir].meter_id != x->meter_id[dir])
+            continue;
+        /* the same rules as a flow's packets: a meter re-added (counter or
+         * age went backwards) starts a new segment, so the total never
+         * falls; an unchanged counter writes nothing */
+        wf_traffic_step s;
+        wf_traffic_delta(&last[dir].last, r, &s);
+        if (s.packets == 0 && !s.first && !s.new_segment)
+            continue;
+        long long packets = (long long)(r->packets > MAX_COUNTER ? 0 : r->packets);
+        k = db_traffic_drops_put(c, x->circuit_id, dir, x->meter_id[dir], packets,
+                                 (long long)r->duration_s, s.packets, x->at, err);
+        if (k)
+            return k;
+    }
+    return PF_OK;
+}
+
+pf_kind wf_traffic_record_drops(const wf_env *env, long long circuit_id,
+                                const wf_traffic_reading r[2], const long long meter_id[2],
+                                double at_epoch, pf_err *err)
+{
+    struct drops_ctx x = {.circuit_id = circuit_id, .r = r, .meter_id = meter_id, .at = at_epoch};
+    db_scope s = db_scope_system();
+    return db_run_tx(env->db, &s, drops_tx, &x, err);
+}
+
 static pf_kind rollup_tx(db_conn *c, void *v, pf_err *err)
 {
     return db_traffic_rollup(c, *(double *)v, err);

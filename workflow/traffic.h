@@ -15,6 +15,8 @@
  *    some bytes or packets crossed. So an idle circuit costs no row and
  *    no update, and in the series a step without a sample is zero
  *    traffic - from the circuit's first reading on ("counted_since").
+ *  - wf_traffic_record_drops: the same for the drop counters of a
+ *    capped circuit's meters (meter stats);
  *  - wf_traffic_rollup: the worker loop's periodic rollup and pruning;
  *  - wf_traffic_series: the rate series of a request for its two parties
  *    and operators (API JSON and CSV, the request page's graph);
@@ -61,6 +63,17 @@ void wf_traffic_delta(const db_traffic_last *prev, const wf_traffic_reading *cur
  * was written (not on the first reading). */
 pf_kind wf_traffic_record(const wf_env *env, long long circuit_id, const wf_traffic_reading r[2],
                           double at_epoch, bool *sampled, pf_err *err);
+
+/* Records the drop counters of a capped circuit's two meters (r[dir]:
+ * packets = the drop band's packet count, duration_s = the meter's age;
+ * bytes unused), read from meters meter_id[dir] (direction a_to_b is end
+ * a's meter). Each meter's running total (/metrics'
+ * peerflow_circuit_dropped_packets_total) grows by wf_traffic_delta's
+ * packets: never negative across a re-added meter. A meter the circuit no
+ * longer holds is skipped. */
+pf_kind wf_traffic_record_drops(const wf_env *env, long long circuit_id,
+                                const wf_traffic_reading r[2], const long long meter_id[2],
+                                double at_epoch, pf_err *err);
 
 /* pf_traffic_rollup at at_epoch (0: now). */
 pf_kind wf_traffic_rollup(const wf_env *env, double at_epoch, pf_err *err);

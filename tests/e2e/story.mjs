@@ -10,6 +10,9 @@
 //   link-refused URL CODE SHOT                         the link is refused with CODE
 //   show EMAIL PASSWORD ID STATE SHOT                  the request page shows STATE
 //   teardown EMAIL PASSWORD ID SHOT                    an admin clicks "Tear down"
+//   pictures EMAIL PASSWORD ID SWITCHES SHOT           the request page's path diagram and
+//                                                      traffic graph (SWITCHES: s1,s2,s3)
+//   fabric EMAIL PASSWORD SWITCHES SHOT                an operator's fabric page: the topology
 //
 // Prints one line per check ("ok ..." or "FAIL ...") and at the end
 // "checks: N passed, M failed"; exits non-zero on any failure.
@@ -169,6 +172,54 @@ try {
       check((await text(page, '#timeline')).includes('request.decommission_requested'),
             'the timeline shows the teardown request');
       await page.screenshot({ path: `${shots}/${shot}.png`, fullPage: true });
+      break;
+    }
+    case 'pictures': {
+      // the active circuit's pictures: server-rendered SVG, the switches named
+      const [email, password, id, switches, shot] = args;
+      const { page } = await login(email, password);
+      await page.goto(`${base}/requests/${id}?range=1h#traffic`);
+      const path = page.locator('section#traffic svg#path-diagram');
+      check(await path.count() === 1, 'the request page has the path diagram (SVG)');
+      const pathText = (await path.count()) ? await path.textContent() : '';
+      for (const sw of switches.split(','))
+        check(pathText.includes(sw), `the path diagram names switch ${sw}`);
+      const graph = page.locator('section#traffic svg#traffic-graph');
+      check(await graph.count() === 1, 'the request page has the traffic graph (SVG)');
+      // each direction's line rises above the zero line somewhere (SVG y grows downwards)
+      const plot = graph.locator('rect.plot');
+      const zero = Number(await plot.getAttribute('y')) + Number(await plot.getAttribute('height'));
+      for (const cls of ['line-ab', 'line-ba']) {
+        const d = (await graph.locator(`path.${cls}`).getAttribute('d')) || '';
+        const pts = [...d.matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+        const up = pts.filter(([, y]) => y < zero - 1);
+        const wide = up.length > 1 && Math.max(...up.map(([x]) => x)) > Math.min(...up.map(([x]) => x));
+        check(wide, `the graph's ${cls} line rises above zero over a visible width (${up.length} of ${pts.length} points)`);
+      }
+      const table = await text(page, '#traffic-table');
+      check(/[1-9][0-9.]* (bit|kbit|Mbit)\/s/.test(table),
+            `the graph's table shows a non-zero rate (${table.slice(0, 80).replace(/\s+/g, ' ')})`);
+      await page.locator('#traffic').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${shots}/${shot}.png`, fullPage: true });
+      // the pictures alone, for the README
+      await graph.screenshot({ path: `${shots}/${shot}-graph.png` });
+      await path.screenshot({ path: `${shots}/${shot}-path.png` });
+      break;
+    }
+    case 'fabric': {
+      const [email, password, switches, shot] = args;
+      const { page } = await login(email, password);
+      await page.goto(`${base}/fabric`);
+      const topo = page.locator('svg#topology');
+      check(await topo.count() === 1, 'the fabric page has the topology (SVG)');
+      const topoText = (await topo.count()) ? await topo.textContent() : '';
+      for (const sw of switches.split(','))
+        check(topoText.includes(sw), `the topology shows switch ${sw}`);
+      const n = switches.split(',').length;
+      check(await page.locator('svg#topology g.node.switch.conn-connected').count() === n,
+            `the topology draws ${n} switch nodes, coloured connected`);
+      await page.screenshot({ path: `${shots}/${shot}.png`, fullPage: true });
+      await topo.screenshot({ path: `${shots}/${shot}-topology.png` });
       break;
     }
     default:

@@ -176,6 +176,7 @@ smtp_url=${smtp_url#PEERFLOW_SMTP_URL=}
 pw_a_eng='story-eng-A-pass'
 pw_a_admin='story-admin-A-pass'
 pw_b_admin='story-admin-B-pass'
+pw_op='story-operator-pass'
 A=64510; B=64520
 ca=peering@a-net.example
 cb=noc@b-net.example
@@ -193,11 +194,14 @@ adduser() { printf '%s\n' "$1" | "$pf" user add --email "$2" --network "$3" --ro
 expect_ok "A engineer" adduser "$pw_a_eng" eng@a-net.example $A engineer
 expect_ok "A admin" adduser "$pw_a_admin" admin@a-net.example $A admin
 expect_ok "B admin" adduser "$pw_b_admin" admin@b-net.example $B admin
+expect_ok "the exchange's operator" \
+  bash -c 'printf "%s\n" "$1" | "$2" user add --email op@ix.example --operator --password-stdin' \
+  _ "$pw_op" "$pf"
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 PEERFLOW_SMTP_URL=$smtp_url PEERFLOW_KEY_DIR=$tmp/keys PEERFLOW_BASE_URL=$base \
-PEERFLOW_MAIL_FROM=peerflow@ix.example \
+PEERFLOW_MAIL_FROM=peerflow@ix.example PEERFLOW_COUNTER_INTERVAL=1 \
   "$pf" serve --listen "127.0.0.1:$port" >"$serve_log" 2>&1 &
 serve_pid=$!
 wait_for 15 curl -sf "$base/healthz" || die "peerflow serve did not answer /healthz"
@@ -269,6 +273,15 @@ s2_packets() {
 }
 s2_counted() { [ "$(s2_packets)" -ge 6 ]; }
 expect_wait "the transit switch s2 counted the pings' packets" 5 s2_counted
+
+# ------------------------------------------------------------ 6b. pictures
+step "6b. the request page draws the path and the traffic; the fabric page the topology"
+# a few more seconds of pings, so the graph has something to show
+ip netns exec "$ns-a" ping -q -c 15 -W 1 -i 0.2 10.77.0.2 >/dev/null 2>&1
+counted() { [ "$(sql "SELECT coalesce(min(bytes_total), 0) FROM traffic_counters WHERE circuit_id = $cid")" -gt 0 ]; }
+expect_wait "the counter poller counted the pings in both directions" 10 counted
+browser pictures eng@a-net.example "$pw_a_eng" "$id" s1,s2,s3 e2e-4b-traffic
+browser fabric op@ix.example "$pw_op" s1,s2,s3 e2e-4c-fabric
 
 # the used and the obsolete links are refused
 browser link-refused "$link_b" token_used e2e-5-link-used

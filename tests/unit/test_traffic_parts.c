@@ -94,6 +94,36 @@ static void pictures_escape_every_name(void **state)
     json_decref(s);
 }
 
+/* A series with one recorded point (a new circuit's first bucket) draws a
+ * segment of the bucket's width at its rate, not a lone "M" (nothing). */
+static void graph_single_point_visible(void **state)
+{
+    (void)state;
+    json_t *s = json_pack("{sIsIsfs[{sIsnsn}{sIsfsf}]s{sI}s{sI}ssss}", "request_id",
+                          (json_int_t)5, "step", (json_int_t)10, "max_bps", 8000.0, "points",
+                          "t", (json_int_t)1000, "a_to_b_bps", "b_to_a_bps", "t",
+                          (json_int_t)1010, "a_to_b_bps", 8000.0, "b_to_a_bps", 0.0, "a", "asn",
+                          (json_int_t)64500, "b", "asn", (json_int_t)64501, "from", "f", "to",
+                          "t");
+    assert_non_null(s);
+    char *svg = web_svg_traffic(s, 0);
+    assert_non_null(svg);
+    const char *d = strstr(svg, "class=\"line-ab\" d=\"");
+    assert_non_null(d);
+    double xa, ya, xb, yb;
+    assert_int_equal(sscanf(d + strlen("class=\"line-ab\" d=\""), "M%lf %lf L%lf %lf", &xa, &ya,
+                            &xb, &yb),
+                     4);
+    assert_true(xb - xa > 100); /* half the plot: the second of two buckets */
+    assert_true(ya == yb);
+    const char *e = strstr(svg, "class=\"line-ba\" d=\"");
+    assert_non_null(e);
+    assert_true(sscanf(e + strlen("class=\"line-ba\" d=\""), "M%lf %lf L%lf", &xa, &ya, &xb) == 3);
+    assert_null(strstr(svg, "class=\"cap\""));
+    free(svg);
+    json_decref(s);
+}
+
 static void delta_never_negative(void **state)
 {
     (void)state;
@@ -230,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(escape_hostile_names),
         cmocka_unit_test(pictures_escape_every_name),
+        cmocka_unit_test(graph_single_point_visible),
         cmocka_unit_test(delta_never_negative),
         cmocka_unit_test(query_parse),
         cmocka_unit_test(report_charts),
