@@ -1589,7 +1589,9 @@ static bool batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
     memset(res, 0, sizeof *res);
     res->failed_index = -1;
     pthread_mutex_lock(&n->mu);
-    struct conn *c = usable_conn(n, switch_id, res);
+    /* a batch of no mods is a BARRIER alone, a probe that changes nothing:
+     * allowed in any role */
+    struct conn *c = usable_conn_for(n, switch_id, n_mods > 0, res);
     if (c == NULL) {
         pthread_mutex_unlock(&n->mu);
         return false;

@@ -109,7 +109,8 @@ void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out);
  * master, else SLAVE. Writes (batches, meter mods) are allowed only while
  * the switch has confirmed MASTER with its ROLE_REPLY and valid_ms (the
  * lease's time left) has not passed; otherwise they fail with not_master
- * (and unreachable). Reads (dumps) are allowed in any role. A ROLE_REPLY
+ * (and unreachable). Reads (dumps) and a batch of no mods (a BARRIER
+ * alone, a probe) are allowed in any role. A ROLE_REPLY
  * that makes this process master also calls cfg.on_connect (a new master
  * reconciles the switch); with roles, the handshake alone does not. */
 void prov_net_set_role(prov_net *n, long long switch_id, bool master, uint64_t generation,

@@ -571,7 +571,7 @@ static void run_provision(struct job_ctx *j, outcome *o)
      * that is master of every switch of the path, else it waits (as for a
      * switch out of reach), so no switch of a circuit is half written by
      * one master and half by another (docs/fabric.md). */
-    for (size_t s = 0; s < n_sw && !problem[0]; s++) {
+    for (size_t s = 0; s < n_sw && j->svc->has_master && !problem[0]; s++) {
         if (prov_net_is_master(j->svc->net, sws[s]))
             continue;
         char name[64];
