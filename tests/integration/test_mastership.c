@@ -40,7 +40,9 @@
 #include "db/mastership.h"
 #include "provisioner/prov.h"
 #include "tests/support/pgtest.h"
+#include "web/metrics.h"
 #include "workflow/admin.h"
+#include "workflow/queries.h"
 #include "workflow/requests.h"
 
 static char fabdir[64], netns[32], root[1024];
@@ -244,6 +246,31 @@ static pid_t start_worker(const char *name)
     return p;
 }
 
+/* /metrics as the server writes it (malloc'ed). */
+static char *metrics_text(void)
+{
+    wf_actor sys = wf_actor_system("test");
+    json_t *g = NULL;
+    pf_err err;
+    must(wf_gauges(&db.env, &sys, &g, &err), &err, "gauges");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    web_metrics_write(f, g);
+    fclose(f);
+    json_decref(g);
+    return text;
+}
+
+static void expect_metric(const char *line, bool present)
+{
+    char *text = metrics_text();
+    bool has = strstr(text, line) != NULL;
+    if (has != present)
+        fail_msg("/metrics %s '%s':\n%s", present ? "lacks" : "has", line, text);
+    free(text);
+}
+
 /* ----------------------------------------------------------- leases */
 
 static db_master_stats round_of(const char *me, int lease_ms, const long long *reach, size_t n,
@@ -345,6 +372,15 @@ static void lease_rules(void **state)
     st = round_of("A", 600, ids, 3, &v, &n);
     assert_int_equal(st.taken, 3);
     free(v);
+    expect_metric("peerflow_switch_master{switch=\"s1\",worker=\"A\"} 1\n", true);
+    expect_metric("worker=\"B\"", false);
+    /* a worker name is escaped as a Prometheus label value */
+    must(db_begin(db.app, &scope, &err), &err, "begin");
+    must(db_master_release(db.app, "A", &err), &err, "release");
+    must(db_commit(db.app, &err), &err, "commit");
+    round_of("p\"\\1", 600, ids, 1, &v, &n);
+    free(v);
+    expect_metric("peerflow_switch_master{switch=\"s1\",worker=\"p\\\"\\\\1\"} 1\n", true);
     /* leave the fabric to the worker processes (the request stays pending) */
     sqlf("DELETE FROM jobs WHERE request_id = %lld", rid);
     sqlf("DELETE FROM switch_masters");
@@ -419,6 +455,8 @@ static void kill_master_mid_batch(void **state)
         fail_msg("w2 holds %s of 3 switches %.1f s after the kill", pgt_sql(&db, masters_w2),
                  takeover);
     printf("# takeover by w2: %.2f s after SIGKILL of the master\n", takeover);
+    expect_metric("peerflow_switch_master{switch=\"s2\",worker=\"w2\"} 1\n", true);
+    expect_metric("worker=\"w1\"", false);
     char min_gen[32];
     snprintf(min_gen, sizeof min_gen, "%s", sqlf("SELECT min(generation) FROM switch_masters"));
     assert_true(atoll(min_gen) > gen_before);
