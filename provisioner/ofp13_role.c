@@ -10,7 +10,7 @@
  */
 #include "provisioner/ofp13_priv.h"
 
-#define ROLE_MSG_LEN 24
+#define ROLE_MSG_LEN sizeof(struct ofp_role_request)
 
 static int encode_role(uint8_t type, uint8_t *buf, size_t cap, uint32_t xid,
                        const struct ofp_role *in, size_t *out_len,
@@ -20,12 +20,15 @@ static int encode_role(uint8_t type, uint8_t *buf, size_t cap, uint32_t xid,
         return fail(err, OFP_E_BAD_VALUE, 8, "controller role %" PRIu32
                     " is not one of OpenFlow's 0..3 (nochange, equal, "
                     "master, slave)", in->role);
+    struct ofp_role_request rr;
+    memset(&rr, 0, sizeof rr);
+    rr.header.version = OFP13_VERSION;
+    rr.header.type = type;
+    rr.header.xid = hton32(xid);
+    rr.role = hton32(in->role);
+    rr.generation_id = hton64(in->generation_id);
     struct writer w = writer_init(buf, cap);
-    put_header(&w, type, xid);
-    put_be32(&w, in->role);
-    put_zeros(&w, 4);
-    put_be32(&w, (uint32_t)(in->generation_id >> 32));
-    put_be32(&w, (uint32_t)in->generation_id);
+    put(&w, &rr, sizeof rr);
     return finish(&w, out_len, err);
 }
 
@@ -35,12 +38,12 @@ static int decode_role(uint8_t type, const uint8_t *buf, size_t len,
     int rc = expect_exact(buf, len, type, ROLE_MSG_LEN, err);
     if (rc)
         return rc;
-    uint32_t role = get32(buf + 8);
+    uint32_t role = get32(buf + offsetof(struct ofp_role_request, role));
     if (role > OFPCR_ROLE_SLAVE)
         return fail(err, OFP_E_BAD_VALUE, 8, "controller role %" PRIu32
                     " is not one of OpenFlow's 0..3", role);
     out->role = role;
-    out->generation_id = get64(buf + 16);
+    out->generation_id = get64(buf + offsetof(struct ofp_role_request, generation_id));
     ok(err);
     return OFP_OK;
 }

@@ -1075,15 +1075,27 @@ static void *master_main(void *arg)
     int every = lease / 3 < 1000 ? lease / 3 : 1000;
     if (every < 50)
         every = 50;
-    bool first = true;
+    long long reach[1024], last[1024];
+    size_t n_last = 0;
+    int64_t next_round = 0;
     for (;;) {
-        if (!first && nap(s, every))
+        /* a round every `every`, and at once when the set of connected
+         * switches changes (a switch that connects gets its role, and a
+         * new master reconciles it, without waiting for the period) */
+        size_t n_reach = prov_net_connected_ids(s->net, reach, 1024);
+        bool changed = n_reach != n_last || memcmp(reach, last, n_reach * sizeof *reach) != 0;
+        if (!changed && mono_now() < next_round) {
+            if (nap(s, 100))
+                break;
+            continue;
+        }
+        if (stopping(s))
             break;
-        first = false;
+        next_round = mono_now() + every;
         if (db == NULL && (db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err)) == NULL)
             continue;
-        long long reach[1024];
-        size_t n_reach = prov_net_connected_ids(s->net, reach, 1024);
+        memcpy(last, reach, n_reach * sizeof *reach);
+        n_last = n_reach;
         int64_t t0 = mono_now();
         struct round_ctx x = {s->worker_name, lease, reach, n_reach, NULL, 0, {0}};
         db_scope scope = db_scope_system();
