@@ -65,6 +65,7 @@ struct prov_service {
     pthread_t master;
     bool has_master;
     bool standby; /* under mu: another process masters the fabric */
+    bool master_stop; /* under mu: set once the workers are joined */
 };
 
 /* One switch's flows are changed by one thread of one process at a time:
@@ -1066,6 +1067,24 @@ static pf_kind release_tx(db_conn *c, void *vctx, pf_err *err)
  * before the round's transaction, so never past the database's expiry)
  * runs out and it stops writing; by then another process may have taken
  * the lease with a newer generation id, which the switch enforces. */
+/* As nap, for the mastership thread: it runs until master_stop, after
+ * the workers have finished, so they never write past a released lease. */
+static bool master_nap(struct prov_service *s, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_mutex_lock(&s->mu);
+    while (!s->master_stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
+    }
+    bool stop = s->master_stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
 static void *master_main(void *arg)
 {
     struct prov_service *s = arg;
@@ -1085,12 +1104,10 @@ static void *master_main(void *arg)
         size_t n_reach = prov_net_connected_ids(s->net, reach, 1024);
         bool changed = n_reach != n_last || memcmp(reach, last, n_reach * sizeof *reach) != 0;
         if (!changed && mono_now() < next_round) {
-            if (nap(s, 100))
+            if (master_nap(s, 100))
                 break;
             continue;
         }
-        if (stopping(s))
-            break;
         next_round = mono_now() + every;
         if (db == NULL && (db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err)) == NULL)
             continue;
@@ -1362,10 +1379,15 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
     if (s->cfg.counter_interval_ms >= 0)
         s->counters = prov_counters_start(s->net, s->database_url, s->cfg.counter_interval_ms,
                                           s->cfg.barrier_timeout_ms, &cerr);
-    if (nc.roles && pthread_create(&s->master, NULL, master_main, s) == 0)
+    if (nc.roles) {
+        /* without it no switch would ever be written: refuse to start */
+        if (pthread_create(&s->master, NULL, master_main, s) != 0) {
+            pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the mastership thread");
+            prov_service_stop(s);
+            return NULL;
+        }
         s->has_master = true;
-    else
-        s->standby = false;
+    }
     if (!s->cfg.no_reconcile) {
         if (pthread_create(&s->reconciler, NULL, reconciler_main, s) == 0)
             s->has_reconciler = true;
@@ -1400,8 +1422,13 @@ void prov_service_stop(prov_service *s)
         pthread_join(s->reconciler, NULL);
     if (s->has_heartbeat)
         pthread_join(s->heartbeat, NULL);
-    if (s->has_master)
+    if (s->has_master) {
+        pthread_mutex_lock(&s->mu);
+        s->master_stop = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
         pthread_join(s->master, NULL);
+    }
     prov_counters_stop(s->counters);
     prov_net_stop(s->net);
     free(s->workers);

@@ -472,6 +472,16 @@ static void kill_master_mid_batch(void **state)
                  sqlf("SELECT string_agg(DISTINCT state || ':' || coalesce(last_error, ''), ' | ')"
                       " FROM jobs"));
     printf("# all %d circuits active %.1f s after the kill\n", N, now_s() - t_kill);
+    /* one job each, done; only the one w1 was running at the kill ran
+     * again (the standby w2 claimed nothing before: no bounced jobs) */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) || '/' || count(*) FILTER (WHERE state = 'done') || '/' ||"
+             " count(*) FILTER (WHERE attempts > 1) FROM jobs WHERE request_id >= %lld",
+             ids[0]);
+    const char *jobs = pgt_sql(&db, sql);
+    printf("# batch jobs (all/done/run again): %s\n", jobs);
+    if (strcmp(jobs, "24/24/0") != 0 && strcmp(jobs, "24/24/1") != 0)
+        fail_msg("batch jobs (all/done/run again): %s", jobs);
     /* exactly their flows: 2 per circuit on each switch of the path */
     const char *sws[] = {"s1", "s2", "s3"};
     for (int i = 0; i < N; i++) {
