@@ -405,8 +405,7 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
          * provisioner: stale), or a write found us demoted: from now on
          * this connection does not write until a new lease says so */
         c->role = xid == c->role_xid ? 0 : OFPCR_ROLE_SLAVE;
-        if (xid == c->role_xid)
-            c->role_sent = 0;
+        c->role_sent = 0; /* asked again at the next round, which says why */
         msgf(c->sw->role_error, sizeof c->sw->role_error, "the switch refused the role: %s",
              text);
         pthread_cond_broadcast(&n->cv);
@@ -438,6 +437,9 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
             msgf(res->message, sizeof res->message, "%s", text);
         }
     }
+    if (is_slave)
+        msgf(res->message, sizeof res->message,
+             "demoted to slave: another provisioner is the switch's master now (%s)", text);
     if (o->kind == OP_DUMP || o->kind == OP_MDUMP) {
         op_unlink(c, o);
         op_complete(n, o, false, "");

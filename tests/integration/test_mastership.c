@@ -556,6 +556,70 @@ static void kill_master_mid_batch(void **state)
     assert_string_equal(pgt_sql(&db, masters_w2), "0");
 }
 
+/* A master that was paused (not dead) while another took over: it still
+ * believes it is master (its lease has not run out by its clock), but the
+ * switch demoted its connection when the newer generation asked for
+ * MASTER, and refuses its writes with OFPBRC_IS_SLAVE - a bundle as well,
+ * which must not be mistaken for a switch without bundles. */
+static void late_write_of_a_demoted_master_is_refused(void **state)
+{
+    (void)state;
+    prov_net_config nc = {.database_url = db.app_url, .roles = true, .refresh_ms = 200,
+                          .backoff_max_ms = 300};
+    pf_err err;
+    prov_net *a = prov_net_start(&nc, &err), *b = prov_net_start(&nc, &err);
+    if (a == NULL || b == NULL)
+        fail_msg("prov_net: %s", err.message);
+    long long s1 = switch_id("s1");
+    assert_true(prov_net_wait_connected(a, s1, 10000));
+    assert_true(prov_net_wait_connected(b, s1, 10000));
+    uint64_t g1 = (uint64_t)atoll(sqlf("SELECT nextval('switch_master_generation')"));
+    uint64_t g2 = (uint64_t)atoll(sqlf("SELECT nextval('switch_master_generation')"));
+    prov_net_set_role(a, s1, true, g1, 60000);
+    double end = now_s() + 5;
+    while (now_s() < end && !prov_net_is_master(a, s1))
+        usleep(20 * 1000);
+    assert_true(prov_net_is_master(a, s1));
+    prov_net_set_role(b, s1, true, g2, 60000);
+    end = now_s() + 5;
+    while (now_s() < end && !prov_net_is_master(b, s1))
+        usleep(20 * 1000);
+    assert_true(prov_net_is_master(b, s1));
+    /* a has not heard of it: by its own state it may still write */
+    assert_true(prov_net_is_master(a, s1));
+    struct ofp_flow f[2];
+    for (int i = 0; i < 2; i++) {
+        ofp_flow_init(&f[i]);
+        f[i].cookie = 0x5046000000fffff0ull + (unsigned)i;
+        f[i].priority = 7;
+        ofp_match_in_port(&f[i].match, 90 + (uint32_t)i);
+    }
+    prov_result res;
+    assert_false(prov_net_batch(a, s1, f, 1, 2000, &res));
+    printf("# a flow mod of the demoted master: %s\n", res.message);
+    assert_true(res.not_master && res.unreachable);
+    assert_non_null(strstr(res.message, "is_slave"));
+    assert_false(prov_net_is_master(a, s1)); /* it knows now */
+    /* and a bundle (two mods), asked again as master with its old
+     * generation: refused as stale, nothing sent */
+    prov_net_stats st;
+    prov_net_set_role(a, s1, true, g1, 60000);
+    assert_false(prov_net_batch(a, s1, f, 2, 2000, &res));
+    assert_true(res.not_master);
+    prov_net_get_stats(a, s1, &st);
+    assert_int_equal(st.bundle_fallbacks, 0);
+    assert_int_equal(flows_with_cookie("s1", 0x5046000000fffff0ull), 0);
+    assert_int_equal(flows_with_cookie("s1", 0x5046000000fffff1ull), 0);
+    /* the current master writes: a bundle of two */
+    assert_true(prov_net_batch(b, s1, f, 2, 2000, &res));
+    assert_int_equal(flows_with_cookie("s1", 0x5046000000fffff0ull), 1);
+    prov_net_get_stats(b, s1, &st);
+    assert_int_equal(st.bundle_fallbacks, 0);
+    sh("ovs-ofctl -O OpenFlow13 del-flows unix:%s/s1.mgmt cookie=0x5046000000fffff0/-2", fabdir);
+    prov_net_stop(a);
+    prov_net_stop(b);
+}
+
 /* -------------------------------------------------------------- main */
 
 static int run_all(void)
@@ -574,6 +638,7 @@ static int run_all(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lease_rules),
         cmocka_unit_test(kill_master_mid_batch),
+        cmocka_unit_test(late_write_of_a_demoted_master_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pgt_drop(&db);
