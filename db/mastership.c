@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "db/audit.h"
 #include "db/db_internal.h"
 
 /* "PFMS": every worker's round holds it, so two rounds never both see a
@@ -46,7 +49,7 @@ static const db_stmt take = {
     "     AND ($4::boolean OR expires_at <= now() - make_interval(secs => $2::double precision"
     "          / 1000))"
     "   FOR UPDATE) o"
-    " WHERE m.switch_id = o.switch_id RETURNING m.switch_id, o.worker",
+    " WHERE m.switch_id = o.switch_id RETURNING m.switch_id, o.worker, m.generation",
     4};
 
 /* The running jobs of a holder taken over that holds no live lease any
@@ -126,6 +129,28 @@ pf_kind db_master_round(db_conn *c, const char *me, int lease_ms, const long lon
         if (n_taken < sizeof taken_ids / sizeof taken_ids[0])
             taken_ids[n_taken++] = db_ll(r, i, 0);
         const char *from = db_val(r, i, 1);
+        /* a takeover from another holder is the operator's to know (not
+         * the first take of a switch nobody held, nor one's own again) */
+        if (from[0] && strcmp(from, me) != 0) {
+            char ids_s[24], after[600];
+            snprintf(ids_s, sizeof ids_s, "%lld", db_ll(r, i, 0));
+            json_t *a = json_pack("{s:s, s:s, s:I}", "from", from, "worker", me, "generation",
+                                  (json_int_t)db_ll(r, i, 2));
+            char *text = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+            json_decref(a);
+            snprintf(after, sizeof after, "%s", text ? text : "{}");
+            free(text);
+            db_audit_event ev = {.actor_kind = "system",
+                                 .actor_label = "provisioner",
+                                 .action = "switch.master_changed",
+                                 .object_type = "switch",
+                                 .object_id = ids_s,
+                                 .after = after};
+            if (db_audit_append(c, &ev, err) != PF_OK) {
+                PQclear(r);
+                goto fail;
+            }
+        }
         bool seen = from[0] == '\0' || strcmp(from, me) == 0;
         for (size_t k = 0; k < n_from && !seen; k++)
             seen = strcmp(taken_from[k], from) == 0;

@@ -38,6 +38,8 @@ typedef struct {
  *   - puts back in the queue the running jobs of a holder it took over
  *     from that holds no live lease any more (presumed dead: its jobs'
  *     own leases need not be waited for);
+ *   - audits each takeover from another holder (switch.master_changed:
+ *     from, worker, generation);
  *   - returns every lease row (*out malloc'ed, caller frees). */
 pf_kind db_master_round(db_conn *c, const char *me, int lease_ms, const long long *reach,
                         size_t n_reach, db_master_row **out, size_t *n_out,

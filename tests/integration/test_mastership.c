@@ -363,6 +363,11 @@ static void lease_rules(void **state)
     assert_string_equal(sqlf("SELECT state || coalesce(locked_by, '-') FROM jobs WHERE request_id"
                              " = %lld", rid),
                         "queued-");
+    /* the takeovers from A are audited (not A's first take of nobody's) */
+    assert_string_equal(sqlf("SELECT count(*) || '/' || min(after->>'from') || '/' ||"
+                             " min(after->>'worker') FROM audit_events"
+                             " WHERE action = 'switch.master_changed'"),
+                        "3/A/B");
     /* a clean stop hands over at once */
     pf_err err;
     db_scope scope = db_scope_system();
@@ -457,6 +462,10 @@ static void kill_master_mid_batch(void **state)
     printf("# takeover by w2: %.2f s after SIGKILL of the master\n", takeover);
     expect_metric("peerflow_switch_master{switch=\"s2\",worker=\"w2\"} 1\n", true);
     expect_metric("worker=\"w1\"", false);
+    assert_string_equal(sqlf("SELECT count(*) FROM audit_events WHERE action ="
+                             " 'switch.master_changed' AND after->>'from' = 'w1' AND"
+                             " after->>'worker' = 'w2'"),
+                        "3");
     char min_gen[32];
     snprintf(min_gen, sizeof min_gen, "%s", sqlf("SELECT min(generation) FROM switch_masters"));
     assert_true(atoll(min_gen) > gen_before);
@@ -548,6 +557,12 @@ static void kill_master_mid_batch(void **state)
     printf("# a write with the dead master's generation %lld: %s\n", gen_before, why);
     prov_net_stop(old);
     assert_int_equal(flows_with_cookie("s2", 0x5046000000ffffffull), 0);
+    /* the audit chain still verifies */
+    wf_actor cli = wf_actor_cli();
+    db_audit_verdict verdict;
+    must(wf_audit_verify(&db.env, &cli, &verdict, &err), &err, "audit verify");
+    if (!verdict.ok)
+        fail_msg("audit chain: %s", verdict.problem);
     /* w2 stops cleanly, releasing its leases */
     kill(w2, SIGTERM);
     int status = 0;
