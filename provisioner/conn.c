@@ -400,16 +400,18 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
         return;
     }
     bool is_slave = e.type == OFPET_BAD_REQUEST && e.code == OFPBRC_IS_SLAVE;
-    if (c->sw && (xid == c->role_xid || is_slave)) {
+    bool role_refused = n->cfg.roles && c->role_xid != 0 && xid == c->role_xid;
+    if (c->sw && (role_refused || is_slave)) {
         /* the role was refused (a newer generation came from another
          * provisioner: stale), or a write found us demoted: from now on
          * this connection does not write until a new lease says so */
-        c->role = xid == c->role_xid ? 0 : OFPCR_ROLE_SLAVE;
+        c->role = role_refused ? 0 : OFPCR_ROLE_SLAVE;
         c->role_sent = 0; /* asked again at the next round, which says why */
-        msgf(c->sw->role_error, sizeof c->sw->role_error, "the switch refused the role: %s",
+        msgf(c->sw->role_error, sizeof c->sw->role_error, "%s: %s",
+             role_refused ? "the switch refused the role" : "the switch demoted it to slave",
              text);
         pthread_cond_broadcast(&n->cv);
-        if (xid == c->role_xid)
+        if (role_refused)
             return;
     }
     struct op *o = op_by_xid(c, xid);
