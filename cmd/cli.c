@@ -136,6 +136,11 @@ pf_kind cli_counter_interval(const cli_config *cfg, int *out, pf_err *err)
     return env_limit(cfg->counter_interval, "PEERFLOW_COUNTER_INTERVAL", 3600, out, err);
 }
 
+pf_kind cli_master_lease(const cli_config *cfg, int *out, pf_err *err)
+{
+    return env_limit(cfg->master_lease, "PEERFLOW_MASTER_LEASE", 300, out, err);
+}
+
 db_conn *cli_connect(const cli_config *cfg, const char *url, wf_env *env, pf_err *err)
 {
     memset(env, 0, sizeof *env);

@@ -72,6 +72,7 @@ typedef struct {
     const char *static_dir;      /* when run from it, else PF_DATADIR's */
     const char *log_format;      /* "text" (default) or "json" */
     const char *counter_interval; /* PEERFLOW_COUNTER_INTERVAL: seconds between traffic polls */
+    const char *master_lease;    /* PEERFLOW_MASTER_LEASE: seconds of a switch's mastership lease */
     const char *config_file;     /* the file read, NULL when none */
     /* each key's source and where it came from ("file F:3"), by the index
      * of cli_config_key */
@@ -115,6 +116,8 @@ pf_kind cli_limits(const cli_config *cfg, int *max_open, int *max_hour, pf_err *
 pf_kind cli_mail_max_attempts(const cli_config *cfg, int *out, pf_err *err);
 /* PEERFLOW_COUNTER_INTERVAL 1..3600 seconds; 0 when unset (the default). */
 pf_kind cli_counter_interval(const cli_config *cfg, int *out, pf_err *err);
+/* PEERFLOW_MASTER_LEASE 1..300 seconds; 0 when unset (the default, 3 s). */
+pf_kind cli_master_lease(const cli_config *cfg, int *out, pf_err *err);
 
 /* Connects to the database and fills env for a workflow call. Returns
  * NULL on failure with err filled. Caller db_close()s env->db. */

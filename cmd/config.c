@@ -70,6 +70,7 @@ static const struct key keys[] = {
     KEY(peeringdb_ix_id, 0, -1),
     KEY(log_format, 0, -1),
     KEY(counter_interval, 0, -1),
+    KEY(master_lease, 0, -1),
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= CLI_CONF_MAX_KEYS, "raise CLI_CONF_MAX_KEYS");

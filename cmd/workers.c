@@ -97,8 +97,9 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
     prov_service *prov = NULL;
     if (which & WORKERS_PROVISIONER) {
         pf_err err = {0};
-        int counter_s = 0;
-        if (cli_counter_interval(cfg, &counter_s, &err) != PF_OK) {
+        int counter_s = 0, lease_s = 0;
+        if (cli_counter_interval(cfg, &counter_s, &err) != PF_OK ||
+            cli_master_lease(cfg, &lease_s, &err) != PF_OK) {
             log_err("provisioner", &err);
             return pf_kind_exit_status(err.kind);
         }
@@ -108,6 +109,7 @@ int workers_run(const cli_config *cfg, wf_env *env, int which, volatile sig_atom
                           .base_url = env->base_url,
                           .mail_domain = env->mail_domain,
                           .counter_interval_ms = counter_s * 1000,
+                          .master_lease_ms = lease_s * 1000,
                           .log = prov_log};
         prov = prov_service_start(&pc, &err);
         if (prov == NULL) {

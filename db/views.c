@@ -78,6 +78,10 @@ static const db_stmt gauges = {
     " 'outbox_dead', (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL),"
     " 'jobs_pending', (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')),"
     " 'switches', coalesce((SELECT json_object_agg(name, conn_state) FROM switches), '{}'::json),"
+    /* the live mastership leases (migrations/0016) */
+    " 'masters', coalesce((SELECT json_object_agg(s.name, m.worker) FROM switch_masters m"
+    "   JOIN switches s ON s.id = m.switch_id WHERE m.worker <> '' AND m.expires_at > now()),"
+    "   '{}'::json),"
     /* traffic counters of circuits on the fabric (migrations/0012) */
     " 'circuits', coalesce((SELECT json_agg(json_build_object('circuit', t.circuit_id,"
     "   'request', c.request_id, 'direction', t.direction, 'bytes', t.bytes_total,"

@@ -25,7 +25,8 @@ pf_kind db_fabric_json(db_conn *c, json_t **out, pf_err *err);
 pf_kind db_port_vlans_json(db_conn *c, long long network_id, json_t **out, pf_err *err);
 
 /* Operational gauges for /metrics: {"requests_by_state": {"pending": N...},
- * "outbox_pending": N, "outbox_dead": N, "jobs_pending": N, "switches": {"s1": "connected"}}. */
+ * "outbox_pending": N, "outbox_dead": N, "jobs_pending": N, "switches": {"s1": "connected"},
+ * "masters": {"s1": "worker holding a live mastership lease"}}. */
 pf_kind db_gauges_json(db_conn *c, json_t **out, pf_err *err);
 
 #endif

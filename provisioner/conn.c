@@ -77,6 +77,12 @@ struct sw {
     bool notify_connect;
     int bundles; /* 0 not known yet, 1 a bundle committed, -1 refused */
     prov_net_stats stats;
+    /* controller role (cfg.roles): what the mastership lease says this
+     * process is, and until when it may write as master (monotonic ms) */
+    uint32_t want_role; /* OFPCR_ROLE_MASTER, _SLAVE, or 0 not told yet */
+    uint64_t want_gen;
+    int64_t master_until;
+    char role_error[300];
 };
 
 struct conn {
@@ -97,6 +103,11 @@ struct conn {
     struct op *ops;
     bool closing;
     char close_reason[300];
+    /* the ROLE_REQUEST in flight (role_sent, gen_sent, role_xid) and the
+     * role the switch confirmed with its ROLE_REPLY (0: none yet) */
+    uint32_t role_sent, role;
+    uint64_t gen_sent, role_gen;
+    uint32_t role_xid;
 };
 
 struct prov_net {
@@ -315,6 +326,50 @@ static void sw_connect(prov_net *n, struct sw *s)
     c->st = C_CONNECTING;
 }
 
+/* ------------------------------------------------------------- roles */
+
+/* Under the lock: asks the switch for the role the lease says, unless
+ * that request is already sent on this connection. */
+static void conn_send_role(prov_net *n, struct conn *c)
+{
+    struct sw *s = c->sw;
+    if (!n->cfg.roles || s == NULL || c->st != C_UP || c->closing || s->want_role == 0)
+        return;
+    if (c->role_sent == s->want_role && c->gen_sent == s->want_gen)
+        return;
+    uint8_t buf[32];
+    size_t len;
+    struct ofp_role r = {s->want_role, s->want_gen};
+    uint32_t xid = c->next_xid++;
+    if (ofp_encode_role_request(buf, sizeof buf, xid, &r, &len, NULL) != OFP_OK ||
+        !out_append(c, buf, len))
+        return;
+    c->role_sent = s->want_role;
+    c->gen_sent = s->want_gen;
+    c->role_xid = xid;
+    if (s->want_role != OFPCR_ROLE_MASTER && c->role == OFPCR_ROLE_MASTER)
+        c->role = 0; /* no write as master from the moment it is asked away */
+    wake(n);
+}
+
+/* The switch answered the ROLE_REQUEST. */
+static void handle_role_reply(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
+                              uint32_t xid)
+{
+    struct ofp_role r;
+    if (c->sw == NULL || xid != c->role_xid || ofp_decode_role_reply(m, len, &r, NULL) != OFP_OK)
+        return;
+    bool became_master = r.role == OFPCR_ROLE_MASTER && c->role != OFPCR_ROLE_MASTER;
+    c->role = r.role;
+    c->role_gen = r.generation_id;
+    c->sw->role_error[0] = '\0';
+    if (became_master) {
+        c->sw->stats.masterships++;
+        c->sw->notify_connect = true; /* a new master reconciles the switch */
+    }
+    pthread_cond_broadcast(&n->cv);
+}
+
 /* ----------------------------------------------------- message handling */
 
 static struct op *op_by_xid(struct conn *c, uint32_t xid)
@@ -347,11 +402,29 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
         msgf(c->close_reason, sizeof c->close_reason, "%s", r);
         return;
     }
+    bool is_slave = e.type == OFPET_BAD_REQUEST && e.code == OFPBRC_IS_SLAVE;
+    bool role_refused = n->cfg.roles && c->role_xid != 0 && xid == c->role_xid;
+    if (c->sw && (role_refused || is_slave)) {
+        /* the role was refused (a newer generation came from another
+         * provisioner: stale), or a write found us demoted: from now on
+         * this connection does not write until a new lease says so */
+        c->role = role_refused ? 0 : OFPCR_ROLE_SLAVE;
+        c->role_sent = 0; /* asked again at the next round, which says why */
+        msgf(c->sw->role_error, sizeof c->sw->role_error, "%s: %s",
+             role_refused ? "the switch refused the role" : "the switch demoted it to slave",
+             text);
+        pthread_cond_broadcast(&n->cv);
+        if (role_refused)
+            return;
+    }
     struct op *o = op_by_xid(c, xid);
     if (o == NULL)
         return;
     prov_result *res = o->res;
-    if (o->has_open && xid == o->open_xid)
+    if (is_slave)
+        res->not_master = true;
+    /* a slave's bundle is refused for the role, not for want of bundles */
+    if (o->has_open && xid == o->open_xid && !is_slave)
         o->open_refused = true;
     /* In a bundle the error of the refused flow mod and the bundle's own
      * (commit failed) both arrive; the flow mod's is the one to report. */
@@ -369,6 +442,9 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
             msgf(res->message, sizeof res->message, "%s", text);
         }
     }
+    if (is_slave)
+        msgf(res->message, sizeof res->message,
+             "demoted to slave: another provisioner is the switch's master now (%s)", text);
     if (o->kind == OP_DUMP || o->kind == OP_MDUMP) {
         op_unlink(c, o);
         op_complete(n, o, false, "");
@@ -650,8 +726,11 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
         s->error[0] = '\0';
         s->ever_up = true;
         s->stats.connects++;
-        s->notify_connect = true;
+        /* with roles, the reconciliation waits for the ROLE_REPLY that
+         * makes this process master (handle_role_reply) */
+        s->notify_connect = !n->cfg.roles;
         set_want(s, "connected", NULL);
+        conn_send_role(n, c);
         pthread_cond_broadcast(&n->cv);
         return;
     }
@@ -665,6 +744,9 @@ static void handle_message(prov_net *n, struct conn *c, const uint8_t *m, size_t
     }
     case OFPT_MULTIPART_REPLY:
         handle_multipart(n, c, m, len, h.xid);
+        return;
+    case OFPT_ROLE_REPLY:
+        handle_role_reply(n, c, m, len, h.xid);
         return;
     default:
         return; /* PACKET_IN, PORT_STATUS, FLOW_REMOVED, ...: not ours to act on */
@@ -1316,8 +1398,13 @@ void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out)
     pthread_mutex_unlock(&n->mu);
 }
 
-/* Under the lock: the switch's live connection, or NULL with res filled. */
-static struct conn *usable_conn(prov_net *n, long long switch_id, prov_result *res)
+static bool is_master_locked(prov_net *n, const struct sw *s);
+
+/* Under the lock: the switch's live connection, or NULL with res filled.
+ * A write (write) with roles needs this process to be the switch's
+ * confirmed master within its lease. */
+static struct conn *usable_conn_for(prov_net *n, long long switch_id, bool write,
+                                    prov_result *res)
 {
     struct sw *s = sw_by_id(n, switch_id);
     if (s == NULL) {
@@ -1334,7 +1421,79 @@ static struct conn *usable_conn(prov_net *n, long long switch_id, prov_result *r
                  s->error[0] ? ": " : "", s->error);
         return NULL;
     }
+    if (write && n->cfg.roles && !is_master_locked(n, s)) {
+        res->unreachable = true;
+        res->not_master = true;
+        msgf(res->message, sizeof res->message,
+             "this provisioner is not the OpenFlow master of switch %s%s%s", s->name,
+             s->role_error[0] ? ": " : " (another holds its lease, or the role is not confirmed)",
+             s->role_error);
+        return NULL;
+    }
     return s->conn;
+}
+
+static struct conn *usable_conn(prov_net *n, long long switch_id, prov_result *res)
+{
+    return usable_conn_for(n, switch_id, true, res);
+}
+
+static bool is_master_locked(prov_net *n, const struct sw *s)
+{
+    if (s->conn == NULL || s->conn->st != C_UP || s->conn->closing)
+        return false;
+    if (!n->cfg.roles)
+        return true;
+    return s->conn->role == OFPCR_ROLE_MASTER && s->want_role == OFPCR_ROLE_MASTER &&
+           now_ms() < s->master_until;
+}
+
+bool prov_net_is_master(prov_net *n, long long switch_id)
+{
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    bool m = s && is_master_locked(n, s);
+    pthread_mutex_unlock(&n->mu);
+    return m;
+}
+
+void prov_net_set_role(prov_net *n, long long switch_id, bool master, uint64_t generation,
+                       int valid_ms)
+{
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    if (s) {
+        s->want_role = master ? OFPCR_ROLE_MASTER : OFPCR_ROLE_SLAVE;
+        s->want_gen = generation;
+        s->master_until = master ? now_ms() + valid_ms : 0;
+        if (s->conn)
+            conn_send_role(n, s->conn);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+bool prov_net_role(prov_net *n, long long switch_id, uint32_t *role, uint64_t *generation)
+{
+    pthread_mutex_lock(&n->mu);
+    struct sw *s = sw_by_id(n, switch_id);
+    bool up = s && s->conn && s->conn->st == C_UP;
+    *role = up ? s->conn->role : 0;
+    *generation = up ? s->conn->role_gen : 0;
+    pthread_mutex_unlock(&n->mu);
+    return up;
+}
+
+size_t prov_net_connected_ids(prov_net *n, long long *ids, size_t cap)
+{
+    size_t k = 0;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->n_sw; i++) {
+        struct sw *s = n->sw[i];
+        if (s->conn && s->conn->st == C_UP && !s->conn->closing && k < cap)
+            ids[k++] = s->id;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return k;
 }
 
 static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
@@ -1354,6 +1513,10 @@ static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
             break;
         }
     }
+    /* a write refused because another provisioner is master now: the
+     * job waits, as for a switch out of reach, and never fails for it */
+    if (o->res->not_master)
+        o->res->unreachable = true;
     return o->res->ok;
 }
 
@@ -1472,7 +1635,9 @@ static bool batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
     memset(res, 0, sizeof *res);
     res->failed_index = -1;
     pthread_mutex_lock(&n->mu);
-    struct conn *c = usable_conn(n, switch_id, res);
+    /* a batch of no mods is a BARRIER alone, a probe that changes nothing:
+     * allowed in any role */
+    struct conn *c = usable_conn_for(n, switch_id, n_mods > 0, res);
     if (c == NULL) {
         pthread_mutex_unlock(&n->mu);
         return false;
@@ -1582,7 +1747,7 @@ bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
     *out = NULL;
     *n_out = 0;
     pthread_mutex_lock(&n->mu);
-    struct conn *c = usable_conn(n, switch_id, res);
+    struct conn *c = usable_conn_for(n, switch_id, false, res);
     if (c == NULL) {
         pthread_mutex_unlock(&n->mu);
         return false;
@@ -1648,7 +1813,7 @@ bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats
     *out = NULL;
     *n_out = 0;
     pthread_mutex_lock(&n->mu);
-    struct conn *c = usable_conn(n, switch_id, res);
+    struct conn *c = usable_conn_for(n, switch_id, false, res);
     if (c == NULL) {
         pthread_mutex_unlock(&n->mu);
         return false;

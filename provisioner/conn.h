@@ -57,6 +57,10 @@ typedef struct {
     const char *tls_dir;      /* key.pem, cert.pem, cacert.pem (transport.h), or NULL */
     const char *only_switch;  /* connect to this switch only (CLI), or NULL */
     bool write_state;         /* write switches.conn_state (the service does) */
+    bool roles;               /* controller roles (docs/fabric.md, mastership):
+                                 writes need the switch's confirmed MASTER role,
+                                 set with prov_net_set_role; false: the
+                                 default role (EQUAL), every connection writes */
     int echo_interval_ms;     /* 0: 5000 */
     int dead_after_ms;        /* 0: 15000 */
     int handshake_ms;         /* 0: 5000 */
@@ -92,16 +96,41 @@ typedef struct {
     unsigned long echo_timeouts;
     unsigned long refused;       /* version or datapath id refusals */
     unsigned long bundle_fallbacks; /* bundles refused: plain batches since */
+    unsigned long masterships;   /* ROLE_REPLYs that made this process master */
 } prov_net_stats;
 /* TLS handshakes that failed on the ssl: listener (a plain TCP client, a
  * certificate the CA did not sign): no switch to count them for. */
 unsigned long prov_net_tls_refused(prov_net *n);
 void prov_net_get_stats(prov_net *n, long long switch_id, prov_net_stats *out);
 
+/* Controller roles (cfg.roles). The mastership lease (db/mastership.h)
+ * decides; this sends OFPT_ROLE_REQUEST on the switch's connection (now,
+ * and on every reconnect) with the lease's generation id: MASTER when
+ * master, else SLAVE. Writes (batches, meter mods) are allowed only while
+ * the switch has confirmed MASTER with its ROLE_REPLY and valid_ms (the
+ * lease's time left) has not passed; otherwise they fail with not_master
+ * (and unreachable). Reads (dumps) and a batch of no mods (a BARRIER
+ * alone, a probe) are allowed in any role. A ROLE_REPLY
+ * that makes this process master also calls cfg.on_connect (a new master
+ * reconciles the switch); with roles, the handshake alone does not. */
+void prov_net_set_role(prov_net *n, long long switch_id, bool master, uint64_t generation,
+                       int valid_ms);
+/* Whether this process may write to the switch now (without roles: it is
+ * connected). */
+bool prov_net_is_master(prov_net *n, long long switch_id);
+/* The role the switch confirmed on the live connection (0: none yet) and
+ * its generation id; false when not connected. */
+bool prov_net_role(prov_net *n, long long switch_id, uint32_t *role, uint64_t *generation);
+/* The ids of the switches connected now (at most cap); returns the count. */
+size_t prov_net_connected_ids(prov_net *n, long long *ids, size_t cap);
+
 /* The result of a batch or a dump. */
 typedef struct {
     bool ok;           /* every reply arrived and no ERROR */
-    bool unreachable;  /* not connected, connection lost, or timed out */
+    bool unreachable;  /* not connected, connection lost, or timed out (or,
+                          with roles, not the switch's master: not_master) */
+    bool not_master;   /* a write refused: not master here, or the switch
+                          answered OFPBRC_IS_SLAVE */
     long failed_index; /* the flow mod an ERROR answered, -1 for none */
     int n_errors;      /* ERROR replies received */
     uint16_t err_type, err_code; /* the first ERROR */

@@ -112,7 +112,8 @@ pf_kind prov_counters_poll(prov_net *n, db_conn *db, int timeout_ms,
     for (size_t i = 0; i < ns; i++) {
         rep->switches++;
         prov_result res;
-        if (!prov_net_connected(n, sw[i].switch_id) ||
+        /* the master only: two provisioners would record each reading twice */
+        if (!prov_net_is_master(n, sw[i].switch_id) ||
             !prov_net_dump(n, sw[i].switch_id, &req, timeout_ms, &sw[i].e, &sw[i].n, &res)) {
             rep->unreachable++;
             continue;

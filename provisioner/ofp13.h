@@ -758,4 +758,48 @@ int ofp_decode_experimenter(const uint8_t *buf, size_t len,
                             uint32_t *experimenter, uint32_t *exp_type,
                             struct ofp_err *err);
 
+/* ------------------------------------------------------------------------ */
+/* Controller roles (ofp13_role.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+enum ofp_controller_role {
+    OFPCR_ROLE_NOCHANGE = 0,
+    OFPCR_ROLE_EQUAL = 1,
+    OFPCR_ROLE_MASTER = 2,
+    OFPCR_ROLE_SLAVE = 3
+};
+
+/* Codes of OFPET_ROLE_REQUEST_FAILED, and the bad request a slave gets
+ * for a write. */
+enum {
+    OFPRRFC_STALE = 0,    /* generation id older than the switch's newest */
+    OFPRRFC_UNSUP = 1,
+    OFPRRFC_BAD_ROLE = 2,
+    OFPBRC_IS_SLAVE = 10  /* OFPET_BAD_REQUEST: the connection is a slave */
+};
+
+/* The body of OFPT_ROLE_REQUEST and OFPT_ROLE_REPLY. The generation id
+ * counts only for MASTER and SLAVE (the switch compares it as a signed
+ * 64-bit difference with the newest it has seen). */
+struct ofp_role {
+    uint32_t role; /* enum ofp_controller_role */
+    uint64_t generation_id;
+};
+
+/* 24 bytes. The encoders refuse a role above SLAVE (OFP_E_BAD_VALUE); the
+ * decoders also refuse another length (OFP_E_BAD_LENGTH). The request
+ * decoder and the reply encoder are for test doubles of a switch. */
+int ofp_encode_role_request(uint8_t *buf, size_t cap, uint32_t xid,
+                            const struct ofp_role *in, size_t *out_len,
+                            struct ofp_err *err);
+int ofp_decode_role_request(const uint8_t *buf, size_t len,
+                            struct ofp_role *out, struct ofp_err *err);
+int ofp_encode_role_reply(uint8_t *buf, size_t cap, uint32_t xid,
+                          const struct ofp_role *in, size_t *out_len,
+                          struct ofp_err *err);
+int ofp_decode_role_reply(const uint8_t *buf, size_t len, struct ofp_role *out,
+                          struct ofp_err *err);
+/* "master", "slave", "equal", "nochange", or "unknown". */
+const char *ofp_role_name(uint32_t role);
+
 #endif /* PEERFLOW_OFP13_H */

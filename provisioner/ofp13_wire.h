@@ -365,4 +365,13 @@ _Static_assert(sizeof(struct onf_bundle_ctrl) == 24, "onf_bundle_ctrl is 24");
 _Static_assert(sizeof(struct onf_bundle_add) == 24,
                "onf_bundle_add fixed part is 24 bytes");
 
+/* OFPT_ROLE_REQUEST and OFPT_ROLE_REPLY (A.3.9), ofp13_role.c. */
+struct ofp_role_request {
+    struct ofp_header header;
+    ofp_be32 role; /* OFPCR_ROLE_* */
+    uint8_t pad[4];
+    ofp_be64 generation_id;
+};
+_Static_assert(sizeof(struct ofp_role_request) == 24, "ofp_role_request is 24 bytes");
+
 #endif /* PEERFLOW_OFP13_WIRE_H */

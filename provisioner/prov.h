@@ -11,6 +11,14 @@
  *                         (re)connect, all of them every
  *                         reconcile_interval_ms, and those
  *                         `peerflow reconcile` asked for.
+ *                       - one mastership thread: every lease/3 renews or
+ *                         takes the switches' mastership leases in the
+ *                         database and tells each switch the role
+ *                         (OFPT_ROLE_REQUEST MASTER with the lease's
+ *                         generation id, else SLAVE). Jobs are run and
+ *                         switches reconciled only by their master; a
+ *                         process that masters no switch while another
+ *                         does claims no job (a standby).
  *   prov_service_stop   stops and joins them (a job in flight finishes
  *                       its current step; one cut short is re-run by the
  *                       next worker after its lease: every step is
@@ -47,6 +55,10 @@ typedef struct {
                                     unreachable this long; 0: 120000 */
     int retry_max_ms;            /* max backoff between attempts; 0: 10000 */
     int reconcile_interval_ms;   /* 0: 60000 */
+    int master_lease_ms;         /* mastership lease of a switch (controller
+                                    roles, db/mastership.h): 0: 3000;
+                                    negative: no roles (every connection
+                                    writes, the OpenFlow default EQUAL) */
     int counter_interval_ms;     /* traffic counters (provisioner/counters.h):
                                     0: 10000; negative: not polled */
     /* connection tuning (0: defaults of prov_net_config) */
@@ -69,6 +81,9 @@ prov_net *prov_service_net(prov_service *s);
 void prov_service_request_reconcile(prov_service *s, long long switch_id);
 /* Counter polls done so far (tests wait on it; 0 when not polled). */
 unsigned long prov_service_counter_polls(prov_service *s);
+/* Whether the mastership thread found this process a standby (another
+ * process holds every live lease; false without roles). */
+bool prov_service_standby(prov_service *s);
 /* Reconciliations done so far (tests wait on it). */
 unsigned long prov_service_reconciles(prov_service *s);
 

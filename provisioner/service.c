@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db/audit.h"
+#include "db/mastership.h"
 #include "db/provision.h"
 #include "db/queue.h"
 #include "provisioner/counters.h"
@@ -61,6 +62,10 @@ struct prov_service {
     unsigned long reconciles;
     pthread_mutex_t sw_locks[SW_LOCKS];
     prov_counters *counters; /* NULL when not polled */
+    pthread_t master;
+    bool has_master;
+    bool standby; /* under mu: another process masters the fabric */
+    bool master_stop; /* under mu: set once the workers are joined */
 };
 
 /* One switch's flows are changed by one thread of one process at a time:
@@ -563,6 +568,20 @@ static void run_provision(struct job_ctx *j, outcome *o)
     size_t n_sw = switches_of(p.flows, p.n_flows, sws);
     char problem[400] = "";
     bool unreachable = false;
+    /* The rule for a job that spans switches: it runs only in a process
+     * that is master of every switch of the path, else it waits (as for a
+     * switch out of reach), so no switch of a circuit is half written by
+     * one master and half by another (docs/fabric.md). */
+    for (size_t s = 0; s < n_sw && j->svc->has_master && !problem[0]; s++) {
+        if (prov_net_is_master(j->svc->net, sws[s]))
+            continue;
+        char name[64];
+        switch_name(j, sws[s], name, sizeof name);
+        unreachable = true;
+        msgf(problem, sizeof problem,
+             "switch %s unreachable: this provisioner (%s) is not its OpenFlow master", name,
+             j->svc->worker_name);
+    }
     for (size_t s = 0; s < n_sw && fl && !problem[0]; s++) {
         if (gave_up(j, o)) {
             free(fl);
@@ -907,6 +926,13 @@ static void *worker_main(void *arg)
              * fallback for jobs whose time comes (retries, leases) */
             db_listen(j.db, DB_JOBS_CHANNEL, &err);
         }
+        pthread_mutex_lock(&s->mu);
+        bool standby = s->standby;
+        pthread_mutex_unlock(&s->mu);
+        if (standby) { /* another process masters the fabric: its jobs */
+            nap(s, s->cfg.poll_ms);
+            continue;
+        }
         db_prov_job job;
         struct claim_ctx cc = {j.me, s->cfg.lease_s, &job};
         db_scope scope = db_scope_system();
@@ -1005,6 +1031,135 @@ static void *heartbeat_main(void *arg)
     }
     db_close(db);
     return NULL;
+}
+
+/* ---------------------------------------------------------- mastership */
+
+static int64_t mono_now(void);
+
+struct round_ctx {
+    const char *me;
+    int lease_ms;
+    const long long *reach;
+    size_t n_reach;
+    db_master_row *rows;
+    size_t n_rows;
+    db_master_stats stats;
+};
+
+static pf_kind round_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    struct round_ctx *x = vctx;
+    free(x->rows);
+    x->rows = NULL;
+    return db_master_round(c, x->me, x->lease_ms, x->reach, x->n_reach, &x->rows, &x->n_rows,
+                           &x->stats, err);
+}
+
+static pf_kind release_tx(db_conn *c, void *vctx, pf_err *err)
+{
+    return db_master_release(c, vctx, err);
+}
+
+/* Every lease/3: renews or takes this process's mastership leases of the
+ * switches it is connected to, and tells each switch its role. A process
+ * that cannot reach the database keeps no lease: its local validity (from
+ * before the round's transaction, so never past the database's expiry)
+ * runs out and it stops writing; by then another process may have taken
+ * the lease with a newer generation id, which the switch enforces. */
+/* As nap, for the mastership thread: it runs until master_stop, after
+ * the workers have finished, so they never write past a released lease. */
+static bool master_nap(struct prov_service *s, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_mutex_lock(&s->mu);
+    while (!s->master_stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
+    }
+    bool stop = s->master_stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+static void *master_main(void *arg)
+{
+    struct prov_service *s = arg;
+    db_conn *db = NULL;
+    pf_err err;
+    int lease = s->cfg.master_lease_ms;
+    int every = lease / 3 < 1000 ? lease / 3 : 1000;
+    if (every < 50)
+        every = 50;
+    long long reach[1024], last[1024];
+    size_t n_last = 0;
+    int64_t next_round = 0;
+    for (;;) {
+        /* a round every `every`, and at once when the set of connected
+         * switches changes (a switch that connects gets its role, and a
+         * new master reconciles it, without waiting for the period) */
+        size_t n_reach = prov_net_connected_ids(s->net, reach, 1024);
+        bool changed = n_reach != n_last || memcmp(reach, last, n_reach * sizeof *reach) != 0;
+        if (!changed && mono_now() < next_round) {
+            if (master_nap(s, 100))
+                break;
+            continue;
+        }
+        next_round = mono_now() + every;
+        if (db == NULL && (db = db_connect_as(s->database_url, DB_ROLE_WORKER, &err)) == NULL)
+            continue;
+        memcpy(last, reach, n_reach * sizeof *reach);
+        n_last = n_reach;
+        int64_t t0 = mono_now();
+        struct round_ctx x = {s->worker_name, lease, reach, n_reach, NULL, 0, {0}};
+        db_scope scope = db_scope_system();
+        if (db_run_tx(db, &scope, round_tx, &x, &err) != PF_OK) {
+            free(x.rows); /* db reconnects by itself (db/db.h) */
+            continue;
+        }
+        for (size_t i = 0; i < x.n_rows; i++) {
+            const db_master_row *r = &x.rows[i];
+            bool mine = strcmp(r->worker, s->worker_name) == 0 && r->expires_ms > 0;
+            int valid = (int)(t0 + lease - mono_now());
+            if (mine && valid > 0)
+                prov_net_set_role(s->net, r->switch_id, true, (uint64_t)r->generation, valid);
+            else if (r->generation > 0)
+                prov_net_set_role(s->net, r->switch_id, false, (uint64_t)r->generation, 0);
+            if (r->taken && s->cfg.log) {
+                char line[400];
+                msgf(line, sizeof line,
+                     "%s is now OpenFlow master of switch id %lld (generation %lld)%s",
+                     s->worker_name, r->switch_id, r->generation,
+                     x.stats.requeued ? "; the jobs of the provisioner it took over from are "
+                                        "back in the queue"
+                                      : "");
+                s->cfg.log(s->cfg.log_arg, line);
+            }
+        }
+        pthread_mutex_lock(&s->mu);
+        s->standby = x.stats.standby;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        free(x.rows);
+    }
+    /* a clean stop hands the switches over at the others' next round */
+    if (db) {
+        db_scope scope = db_scope_system();
+        db_run_tx(db, &scope, release_tx, s->worker_name, &err);
+    }
+    db_close(db);
+    return NULL;
+}
+
+bool prov_service_standby(prov_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool v = s->standby;
+    pthread_mutex_unlock(&s->mu);
+    return v;
 }
 
 /* ---------------------------------------------------------- reconciler */
@@ -1110,7 +1265,9 @@ static void *reconciler_main(void *arg)
             bool want = all || v[i].reconcile_requested;
             for (size_t k = 0; k < np && !want; k++)
                 want = pend[k] == v[i].id;
-            if (!want || !prov_net_connected(s->net, v[i].id))
+            /* only the switch's master reconciles it (without roles: every
+             * connected provisioner, as before) */
+            if (!want || !prov_net_is_master(s->net, v[i].id))
                 continue;
             prov_drift d;
             sw_lock(s, db, v[i].id);
@@ -1149,6 +1306,8 @@ static void apply_defaults(prov_config *c)
     DEF(retry_max_ms, 10000);
     DEF(reconcile_interval_ms, 60000);
 #undef DEF
+    if (c->master_lease_ms == 0)
+        c->master_lease_ms = 3000;
     if (c->workers == 0)
         c->workers = 1;
 }
@@ -1202,6 +1361,10 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
         pthread_mutex_init(&s->sw_locks[i], NULL);
     prov_net_config nc = net_config(&s->cfg);
     nc.write_state = true;
+    nc.roles = s->cfg.master_lease_ms > 0;
+    /* with roles, no job is claimed before the first round has said who
+     * masters what */
+    s->standby = nc.roles;
     nc.on_connect = s->cfg.no_reconcile ? NULL : on_connect;
     nc.on_connect_arg = s;
     nc.log = s->cfg.log;
@@ -1216,6 +1379,15 @@ prov_service *prov_service_start(const prov_config *cfg, pf_err *err)
     if (s->cfg.counter_interval_ms >= 0)
         s->counters = prov_counters_start(s->net, s->database_url, s->cfg.counter_interval_ms,
                                           s->cfg.barrier_timeout_ms, &cerr);
+    if (nc.roles) {
+        /* without it no switch would ever be written: refuse to start */
+        if (pthread_create(&s->master, NULL, master_main, s) != 0) {
+            pf_fail(err, PF_EINTERNAL, "thread", NULL, "cannot start the mastership thread");
+            prov_service_stop(s);
+            return NULL;
+        }
+        s->has_master = true;
+    }
     if (!s->cfg.no_reconcile) {
         if (pthread_create(&s->reconciler, NULL, reconciler_main, s) == 0)
             s->has_reconciler = true;
@@ -1250,6 +1422,13 @@ void prov_service_stop(prov_service *s)
         pthread_join(s->reconciler, NULL);
     if (s->has_heartbeat)
         pthread_join(s->heartbeat, NULL);
+    if (s->has_master) {
+        pthread_mutex_lock(&s->mu);
+        s->master_stop = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->master, NULL);
+    }
     prov_counters_stop(s->counters);
     prov_net_stop(s->net);
     free(s->workers);

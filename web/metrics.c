@@ -106,6 +106,22 @@ void web_metrics_write(FILE *out, const json_t *gauges)
     json_object_foreach((json_t *)json_object_get(gauges, "switches"), k, v)
         fprintf(out, "peerflow_switch_connected{switch=\"%s\"} %d\n", k,
                 json_is_string(v) && strcmp(json_string_value(v), "connected") == 0);
+    fputs("# HELP peerflow_switch_master The provisioner process that is OpenFlow master of the "
+          "switch (its live lease, docs/fabric.md).\n# TYPE peerflow_switch_master gauge\n",
+          out);
+    json_object_foreach((json_t *)json_object_get(gauges, "masters"), k, v) {
+        /* a worker name is the operator's text: escaped as a label value */
+        fprintf(out, "peerflow_switch_master{switch=\"%s\",worker=\"", k);
+        for (const char *c = json_string_value(v); c && *c; c++) {
+            if (*c == '"' || *c == '\\')
+                fputc('\\', out);
+            if (*c == '\n')
+                fputs("\\n", out);
+            else
+                fputc(*c, out);
+        }
+        fputs("\"} 1\n", out);
+    }
     /* Totals over every segment of the flows' counters (a flow re-added
      * by reconcile does not reset them): counters in Prometheus's sense.
      * Labels are ids, so no escaping is needed. */

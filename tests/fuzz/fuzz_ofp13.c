@@ -134,6 +134,20 @@ static void decode_meters_bundles(const uint8_t *b, size_t n)
                                    NULL) == OFP_OK)
             require(len == n && memcmp(out, b, n) == 0);
     }
+    struct ofp_role role, role2;
+    if (ofp_decode_role_request(b, n, &role, NULL) == OFP_OK) {
+        require(ofp_encode_role_request(out, sizeof out, get_xid(b), &role,
+                                        &len, NULL) == OFP_OK);
+        require(len == n && memcmp(out, b, 12) == 0 &&
+                memcmp(out + 16, b + 16, 8) == 0);
+    }
+    if (ofp_decode_role_reply(b, n, &role, NULL) == OFP_OK) {
+        require(ofp_encode_role_reply(out, sizeof out, get_xid(b), &role,
+                                      &len, NULL) == OFP_OK);
+        require(ofp_decode_role_reply(out, len, &role2, NULL) == OFP_OK);
+        require(role2.role == role.role &&
+                role2.generation_id == role.generation_id);
+    }
     if (ofp_decode_bundle_add(b, n, &ba, NULL) == OFP_OK) {
         require(ba.msg >= b + 24 && ba.msg + ba.msg_len <= b + n);
         struct ofp_msg_header h = {0};

@@ -140,6 +140,10 @@ static void heartbeat_keeps_a_long_job(void **state)
                        .worker_name = "hb",
                        .workers = 2,
                        .no_reconcile = true,
+                       /* no switch answers here: without roles the worker
+                        * goes on to the switch lock (with roles it would
+                        * wait for mastership first, docs/fabric.md) */
+                       .master_lease_ms = -1,
                        .poll_ms = 50,
                        .lease_s = 1,
                        .barrier_timeout_ms = 500,

@@ -335,6 +335,13 @@ static void fake_serve(int fd)
             case OFPT_FLOW_MOD:
                 __atomic_add_fetch(&fake_flow_mods, 1, __ATOMIC_SEQ_CST);
                 break;
+            case OFPT_ROLE_REQUEST: { /* grants any role (issue 17) */
+                struct ofp_role role;
+                if (ofp_decode_role_request(m, mlen, &role, NULL) == OFP_OK &&
+                    ofp_encode_role_reply(out, sizeof out, h.xid, &role, &len, NULL) == OFP_OK)
+                    fake_send(fd, out, len);
+                break;
+            }
             case OFPT_EXPERIMENTER:
                 __atomic_add_fetch(&fake_experimenters, 1, __ATOMIC_SEQ_CST);
                 ofp_encode_error(out, sizeof out, h.xid, OFPET_BAD_REQUEST,

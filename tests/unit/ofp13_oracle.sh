@@ -125,6 +125,8 @@ bundle_add	line: bundle_id=0x1 flags=atomic ordered
 bundle_add	line:OFPT_FLOW_MOD (OF1.3) (xid=0x51): DEL_STRICT priority=100,in_port=3,dl_vlan=10 cookie:0x2a/0xffffffffffffffff actions=drop
 bundle_commit	line:ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x52):
 bundle_commit	line: bundle_id=0x1 type=COMMIT_REQUEST flags=atomic ordered
+role_request	line:OFPT_ROLE_REQUEST (OF1.3) (xid=0x60): role=primary generation_id=7
+role_reply	line:OFPT_ROLE_REPLY (OF1.3) (xid=0x61): role=secondary generation_id=72057594037927978
 EOF
 }
 

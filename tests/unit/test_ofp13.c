@@ -462,6 +462,20 @@ static const uint8_t g_bundle_commit[] = {
     0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x00, 0x03,
 };
 
+/* ROLE_REQUEST xid 0x60: MASTER, generation id 7 (issue 17). */
+static const uint8_t g_role_request[] = {
+    0x04, 0x18, 0x00, 0x18, 0x00, 0x00, 0x00, 0x60,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
+};
+
+/* ROLE_REPLY xid 0x61: SLAVE, generation id 2^56 + 42 (all 8 bytes used). */
+static const uint8_t g_role_reply[] = {
+    0x04, 0x19, 0x00, 0x18, 0x00, 0x00, 0x00, 0x61,
+    0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+};
+
 typedef int (*encode_fn)(uint8_t *buf, size_t cap, size_t *out_len,
                          struct ofp_err *err);
 
@@ -698,6 +712,18 @@ static int enc_bundle_commit(uint8_t *b, size_t c, size_t *n,
     return ofp_encode_bundle_ctrl(b, c, 0x52, &bc, n, e);
 }
 
+static int enc_role_request(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
+{
+    struct ofp_role r = {OFPCR_ROLE_MASTER, 7};
+    return ofp_encode_role_request(b, c, 0x60, &r, n, e);
+}
+
+static int enc_role_reply(uint8_t *b, size_t c, size_t *n, struct ofp_err *e)
+{
+    struct ofp_role r = {OFPCR_ROLE_SLAVE, (1ull << 56) + 42};
+    return ofp_encode_role_reply(b, c, 0x61, &r, n, e);
+}
+
 struct golden {
     const char *name;     /* file name for --write-golden, without .bin */
     const uint8_t *bytes; /* hand-written expected encoding */
@@ -743,6 +769,8 @@ static const struct golden goldens[] = {
     G(bundle_open, enc_bundle_open, {0}, 0),
     G(bundle_add, enc_bundle_add, {0}, 0),
     G(bundle_commit, enc_bundle_commit, {0}, 0),
+    G(role_request, enc_role_request, {0}, 0),
+    G(role_reply, enc_role_reply, {0}, 0),
 };
 
 /* ------------------------------------------------------------------------ */
@@ -771,6 +799,7 @@ struct decoded {
     struct ofp_meter_features mfeatures;
     struct ofp_bundle_ctrl bctrl;
     struct ofp_bundle_add badd;
+    struct ofp_role role;
 };
 
 /* type/mp_type come from the message the bytes are supposed to be, not from
@@ -794,6 +823,10 @@ static int decode_as(uint8_t type, uint16_t mp_type, const uint8_t *b,
         return ofp_decode_port_status(b, n, &d->status, e);
     case OFPT_METER_MOD:
         return ofp_decode_meter_mod(b, n, &d->meters[0], e);
+    case OFPT_ROLE_REQUEST:
+        return ofp_decode_role_request(b, n, &d->role, e);
+    case OFPT_ROLE_REPLY:
+        return ofp_decode_role_reply(b, n, &d->role, e);
     case OFPT_EXPERIMENTER: {
         /* the exp_type decides; a cut that lost it meets the control
          * decoder, which refuses it like any other */
@@ -2113,6 +2146,33 @@ static void test_meters_and_bundles(void **state)
     assert_int_equal(et, ONF_ET_BUNDLE_CONTROL);
 }
 
+/* Issue 17: controller roles beyond the goldens. */
+static void test_roles(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t n;
+    struct ofp_err err;
+    struct ofp_role r = {OFPCR_ROLE_MASTER, UINT64_MAX}, back;
+    assert_int_equal(ofp_encode_role_request(buf, sizeof buf, 9, &r, &n, &err), OFP_OK);
+    assert_int_equal(ofp_decode_role_request(buf, n, &back, &err), OFP_OK);
+    assert_int_equal(back.role, OFPCR_ROLE_MASTER);
+    assert_true(back.generation_id == UINT64_MAX);
+    /* a request is not a reply, and the other way round */
+    assert_int_equal(ofp_decode_role_reply(buf, n, &back, &err), OFP_E_BAD_TYPE);
+    r.role = 4;
+    assert_int_equal(ofp_encode_role_request(buf, sizeof buf, 9, &r, &n, &err), OFP_E_BAD_VALUE);
+    memcpy(buf, g_role_reply, sizeof g_role_reply);
+    buf[11] = 4; /* role 4 */
+    assert_int_equal(ofp_decode_role_reply(buf, sizeof g_role_reply, &back, &err),
+                     OFP_E_BAD_VALUE);
+    assert_string_equal(ofp_role_name(OFPCR_ROLE_MASTER), "master");
+    assert_string_equal(ofp_role_name(OFPCR_ROLE_SLAVE), "slave");
+    assert_string_equal(ofp_role_name(9), "unknown");
+    assert_string_equal(ofp_error_code_name(OFPET_ROLE_REQUEST_FAILED, OFPRRFC_STALE), "stale");
+    assert_string_equal(ofp_error_code_name(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE), "is_slave");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-golden") == 0)
@@ -2152,6 +2212,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_format_flow),
         cmocka_unit_test(test_flow_equal),
         cmocka_unit_test(test_meters_and_bundles),
+        cmocka_unit_test(test_roles),
     };
     int failed = 0;
     failed += cmocka_run_group_tests_name("ofp13_golden", golden, NULL, NULL);
