@@ -191,15 +191,23 @@ done < <(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT viewname FROM pg
 fi
 
 # ------------------------------------------------------------------ fabric
-if part fabric || part scale; then
-echo "bench: the fabric (Open vSwitch: flows, reconcile, approve -> active)" >&2
-use_db bench_fabric
 fabric_rows=$work/fabric.rows
-PF=$PF bash bench/fabric_bench.sh >"$fabric_rows"
+: >"$fabric_rows"
+if part fabric; then
+  echo "bench: the fabric (Open vSwitch: flows, reconcile, approve -> active)" >&2
+  use_db bench_fabric
+  PF=$PF bash bench/fabric_bench.sh >>"$fabric_rows"
+fi
+# ------------------------------------------------------- scaling table
+# 1,000 / 10,000 / 100,000 circuits on 10 switches; BENCH_SCALE_MAX=10000
+# stops a quick run there
+if part scale; then
+  echo "bench: the scaling table (10 Open vSwitch switches, up to ${BENCH_SCALE_MAX:-100000} circuits)" >&2
+  PEERFLOW_MIGRATE_DATABASE_URL=$owner_url PF=$PF bash bench/scale_bench.sh >>"$fabric_rows"
+fi
 while IFS=$'\t' read -r tag fig val base rat notes; do
   [ "$tag" = "ROW" ] && row "$fig" "$val" "$base" "$rat" "$notes"
 done <"$fabric_rows"
-fi
 
 printf '\n%-58s %14s %14s %9s %s\n' "figure" "peerflow" "baseline" "ratio" "notes"
 printf '%s\n' "${results[@]}"
