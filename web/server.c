@@ -183,8 +183,13 @@ static bool authenticate(web_ctx *ctx)
             return false;
         }
         /* a read may use what this thread remembers of the token: the
-         * database checks it in the read's own round trip (verify_token) */
-        pf_kind k = ctx->token_fresh || strcmp(ctx->method, "GET") != 0
+         * database checks it in the read's own round trip (check_token).
+         * So may a decision: its first database work is the actor's own
+         * transaction, where the check rides with BEGIN. Other writes look
+         * the token up first: not all of them start with their actor's
+         * transaction. */
+        bool may_remember = strcmp(ctx->method, "GET") == 0 || r->fn == web_h_request_decide;
+        pf_kind k = ctx->token_fresh || !may_remember
                         ? wf_api_actor(&ctx->env, h + 7, &ctx->session.actor, &err)
                         : wf_api_actor_remembered(&ctx->env, h + 7, &ctx->session.actor, &err);
         if (k != PF_OK) {

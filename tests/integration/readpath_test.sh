@@ -6,7 +6,8 @@
 #      written (the token's row keeps its version);
 #   2. what serve remembers is never trusted: a revoked token and a disabled
 #      user are refused at once (401 bad_token), a user moved to another
-#      network or given another role is answered as what they are now.
+#      network or given another role is answered as what they are now;
+#      a decision with a revoked remembered token decides nothing.
 source "$(dirname "$0")/lib.sh"
 pf=$PEERFLOW_BIN
 tmp=$(mktemp -d /tmp/pf-readpath-test.XXXXXX)
@@ -99,5 +100,24 @@ expect_eq "with a viewer's actions (none), not the remembered admin's" "" "$(bod
 sql "UPDATE users SET role = 'admin', network_id = (SELECT id FROM networks WHERE asn = 64701) WHERE email = 'admin@alpha.example'" >/dev/null
 expect_eq "a user moved to the other network reads" 200 "$(reads 8)"
 expect_eq "as the peer now, not the remembered requester" peer "$(body .my_side)"
+
+# a decision may use a remembered token too (the check rides with BEGIN):
+# a revoked one decides nothing
+approve() {
+  curl -s -o "$tmp/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" \
+    -H 'Content-Type: application/json' --data-binary '{"port": "b-1"}' \
+    "$base/api/v1/requests/$id/approve"
+}
+decisions() { sql "SELECT count(*) FROM approvals WHERE request_id = $id"; }
+before=$(decisions)
+sql "UPDATE api_tokens SET revoked_at = now()" >/dev/null
+expect_eq "a decision with a revoked remembered token is refused" 401 "$(approve)"
+expect_eq "as bad_token" bad_token "$(body .error.code)"
+expect_eq "and decided nothing" "$before" "$(decisions)"
+sql "UPDATE api_tokens SET revoked_at = NULL" >/dev/null
+expect_eq "reads answer again" 200 "$(reads 8)"
+expect_eq "the live token decides" 200 "$(approve)"
+expect_eq "the request is approved" approved "$(body .state)"
+expect_eq "one decision more" $((before + 1)) "$(decisions)"
 stop_serve
 finish
