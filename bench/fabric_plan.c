@@ -2,11 +2,18 @@
  * set of circuits, for bench/fabric_bench.sh.
  *
  *   fabric_plan FLOWS.copy FLOWS.ofctl < circuits
+ *   fabric_plan --hops FLOWS.copy FLOWS.ofctl < circuits
  *
  * Each input line is one circuit on one switch (same-switch circuits, no
  * inter-switch hops):
  *
  *   circuit_id switch_id a_ofport a_vlan b_ofport b_vlan   (vlan 0 = access)
+ *
+ * With --hops (bench/scale_bench.sh: circuits across switches, transit
+ * switches included), each line is
+ *
+ *   circuit_id a_switch a_ofport a_vlan b_switch b_ofport b_vlan n_hops
+ *     then n_hops times: link_id from_switch from_port to_switch to_port vlan
  *
  * The flows come from prov_plan() with the circuit's cookie
  * (prov_cookie()), and their JSON from prov_flow_to_json(), exactly as the
@@ -20,6 +27,7 @@
  *
  * Prints the number of flows written to the ofctl file. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,28 +85,59 @@ static int ofctl_line(FILE *o, const struct ofp_flow *f)
     return 0;
 }
 
+#define MAX_HOPS 8
+
+/* Reads one circuit: its ends and hops. 1 read, 0 at the end, -1 bad. */
+static int read_circuit(bool hops, long long *cid, prov_end *a, prov_end *b, prov_hop *h,
+                        size_t *n_hops)
+{
+    long long sw;
+    int rc;
+    *n_hops = 0;
+    if (!hops) {
+        rc = scanf("%lld %lld %lld %d %lld %d", cid, &sw, &a->ofport, &a->vlan, &b->ofport,
+                   &b->vlan);
+        a->switch_id = b->switch_id = sw;
+        return rc == EOF ? 0 : rc == 6 ? 1 : -1;
+    }
+    size_t n;
+    rc = scanf("%lld %lld %lld %d %lld %lld %d %zu", cid, &a->switch_id, &a->ofport, &a->vlan,
+               &b->switch_id, &b->ofport, &b->vlan, &n);
+    if (rc == EOF)
+        return 0;
+    if (rc != 8 || n > MAX_HOPS)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (scanf("%lld %lld %lld %lld %lld %d", &h[i].link_id, &h[i].from_switch,
+                  &h[i].from_port, &h[i].to_switch, &h[i].to_port, &h[i].vlan) != 6)
+            return -1;
+    *n_hops = n;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: fabric_plan FLOWS.copy FLOWS.ofctl < circuits\n");
+    bool hops = argc == 4 && strcmp(argv[1], "--hops") == 0;
+    if (argc != 3 && !hops) {
+        fprintf(stderr, "usage: fabric_plan [--hops] FLOWS.copy FLOWS.ofctl < circuits\n");
         return 2;
     }
-    FILE *copy = fopen(argv[1], "w"), *ofctl = fopen(argv[2], "w");
+    FILE *copy = fopen(argv[argc - 2], "w"), *ofctl = fopen(argv[argc - 1], "w");
     if (copy == NULL || ofctl == NULL) {
         perror("fabric_plan");
         return 1;
     }
     long n_lines = 0, n_flows = 0;
-    long long cid, sw, ap, bp;
-    int av, bv;
+    long long cid;
+    prov_end a = {0}, b = {0};
+    prov_hop h[MAX_HOPS];
+    size_t n_hops;
     int rc;
-    while ((rc = scanf("%lld %lld %lld %d %lld %d", &cid, &sw, &ap, &av, &bp, &bv)) == 6) {
+    while ((rc = read_circuit(hops, &cid, &a, &b, h, &n_hops)) == 1) {
         n_lines++;
-        prov_end a = {.switch_id = sw, .ofport = ap, .vlan = av};
-        prov_end b = {.switch_id = sw, .ofport = bp, .vlan = bv};
-        prov_flow fl[2];
+        prov_flow fl[2 * (MAX_HOPS + 1)];
         size_t n = 0;
-        if (prov_plan(&a, &b, NULL, 0, prov_cookie(cid), fl, 2, &n) != 0) {
+        if (prov_plan(&a, &b, h, n_hops, prov_cookie(cid), fl, sizeof fl / sizeof fl[0], &n) != 0) {
             fprintf(stderr, "fabric_plan: line %ld: the planner refused the circuit\n", n_lines);
             return 1;
         }
@@ -124,7 +163,7 @@ int main(int argc, char **argv)
             n_flows++;
         }
     }
-    if (rc != EOF) {
+    if (rc != 0) {
         fprintf(stderr, "fabric_plan: bad input line %ld\n", n_lines + 1);
         return 1;
     }

@@ -191,11 +191,18 @@ static const db_stmt grant_operator = {
     "pf_grant_operator",
     "SELECT pf_grant_operator($1, decode($2, 'hex'))", 2};
 
+/* A remembered API token (db_scope.check_token), checked by the
+ * database before the scope is set (migrations/0017_read_path.sql). */
+static const db_stmt check_token = {
+    "pf_check_token",
+    "SELECT pf_api_token_check(decode($1, 'hex'), $2, $3, $4)", 4};
+
 struct scope_params {
-    char nb[24], ub[24], cred[65];
+    char nb[24], ub[24], cred[65], th[65], tu[24], tn[24];
     const char *set[3];
     const char *grant[2];
-    bool has_grant;
+    const char *check[4];
+    bool has_grant, has_check;
 };
 
 static void scope_params(const db_scope *scope, struct scope_params *sp)
@@ -209,13 +216,49 @@ static void scope_params(const db_scope *scope, struct scope_params *sp)
         sp->grant[0] = sp->set[2];
         sp->grant[1] = sp->cred;
     }
+    sp->has_check = scope->check_token;
+    if (sp->has_check) {
+        sodium_bin2hex(sp->th, sizeof sp->th, scope->token_hash, sizeof scope->token_hash);
+        sp->check[0] = sp->th;
+        sp->check[1] = db_fmt_ll(sp->tu, scope->token_user);
+        sp->check[2] = db_fmt_ll(sp->tn, scope->token_network);
+        sp->check[3] = scope->token_role;
+    }
+}
+
+/* How many queries send_scope queues. */
+static int scope_queries(const struct scope_params *sp)
+{
+    return 1 + sp->has_grant + sp->has_check;
+}
+
+/* Notes what a pipeline that carried a token check found: the check goes
+ * first, so a refusal is the pipeline's first (reported) error. */
+static void note_check(db_conn *c, const struct scope_params *sp, bool failed,
+                       const pf_err *err)
+{
+    if (!sp->has_check)
+        return;
+    if (failed && err && strcmp(err->code, "token_check_failed") == 0)
+        c->token_state = DB_TOKEN_REFUSED;
+    else if (!failed && c->token_state == DB_TOKEN_UNCHECKED)
+        c->token_state = DB_TOKEN_CHECKED;
+}
+
+db_token_state db_token_state_take(db_conn *c)
+{
+    db_token_state st = c->token_state;
+    c->token_state = DB_TOKEN_UNCHECKED;
+    return st;
 }
 
 /* Queues the scope's statements in the open pipeline; false when the
  * connection broke. */
 static bool send_scope(db_conn *c, const struct scope_params *sp)
 {
-    return PQsendQueryPrepared(c->pg, set_scope.name, 3, sp->set, NULL, NULL, 0) &&
+    return (!sp->has_check ||
+            PQsendQueryPrepared(c->pg, check_token.name, 4, sp->check, NULL, NULL, 0)) &&
+           PQsendQueryPrepared(c->pg, set_scope.name, 3, sp->set, NULL, NULL, 0) &&
            (!sp->has_grant ||
             PQsendQueryPrepared(c->pg, grant_operator.name, 2, sp->grant, NULL, NULL, 0));
 }
@@ -228,6 +271,9 @@ static pf_kind prepare_scope(db_conn *c, const db_scope *scope, pf_err *err)
         return err ? err->kind : PF_EUNAVAIL;
     if (scope->operator && scope->has_credential && !is_prepared(c, &grant_operator) &&
         prepare(c, &grant_operator, err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
+    if (scope->check_token && !is_prepared(c, &check_token) &&
+        prepare(c, &check_token, err) != PF_OK)
         return err ? err->kind : PF_EUNAVAIL;
     return PF_OK;
 }
@@ -298,8 +344,10 @@ static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int 
         return NULL;
     }
     bool failed;
-    int n = sp.has_grant ? 3 : 2;
-    return drain_pipeline(c, n, n - 1, &failed, err);
+    int n = scope_queries(&sp) + 1;
+    PGresult *r = drain_pipeline(c, n, n - 1, &failed, err);
+    note_check(c, &sp, failed, err);
+    return r;
 }
 
 /* Runs the prepared statement s, or sql text, and returns its result; in
@@ -383,7 +431,8 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
         return lost_connection(c, err);
     }
     bool failed;
-    drain_pipeline(c, sp.has_grant ? 3 : 2, -1, &failed, err);
+    drain_pipeline(c, scope_queries(&sp) + 1, -1, &failed, err);
+    note_check(c, &sp, failed, err);
     pf_kind k = failed ? (err ? err->kind : PF_EUNAVAIL) : PF_OK;
     c->in_tx = true;
     c->tx_scope = *scope;

@@ -35,7 +35,26 @@ typedef struct {
     long long user_id;    /* acting user, 0 for none */
     bool has_credential;  /* credential holds an operator's hash */
     unsigned char credential[32];
+    /* An API token a web process remembered instead of looking it up
+     * (workflow/auth.c): every transaction or read of this scope first
+     * has the database confirm, in the same round trip, that the token
+     * with this hash is live and still belongs to token_user of
+     * token_network (0: none) with token_role. A refusal fails the work
+     * with PF_EAUTH "token_check_failed" before any of it runs. */
+    bool check_token;
+    unsigned char token_hash[32];
+    long long token_user, token_network;
+    char token_role[16];
 } db_scope;
+
+/* What the API token checks of a connection found since the last call
+ * (db_scope.check_token); the call forgets them. */
+typedef enum {
+    DB_TOKEN_UNCHECKED, /* no work of a check_token scope ran */
+    DB_TOKEN_CHECKED,   /* every check passed */
+    DB_TOKEN_REFUSED    /* a check failed: the token is not what was remembered */
+} db_token_state;
+db_token_state db_token_state_take(db_conn *c);
 
 /* The role a connection acts as. */
 typedef enum {

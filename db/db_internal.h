@@ -37,6 +37,7 @@ struct db_conn {
     db_role role;         /* what the connection acts as (db/role.c) */
     bool in_tx;
     bool reading;         /* inside db_run_read: each statement carries the scope */
+    db_token_state token_state; /* db_token_state_take() */
     db_scope read_scope;
     db_scope tx_scope;    /* the scope of the open transaction */
     const db_stmt **prepared; /* statements prepared on this connection */

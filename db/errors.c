@@ -15,6 +15,9 @@ struct constraint_msg {
 };
 
 static const struct constraint_msg constraints[] = {
+    /* a remembered API token the database no longer confirms (0017) */
+    {"api_token_check", PF_EAUTH, "token_check_failed", NULL,
+     "the API token is unknown or revoked: create one on your account page"},
     {"networks_asn_key", PF_ECONFLICT, "asn_taken", "asn",
      "a network with this ASN already exists"},
     {"networks_asn_range", PF_EINVALID, "bad_asn", "asn",

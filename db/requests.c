@@ -101,57 +101,71 @@ static const db_stmt next_expired = {
     " 'switch', (SELECT s.name FROM switches s WHERE s.id = " port ".switch_id),"        \
     " 'mode', " port ".mode, 'vlan', " vlan ")"
 
-static const db_stmt get_request = {
-    "pf_request_get",
-    "SELECT json_build_object("
-    " 'id', r.id, 'state', r.state, 'version', r.version,"
-    " 'requester', " ENDPOINT_JSON("rn", "rp", "r.requester_vlan") ","
-    " 'peer', " ENDPOINT_JSON("pn", "pp", "r.peer_vlan") ","
-    " 'suggested_peer', CASE WHEN r.suggested_peer_port_id IS NOT NULL THEN json_build_object("
-    "   'port', (SELECT p.name FROM ports p WHERE p.id = r.suggested_peer_port_id),"
-    "   'vlan', r.suggested_peer_vlan) END,"
-    " 'bandwidth_mbps', r.bandwidth_mbps, 'message', r.message,"
-    " 'bgp', json_build_object("
-    "   'ipv4', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip',"
-    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))"
-    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 4),"
-    "   'ipv6', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip',"
-    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))"
-    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 6),"
-    "   'md5', r.bgp_md5, 'requested', json_build_object('ipv4', r.bgp_ipv4, 'ipv6', r.bgp_ipv6)),"
-    " 'failure', CASE WHEN r.failure_code IS NOT NULL THEN json_build_object("
-    "   'code', r.failure_code, 'message', r.failure_message) END,"
-    " 'created_at', r.created_at, 'updated_at', r.updated_at, 'expires_at', r.expires_at,"
-    " 'approved_at', r.approved_at, 'active_at', r.active_at, 'closed_at', r.closed_at,"
-    " 'approvals', coalesce((SELECT json_agg(json_build_object("
-    "     'side', a.side, 'asn', n.asn, 'decision', a.decision, 'via', a.via,"
-    "     'user', a.user_email, 'contact', a.contact, 'reason', a.reason, 'at', a.at)"
-    "     ORDER BY a.at)"
-    "   FROM approvals a JOIN networks n ON n.id = a.network_id"
-    "   WHERE a.request_id = r.id), '[]'::json),"
-    " 'circuit', (SELECT json_build_object('id', c.id, 'state', c.state, 'path', c.path,"
-    "     'error', c.error, 'cookie',"
-    "     '0x' || lpad(to_hex(x'5046000000000000'::bigint | c.id), 16, '0'))"
-    "   FROM circuits c WHERE c.request_id = r.id),"
-    " 'changes', coalesce((SELECT json_agg(json_build_object("
-    "     'id', ch.id, 'state', ch.state, 'side', ch.side, 'old_bandwidth_mbps',"
-    "     ch.old_bandwidth_mbps, 'bandwidth_mbps', ch.bandwidth_mbps, 'reason', ch.reason,"
-    "     'decided_by', ch.decided_by, 'error', ch.error, 'created_at', ch.created_at,"
-    "     'decided_at', ch.decided_at, 'applied_at', ch.applied_at) ORDER BY ch.id)"
-    "   FROM request_changes ch WHERE ch.request_id = r.id), '[]'::json),"
-    /* the history as reports.request_history gives it: one rule for what
-     * a network sees of it (where a link was used from is the operators') */
-    " 'history', coalesce((SELECT json_agg(json_build_object("
-    "     'seq', h.seq, 'at', h.at, 'actor', h.actor, 'actor_kind', h.actor_kind,"
-    "     'action', h.action, 'before', h.before, 'after', h.after) ORDER BY h.seq)"
+/* The request as JSON (one column), and the FROM and WHERE that name it:
+ * pf_request_get, and pf_request_view that adds the reader's side. */
+#define REQUEST_JSON \
+    "json_build_object(" \
+    " 'id', r.id, 'state', r.state, 'version', r.version," \
+    " 'requester', " ENDPOINT_JSON("rn", "rp", "r.requester_vlan") "," \
+    " 'peer', " ENDPOINT_JSON("pn", "pp", "r.peer_vlan") "," \
+    " 'suggested_peer', CASE WHEN r.suggested_peer_port_id IS NOT NULL THEN json_build_object(" \
+    "   'port', (SELECT p.name FROM ports p WHERE p.id = r.suggested_peer_port_id)," \
+    "   'vlan', r.suggested_peer_vlan) END," \
+    " 'bandwidth_mbps', r.bandwidth_mbps, 'message', r.message," \
+    " 'bgp', json_build_object(" \
+    "   'ipv4', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip'," \
+    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))" \
+    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 4)," \
+    "   'ipv6', (SELECT json_build_object('requester_ip', host(a.net), 'peer_ip'," \
+    "       host(a.net::inet + 1), 'prefix_length', masklen(a.net))" \
+    "     FROM circuit_addresses a WHERE a.request_id = r.id AND a.family = 6)," \
+    "   'md5', r.bgp_md5, 'requested', json_build_object('ipv4', r.bgp_ipv4, 'ipv6', r.bgp_ipv6))," \
+    " 'failure', CASE WHEN r.failure_code IS NOT NULL THEN json_build_object(" \
+    "   'code', r.failure_code, 'message', r.failure_message) END," \
+    " 'created_at', r.created_at, 'updated_at', r.updated_at, 'expires_at', r.expires_at," \
+    " 'approved_at', r.approved_at, 'active_at', r.active_at, 'closed_at', r.closed_at," \
+    " 'approvals', coalesce((SELECT json_agg(json_build_object(" \
+    "     'side', a.side, 'asn', n.asn, 'decision', a.decision, 'via', a.via," \
+    "     'user', a.user_email, 'contact', a.contact, 'reason', a.reason, 'at', a.at)" \
+    "     ORDER BY a.at)" \
+    "   FROM approvals a JOIN networks n ON n.id = a.network_id" \
+    "   WHERE a.request_id = r.id), '[]'::json)," \
+    " 'circuit', (SELECT json_build_object('id', c.id, 'state', c.state, 'path', c.path," \
+    "     'error', c.error, 'cookie'," \
+    "     '0x' || lpad(to_hex(x'5046000000000000'::bigint | c.id), 16, '0'))" \
+    "   FROM circuits c WHERE c.request_id = r.id)," \
+    " 'changes', coalesce((SELECT json_agg(json_build_object(" \
+    "     'id', ch.id, 'state', ch.state, 'side', ch.side, 'old_bandwidth_mbps'," \
+    "     ch.old_bandwidth_mbps, 'bandwidth_mbps', ch.bandwidth_mbps, 'reason', ch.reason," \
+    "     'decided_by', ch.decided_by, 'error', ch.error, 'created_at', ch.created_at," \
+    "     'decided_at', ch.decided_at, 'applied_at', ch.applied_at) ORDER BY ch.id)" \
+    "   FROM request_changes ch WHERE ch.request_id = r.id), '[]'::json)," \
+    /* the history as reports.request_history gives it: one rule for what \
+     * a network sees of it (where a link was used from is the operators') */ \
+    " 'history', coalesce((SELECT json_agg(json_build_object(" \
+    "     'seq', h.seq, 'at', h.at, 'actor', h.actor, 'actor_kind', h.actor_kind," \
+    "     'action', h.action, 'before', h.before, 'after', h.after) ORDER BY h.seq)" \
     "   FROM reports.request_history h WHERE h.request_id = r.id), '[]'::json))"
-    " FROM peering_requests r"
-    " JOIN networks rn ON rn.id = r.requester_network_id"
-    " JOIN ports rp ON rp.id = r.requester_port_id"
-    " JOIN networks pn ON pn.id = r.peer_network_id"
-    " LEFT JOIN ports pp ON pp.id = r.peer_port_id"
-    " WHERE r.id = $1 AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))",
-    2};
+
+#define REQUEST_FROM \
+" FROM peering_requests r" \
+    " JOIN networks rn ON rn.id = r.requester_network_id" \
+    " JOIN ports rp ON rp.id = r.requester_port_id" \
+    " JOIN networks pn ON pn.id = r.peer_network_id" \
+    " LEFT JOIN ports pp ON pp.id = r.peer_port_id" \
+    " WHERE r.id = $1 AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))"
+
+static const db_stmt get_request = {
+    "pf_request_get", "SELECT " REQUEST_JSON REQUEST_FROM, 2};
+
+/* The side of network $3 (the reader's, 0 for none) in the same
+ * statement: 1 requester, 2 peer, 0 neither (the view needs no second
+ * round trip to find it). */
+static const db_stmt view_request = {
+    "pf_request_view",
+    "SELECT " REQUEST_JSON ", CASE WHEN r.requester_network_id = $3 THEN 1"
+    " WHEN r.peer_network_id = $3 THEN 2 ELSE 0 END" REQUEST_FROM,
+    3};
 
 static const db_stmt list_requests = {
     "pf_request_list",
@@ -361,6 +375,23 @@ pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
         return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
                        "no request %lld (or it is not visible to your network)", id);
     }
+    return json_result(r, out, err);
+}
+
+pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, json_t **out,
+                             int *side, pf_err *err)
+{
+    char b[24], nb[24], mb[24];
+    const char *p[3] = {db_fmt_ll(b, id), db_scope_param(c, nb), db_fmt_ll(mb, my_network_id)};
+    PGresult *r = db_exec(c, &view_request, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", id);
+    }
+    *side = (int)db_ll(r, 0, 1);
     return json_result(r, out, err);
 }
 

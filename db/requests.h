@@ -111,6 +111,11 @@ pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip
  * approvals, circuit, history (see docs/api.md). *out is a new reference. */
 pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err);
 
+/* The same, and in the same statement the side network my_network_id
+ * has on it: *side 1 requester, 2 peer, 0 neither (or my_network_id 0). */
+pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, json_t **out,
+                             int *side, pf_err *err);
+
 /* Requests visible to the acting party, newest first, optionally in one
  * state (NULL for all), with ids below before (0: from the newest; pages
  * by id, so a request filed meanwhile does not shift them).

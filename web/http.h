@@ -62,6 +62,7 @@ struct web_ctx {
 
     /* who asks (set by the server before the handler runs) */
     bool authenticated;
+    bool token_fresh;   /* look the API token up, do not use a remembered one */
     wf_session session; /* actor + csrf; for the API csrf is empty */
     wf_env env;         /* database of this thread, configuration */
     const web_templates *templates;

@@ -182,7 +182,17 @@ static bool authenticate(web_ctx *ctx)
             web_error(ctx, &err);
             return false;
         }
-        if (wf_api_actor(&ctx->env, h + 7, &ctx->session.actor, &err) != PF_OK) {
+        /* a read may use what this thread remembers of the token: the
+         * database checks it in the read's own round trip (check_token).
+         * So may a decision: its first database work is the actor's own
+         * transaction, where the check rides with BEGIN. Other writes look
+         * the token up first: not all of them start with their actor's
+         * transaction. */
+        bool may_remember = strcmp(ctx->method, "GET") == 0 || r->fn == web_h_request_decide;
+        pf_kind k = ctx->token_fresh || !may_remember
+                        ? wf_api_actor(&ctx->env, h + 7, &ctx->session.actor, &err)
+                        : wf_api_actor_remembered(&ctx->env, h + 7, &ctx->session.actor, &err);
+        if (k != PF_OK) {
             web_error(ctx, &err);
             return false;
         }
@@ -224,6 +234,57 @@ static bool authenticate(web_ctx *ctx)
         }
     }
     return true;
+}
+
+/* Forgets the answer a handler set, for the route to run again. */
+static void reset_answer(web_ctx *ctx)
+{
+    free(ctx->body);
+    ctx->body = NULL;
+    ctx->body_len = 0;
+    ctx->status = 500;
+    ctx->content_type = NULL;
+    ctx->location[0] = '\0';
+    ctx->n_cookies = 0;
+    ctx->no_store = false;
+    ctx->referrer_policy = NULL;
+    ctx->extra_header_name[0] = ctx->extra_header_value[0] = '\0';
+    ctx->authenticated = false;
+    memset(&ctx->session, 0, sizeof ctx->session);
+}
+
+/* Runs the route for an authenticated caller. A remembered API token
+ * (a GET's) has been checked by the database in the round trip of the
+ * handler's work; when the check refused it, or no work checked it, the
+ * answer does not stand until the token is looked up again: unknown,
+ * revoked or of a disabled user, the answer is that error (401); still
+ * good (its user changed network or role since), the route runs again
+ * as the user it is now. A refused check let nothing of the work run. */
+static void run_route(web_ctx *ctx)
+{
+    if (!authenticate(ctx))
+        return;
+    if (ctx->env.db)
+        db_token_state_take(ctx->env.db);
+    ctx->route->fn(ctx);
+    if (!ctx->session.actor.check_token || ctx->env.db == NULL)
+        return;
+    db_token_state st = db_token_state_take(ctx->env.db);
+    if (st == DB_TOKEN_CHECKED)
+        return;
+    wf_api_forget(ctx->authorization + 7);
+    ctx->token_fresh = true;
+    if (st == DB_TOKEN_UNCHECKED) {
+        wf_actor was = ctx->session.actor, now;
+        pf_err err = {0};
+        if (wf_api_actor(&ctx->env, ctx->authorization + 7, &now, &err) == PF_OK &&
+            now.user_id == was.user_id && now.network_id == was.network_id &&
+            now.role == was.role)
+            return;
+    }
+    reset_answer(ctx);
+    if (authenticate(ctx))
+        ctx->route->fn(ctx);
 }
 
 static void add_security_headers(struct MHD_Response *r, const web_ctx *ctx)
@@ -346,9 +407,10 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
         } else if (ctx.env.db == NULL && ctx.route->fn != web_h_static &&
                    ctx.route->fn != web_h_healthz) {
             web_error(&ctx, &err); /* 503 with Retry-After (db_connect) */
-        } else if (ctx.route->fn == web_h_static || ctx.route->fn == web_h_healthz ||
-                   authenticate(&ctx)) {
+        } else if (ctx.route->fn == web_h_static || ctx.route->fn == web_h_healthz) {
             ctx.route->fn(&ctx);
+        } else {
+            run_route(&ctx);
         }
     }
     enum MHD_Result ret = send_answer(s, conn, &ctx);

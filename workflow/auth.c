@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/directory.h"
 #include "db/sessions.h"
@@ -273,14 +274,82 @@ static pf_kind api_tx(db_conn *c, void *v, pf_err *err)
     return PF_OK;
 }
 
-pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err *err)
+/* The API tokens this thread looked up lately (a thread serves one
+ * request at a time; no lock). What they were found to be is a hint, not
+ * a credential: every use has the database check it again in the
+ * round trip of the work itself (db_scope.check_token), so a revoked
+ * token or a disabled user is refused at once. An entry lives a minute,
+ * then the token is looked up again, which moves its last_used_at. */
+#define REMEMBER_SLOTS 64
+#define REMEMBER_SECONDS 60
+
+struct remembered {
+    bool used;
+    unsigned char hash[32];
+    wf_actor actor;
+    time_t until;
+};
+
+static _Thread_local struct remembered remembered[REMEMBER_SLOTS];
+
+static struct remembered *slot_of(const unsigned char hash[32])
+{
+    return &remembered[hash[0] % REMEMBER_SLOTS];
+}
+
+static pf_kind check_api_token(const char *token, pf_err *err)
 {
     if (token == NULL || strncmp(token, "pft_", 4) != 0 || strlen(token) > 100)
         return pf_fail(err, PF_EAUTH, "bad_token",
                        NULL, "send 'Authorization: Bearer pft_...' with an API token of yours");
+    return PF_OK;
+}
+
+pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err *err)
+{
+    if (check_api_token(token, err))
+        return err->kind;
     struct api_ctx x = {.token = token, .out = out};
     db_scope scope = db_scope_system();
-    return db_run_read(env->db, &scope, api_tx, &x, err);
+    pf_kind k = db_run_read(env->db, &scope, api_tx, &x, err);
+    if (k != PF_OK) {
+        wf_api_forget(token);
+        return k;
+    }
+    struct remembered *m = slot_of(out->credential);
+    m->used = true;
+    memcpy(m->hash, out->credential, sizeof m->hash);
+    m->actor = *out;
+    m->actor.check_token = true;
+    m->until = time(NULL) + REMEMBER_SECONDS;
+    return k;
+}
+
+pf_kind wf_api_actor_remembered(const wf_env *env, const char *token, wf_actor *out,
+                                pf_err *err)
+{
+    if (check_api_token(token, err))
+        return err->kind;
+    unsigned char h[32];
+    wf_api_token_hash(token, h);
+    struct remembered *m = slot_of(h);
+    /* constant time: the compare tells nothing of the remembered hash */
+    if (m->used && sodium_memcmp(m->hash, h, sizeof h) == 0 && time(NULL) < m->until) {
+        *out = m->actor;
+        return PF_OK;
+    }
+    return wf_api_actor(env, token, out, err);
+}
+
+void wf_api_forget(const char *token)
+{
+    if (token == NULL)
+        return;
+    unsigned char h[32];
+    wf_api_token_hash(token, h);
+    struct remembered *m = slot_of(h);
+    if (m->used && sodium_memcmp(m->hash, h, sizeof h) == 0)
+        sodium_memzero(m, sizeof *m);
 }
 
 struct tokens_ctx {

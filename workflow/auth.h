@@ -61,6 +61,19 @@ pf_kind wf_logout(const wf_env *env, const char *token, pf_err *err);
 /* The actor of an `Authorization: Bearer` token (via "api"). */
 pf_kind wf_api_actor(const wf_env *env, const char *token, wf_actor *out, pf_err *err);
 
+/* The same from what this thread remembers of the token (looked up
+ * within the last minute), with no database round trip; else as
+ * wf_api_actor. The actor has check_token set: the database checks the
+ * token in the round trip of each piece of work done for it, and a
+ * refusal fails that work with PF_EAUTH "token_check_failed" (then
+ * wf_api_forget and wf_api_actor tell why). For reads (GET): work done
+ * outside the actor's scope is not checked. */
+pf_kind wf_api_actor_remembered(const wf_env *env, const char *token, wf_actor *out,
+                                pf_err *err);
+
+/* Forgets what this thread remembers of the token. */
+void wf_api_forget(const char *token);
+
 /* The actor's API tokens (no secrets): [{"id","name",...}]. */
 pf_kind wf_api_tokens(const wf_env *env, const wf_actor *who, json_t **out, pf_err *err);
 /* Revokes one of the actor's own tokens. */

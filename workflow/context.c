@@ -22,7 +22,7 @@ wf_actor wf_actor_cli(void)
     return a;
 }
 
-db_scope wf_actor_scope(const wf_actor *a)
+static db_scope actor_scope(const wf_actor *a)
 {
     if (a->role == WF_ROLE_OPERATOR || a->role == WF_ROLE_SYSTEM) {
         db_scope s = db_scope_system();
@@ -34,6 +34,19 @@ db_scope wf_actor_scope(const wf_actor *a)
         return s;
     }
     return db_scope_network(a->network_id, a->user_id);
+}
+
+db_scope wf_actor_scope(const wf_actor *a)
+{
+    db_scope s = actor_scope(a);
+    if (a->check_token && a->has_credential) {
+        s.check_token = true;
+        memcpy(s.token_hash, a->credential, sizeof s.token_hash);
+        s.token_user = a->user_id;
+        s.token_network = a->network_id;
+        snprintf(s.token_role, sizeof s.token_role, "%s", wf_role_name(a->role));
+    }
+    return s;
 }
 
 void wf_actor_audit(const wf_actor *a, db_audit_event *ev)

@@ -40,6 +40,10 @@ typedef struct {
      * only against it (db_scope, docs/security.md). */
     bool has_credential;
     unsigned char credential[32];
+    /* An API token remembered, not looked up (wf_api_actor_remembered):
+     * every transaction of this actor has the database check credential
+     * (the token's hash) first (db_scope.check_token). */
+    bool check_token;
 } wf_actor;
 
 /* Actors the system uses for itself. */

@@ -59,18 +59,6 @@ pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, jso
     return k;
 }
 
-/* Which side the actor speaks for, by ASN. */
-static wf_side side_by_asn(json_t *req, long long my_asn)
-{
-    if (my_asn == 0)
-        return WF_SIDE_NONE;
-    if (json_integer_value(json_object_get(json_object_get(req, "requester"), "asn")) == my_asn)
-        return WF_SIDE_REQUESTER;
-    if (json_integer_value(json_object_get(json_object_get(req, "peer"), "asn")) == my_asn)
-        return WF_SIDE_PEER;
-    return WF_SIDE_NONE;
-}
-
 static bool side_decided(json_t *req, const char *side, bool *approved)
 {
     size_t i;
@@ -91,16 +79,11 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
     /* run again after a reconnect (db_run_read): start from nothing */
     json_decref(x->json);
     x->json = NULL;
-    if (db_request_get_json(c, x->id, &x->json, err))
+    /* the reader's side comes with the request: one statement, one round trip */
+    int side_no = 0;
+    if (db_request_view_json(c, x->id, x->who->network_id, &x->json, &side_no, err))
         return err->kind;
-    long long my_asn = 0;
-    if (x->who->network_id) {
-        db_network n;
-        if (db_network_by_id(c, x->who->network_id, &n, err))
-            return err->kind;
-        my_asn = n.asn;
-    }
-    wf_side side = side_by_asn(x->json, my_asn);
+    wf_side side = side_no == 1 ? WF_SIDE_REQUESTER : side_no == 2 ? WF_SIDE_PEER : WF_SIDE_NONE;
     wf_state st;
     if (!wf_state_parse(json_string_value(json_object_get(x->json, "state")), &st))
         return pf_fail(err, PF_EINTERNAL, "bad_state", NULL, "unknown request state");
