@@ -451,78 +451,68 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
     }
 }
 
+/* The end of one part of a meter multipart reply, whichever kind: out of
+ * memory, undecodable (what names the reply), or decoded - its cnt
+ * entries added to *n_entries - and then the op completes when it was the
+ * last part. */
+static void meter_part_done(prov_net *n, struct conn *c, struct op *o, int rc, bool oom,
+                            bool more, const struct ofp_err *oe, const char *what,
+                            size_t *n_entries, size_t cnt)
+{
+    if (oom) {
+        o->oom = true;
+    } else if (rc != OFP_OK) {
+        o->res->n_errors++;
+        o->res->failed_index = -1;
+        msgf(o->res->message, sizeof o->res->message, "undecodable %s reply: %s", what, oe->msg);
+    } else {
+        *n_entries += cnt;
+        if (more)
+            return;
+    }
+    op_unlink(c, o);
+    op_complete(n, o, false, "");
+}
+
+/* Meter config and meter stats replies: count first (cap 0), then decode
+ * into room of exactly that size. */
 static void handle_meter_config(prov_net *n, struct conn *c, struct op *o, const uint8_t *m,
                                 size_t len)
 {
-    (void)c;
     size_t cnt = 0;
-    bool more = false;
+    bool more = false, oom = false;
     struct ofp_err oe;
-    /* count first (cap 0), then decode into room of exactly that size */
     int rc = ofp_decode_meter_config_reply(m, len, NULL, 0, &cnt, &more, &oe);
     if (rc == OFP_OK || rc == OFP_E_TOO_MANY) {
         struct ofp_meter *v = cnt ? realloc(o->meters, (o->n_meters + cnt) * sizeof *v) : o->meters;
-        if (cnt && v == NULL) {
-            o->oom = true;
-            op_unlink(c, o);
-            op_complete(n, o, false, "");
-            return;
+        oom = cnt && v == NULL;
+        if (!oom) {
+            o->meters = v;
+            rc = ofp_decode_meter_config_reply(m, len, cnt ? v + o->n_meters : NULL, cnt, &cnt,
+                                               &more, &oe);
         }
-        o->meters = v;
-        rc = ofp_decode_meter_config_reply(m, len, cnt ? v + o->n_meters : NULL, cnt, &cnt,
-                                           &more, &oe);
     }
-    if (rc != OFP_OK) {
-        o->res->n_errors++;
-        o->res->failed_index = -1;
-        msgf(o->res->message, sizeof o->res->message, "undecodable meter config reply: %s",
-             oe.msg);
-        op_unlink(c, o);
-        op_complete(n, o, false, "");
-        return;
-    }
-    o->n_meters += cnt;
-    if (!more) {
-        op_unlink(c, o);
-        op_complete(n, o, false, "");
-    }
+    meter_part_done(n, c, o, rc, oom, more, &oe, "meter config", &o->n_meters, cnt);
 }
 
 static void handle_meter_stats(prov_net *n, struct conn *c, struct op *o, const uint8_t *m,
                                size_t len)
 {
     size_t cnt = 0;
-    bool more = false;
+    bool more = false, oom = false;
     struct ofp_err oe;
-    /* as meter config: count first, then decode into room of that size */
     int rc = ofp_decode_meter_stats_reply(m, len, NULL, 0, &cnt, &more, &oe);
     if (rc == OFP_OK || rc == OFP_E_TOO_MANY) {
         struct ofp_meter_stats_entry *v =
             cnt ? realloc(o->mstats, (o->n_mstats + cnt) * sizeof *v) : o->mstats;
-        if (cnt && v == NULL) {
-            o->oom = true;
-            op_unlink(c, o);
-            op_complete(n, o, false, "");
-            return;
+        oom = cnt && v == NULL;
+        if (!oom) {
+            o->mstats = v;
+            rc = ofp_decode_meter_stats_reply(m, len, cnt ? v + o->n_mstats : NULL, cnt, &cnt,
+                                              &more, &oe);
         }
-        o->mstats = v;
-        rc = ofp_decode_meter_stats_reply(m, len, cnt ? v + o->n_mstats : NULL, cnt, &cnt,
-                                          &more, &oe);
     }
-    if (rc != OFP_OK) {
-        o->res->n_errors++;
-        o->res->failed_index = -1;
-        msgf(o->res->message, sizeof o->res->message, "undecodable meter stats reply: %s",
-             oe.msg);
-        op_unlink(c, o);
-        op_complete(n, o, false, "");
-        return;
-    }
-    o->n_mstats += cnt;
-    if (!more) {
-        op_unlink(c, o);
-        op_complete(n, o, false, "");
-    }
+    meter_part_done(n, c, o, rc, oom, more, &oe, "meter stats", &o->n_mstats, cnt);
 }
 
 static void handle_multipart(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
