@@ -11,29 +11,47 @@
 
 /* Two statements: a network's dashboard names its network explicitly so
  * PostgreSQL can use the per-network indexes (row-level security alone
- * would make it scan every open request and filter). */
-#define MINE "(c.requester_network_id = $1 OR c.peer_network_id = $1)"
-#define OPEN_STATES "c.state IN ('pending', 'approved', 'provisioning', 'failed', 'decommissioning')"
-#define LIST(where, order) \
-    "coalesce((SELECT json_agg(" CARD " ORDER BY c.id " order ") FROM (SELECT * FROM" \
-    " request_cards c WHERE " where " ORDER BY c.id " order " LIMIT 100) c), '[]'::json)"
+ * would make it scan every open request and filter). Each list picks its
+ * 100 ids first and only then builds their cards: the requester and peer
+ * halves are each an ordered scan of an index on (network, state, id)
+ * that stops at 100 (migrations/0019_dashboard.sql), merged, so a network
+ * with thousands of requests costs what one with a hundred does. */
+#define MINE_IDS(where, order)                                                              \
+    "(SELECT id FROM ((SELECT r.id FROM peering_requests r WHERE r.requester_network_id = $1" \
+    " AND " where " ORDER BY r.id " order " LIMIT 100) UNION ALL (SELECT r.id FROM"           \
+    " peering_requests r WHERE r.peer_network_id = $1 AND " where " ORDER BY r.id " order     \
+    " LIMIT 100)) u ORDER BY id " order " LIMIT 100)"
+#define ALL_IDS(where, order) \
+    "(SELECT r.id FROM peering_requests r WHERE " where " ORDER BY r.id " order " LIMIT 100)"
+#define OPEN_STATES "r.state IN ('pending', 'approved', 'provisioning', 'failed', 'decommissioning')"
+#define LIST(ids, order)                                                                   \
+    "coalesce((SELECT json_agg(" CARD " ORDER BY c.id " order ") FROM request_cards c"      \
+    " WHERE c.id IN " ids "), '[]'::json)"
+/* the requester's half of "waiting" asks for no requester decision, the
+ * peer's half for no peer decision: one condition per half */
+#define UNDECIDED(side) \
+    "NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.side = '" side "')"
 
 static const db_stmt dashboard_network = {
     "pf_view_dashboard_network",
     "SELECT json_build_object("
-    " 'waiting', " LIST("c.state = 'pending' AND ((c.requester_network_id = $1 AND NOT"
-                        " c.requester_decided) OR (c.peer_network_id = $1 AND NOT c.peer_decided))",
+    " 'waiting', " LIST("(SELECT id FROM ((SELECT r.id FROM peering_requests r"
+                        " WHERE r.requester_network_id = $1 AND r.state = 'pending' AND "
+                        UNDECIDED("requester") " ORDER BY r.id LIMIT 100) UNION ALL"
+                        " (SELECT r.id FROM peering_requests r WHERE r.peer_network_id = $1"
+                        " AND r.state = 'pending' AND " UNDECIDED("peer")
+                        " ORDER BY r.id LIMIT 100)) u ORDER BY id LIMIT 100)",
                         "") ","
-    " 'open', " LIST(OPEN_STATES " AND " MINE, "DESC") ","
-    " 'active', " LIST("c.state = 'active' AND " MINE, "DESC") ")",
+    " 'open', " LIST(MINE_IDS(OPEN_STATES, "DESC"), "DESC") ","
+    " 'active', " LIST(MINE_IDS("r.state = 'active'", "DESC"), "DESC") ")",
     1};
 
 static const db_stmt dashboard_operator = {
     "pf_view_dashboard_operator",
     "SELECT json_build_object("
-    " 'waiting', " LIST("c.state = 'failed'", "") ","
-    " 'open', " LIST(OPEN_STATES, "DESC") ","
-    " 'active', " LIST("c.state = 'active'", "DESC") ")",
+    " 'waiting', " LIST(ALL_IDS("r.state = 'failed'", ""), "") ","
+    " 'open', " LIST(ALL_IDS(OPEN_STATES, "DESC"), "DESC") ","
+    " 'active', " LIST(ALL_IDS("r.state = 'active'", "DESC"), "DESC") ")",
     1};
 
 static const db_stmt networks = {

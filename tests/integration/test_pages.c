@@ -177,6 +177,107 @@ static void dashboard_says_what_each_item_needs(void **state)
     pgt_drop(&db);
 }
 
+/* The ids of one dashboard list, in order; n is their count. */
+static int list_ids(json_t *d, const char *list, long long *ids, int max)
+{
+    int n = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(d, list), i, c) if (n < max) ids[n++] =
+        json_integer_value(json_object_get(c, "id"));
+    return n;
+}
+
+static bool has_id(const long long *ids, int n, long long id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Each list takes its 100 ids from two ordered halves (the network as
+ * requester, as peer) merged: the result must be the same as one sort of
+ * all of them, capped at 100, whichever half the newest ones come from. */
+static void dashboard_lists_merge_both_sides(void **state)
+{
+    (void)state;
+    pgt_db db;
+    pgt_create(&db, "pages_dashboard_merge", false);
+    pgt_seed_world(&db);
+    /* 250 pending requests (125 a half: more than a half's limit of 100): A -> B on A's trunk (even g), B -> A
+     * on B's trunk (odd g), in one id order; then C -> B, which A must
+     * never see */
+    pgt_sql(&db, "INSERT INTO ports (network_id, switch_id, ofport, name, mode)"
+                 " SELECT n.id, s.id, 7, 'b-trunk', 'trunk' FROM networks n, switches s"
+                 " WHERE n.asn = 64501 AND s.name = 's2'");
+    pgt_sql(&db, "INSERT INTO peering_requests (requester_network_id, requester_port_id,"
+                 " requester_vlan, peer_network_id)"
+                 " SELECT CASE WHEN g % 2 = 0 THEN a.id ELSE b.id END,"
+                 "        CASE WHEN g % 2 = 0 THEN pa.id ELSE pb.id END,"
+                 "        1000 + g,"
+                 "        CASE WHEN g % 2 = 0 THEN b.id ELSE a.id END"
+                 " FROM generate_series(1, 250) g, networks a, networks b, ports pa, ports pb"
+                 " WHERE a.asn = 64500 AND b.asn = 64501 AND pa.name = 'a-trunk'"
+                 " AND pb.name = 'b-trunk' ORDER BY g");
+    long long c_id = atoll(pgt_sql(&db,
+        "INSERT INTO peering_requests (requester_network_id, requester_port_id,"
+        " peer_network_id) SELECT c.id, pc.id, b.id FROM networks c, networks b, ports pc"
+        " WHERE c.asn = 64502 AND b.asn = 64501 AND pc.name = 'c1' RETURNING id"));
+    /* A has decided the first 40 of its own requests: not waiting on A */
+    pgt_sql(&db, "INSERT INTO approvals (request_id, network_id, side, decision, via)"
+                 " SELECT r.id, r.requester_network_id, 'requester', 'approve', 'auto-policy'"
+                 " FROM peering_requests r JOIN networks n ON n.id = r.requester_network_id"
+                 " WHERE n.asn = 64500 ORDER BY r.id LIMIT 40");
+    long long decided_max = atoll(pgt_sql(&db,
+        "SELECT max(request_id) FROM approvals WHERE side = 'requester'"));
+    long long a_max = atoll(pgt_sql(&db, "SELECT max(r.id) FROM peering_requests r JOIN"
+                                         " networks n ON n.asn = 64500 AND n.id IN"
+                                         " (r.requester_network_id, r.peer_network_id)"));
+    long long a_min = atoll(pgt_sql(&db, "SELECT min(id) FROM peering_requests"));
+
+    wf_actor a = pgt_actor(&db, "admin@a.example");
+    json_t *d;
+    pf_err err;
+    long long ids[200];
+    must(wf_dashboard(&db.env, &a, &d, &err), &err, "dashboard of A");
+    /* open: A's 100 newest of 250, newest first, from both halves */
+    int n = list_ids(d, "open", ids, 200);
+    assert_int_equal(n, 100);
+    assert_int_equal(ids[0], a_max);
+    assert_int_equal(ids[99], a_max - 99);
+    for (int i = 1; i < n; i++)
+        assert_true(ids[i] < ids[i - 1]);
+    assert_false(has_id(ids, n, c_id));
+    /* waiting: the 210 A has not decided (125 of B's, 85 of A's own), the
+     * oldest 100 first; none of the 40 A decided */
+    n = list_ids(d, "waiting", ids, 200);
+    assert_int_equal(n, 100);
+    for (int i = 1; i < n; i++)
+        assert_true(ids[i] > ids[i - 1]);
+    assert_int_equal(ids[0], a_min); /* g = 1, B's: waits on A */
+    int own = 0;
+    for (int i = 0; i < n; i++) {
+        long long g = ids[i] - a_min + 1;
+        assert_false(g % 2 == 0 && ids[i] <= decided_max);
+        own += g % 2 == 0;
+    }
+    assert_true(own > 0);
+    assert_false(has_id(ids, n, c_id));
+    json_decref(d);
+
+    /* the operator's lists span every network */
+    wf_actor op = pgt_actor(&db, "op@ix.example");
+    must(wf_dashboard(&db.env, &op, &d, &err), &err, "dashboard of the operator");
+    n = list_ids(d, "open", ids, 200);
+    assert_int_equal(n, 100);
+    assert_int_equal(ids[0], c_id);
+    for (int i = 1; i < n; i++)
+        assert_true(ids[i] < ids[i - 1]);
+    json_decref(d);
+    pgt_drop(&db);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -185,6 +286,7 @@ int main(void)
         cmocka_unit_test(ports_say_what_is_free),
         cmocka_unit_test(lists_page_by_id_with_the_filter),
         cmocka_unit_test(dashboard_says_what_each_item_needs),
+        cmocka_unit_test(dashboard_lists_merge_both_sides),
     };
     return cmocka_run_group_tests_name("pages", tests, NULL, NULL);
 }
