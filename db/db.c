@@ -192,16 +192,22 @@ static const db_stmt grant_operator = {
     "SELECT pf_grant_operator($1, decode($2, 'hex'))", 2};
 
 /* A remembered API token (db_scope.check_token), checked by the
- * database before the scope is set (migrations/0017_read_path.sql). */
+ * database (migrations/0017_read_path.sql) in the statement that sets the
+ * scope: one statement fewer in every pipeline of a remembered token (a
+ * refusal raises, and the implicit transaction, scope included, aborts). */
 static const db_stmt check_token = {
     "pf_check_token",
-    "SELECT pf_api_token_check(decode($1, 'hex'), $2, $3, $4)", 4};
+    "SELECT pf_api_token_check(decode($1, 'hex'), $2, $3, $4),"
+    "       set_config('peerflow.operator', $5, true),"
+    "       set_config('peerflow.network_id', $6, true),"
+    "       set_config('peerflow.user_id', $7, true)",
+    7};
 
 struct scope_params {
     char nb[24], ub[24], cred[65], th[65], tu[24], tn[24];
     const char *set[3];
     const char *grant[2];
-    const char *check[4];
+    const char *check[7]; /* the token's 4, then set[0..2] */
     bool has_grant, has_check;
 };
 
@@ -223,13 +229,14 @@ static void scope_params(const db_scope *scope, struct scope_params *sp)
         sp->check[1] = db_fmt_ll(sp->tu, scope->token_user);
         sp->check[2] = db_fmt_ll(sp->tn, scope->token_network);
         sp->check[3] = scope->token_role;
+        memcpy(&sp->check[4], sp->set, sizeof sp->set);
     }
 }
 
 /* How many queries send_scope queues. */
 static int scope_queries(const struct scope_params *sp)
 {
-    return 1 + sp->has_grant + sp->has_check;
+    return 1 + sp->has_grant;
 }
 
 /* Notes what a pipeline that carried a token check found: the check goes
@@ -256,9 +263,9 @@ db_token_state db_token_state_take(db_conn *c)
  * connection broke. */
 static bool send_scope(db_conn *c, const struct scope_params *sp)
 {
-    return (!sp->has_check ||
-            PQsendQueryPrepared(c->pg, check_token.name, 4, sp->check, NULL, NULL, 0)) &&
-           PQsendQueryPrepared(c->pg, set_scope.name, 3, sp->set, NULL, NULL, 0) &&
+    return (sp->has_check
+                ? PQsendQueryPrepared(c->pg, check_token.name, 7, sp->check, NULL, NULL, 0)
+                : PQsendQueryPrepared(c->pg, set_scope.name, 3, sp->set, NULL, NULL, 0)) &&
            (!sp->has_grant ||
             PQsendQueryPrepared(c->pg, grant_operator.name, 2, sp->grant, NULL, NULL, 0));
 }

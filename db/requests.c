@@ -158,14 +158,23 @@ static const db_stmt next_expired = {
 static const db_stmt get_request = {
     "pf_request_get", "SELECT " REQUEST_JSON REQUEST_FROM, 2};
 
+/* The request's stamp (migrations/0020_request_touches.sql). */
+#define REQUEST_STAMP "(SELECT count(*) FROM request_touches t WHERE t.request_id = r.id)"
+
 /* The side of network $3 (the reader's, 0 for none) in the same
  * statement: 1 requester, 2 peer, 0 neither (the view needs no second
- * round trip to find it). */
+ * round trip to find it); and the stamp, in the JSON's snapshot. */
 static const db_stmt view_request = {
     "pf_request_view",
     "SELECT " REQUEST_JSON ", CASE WHEN r.requester_network_id = $3 THEN 1"
-    " WHEN r.peer_network_id = $3 THEN 2 ELSE 0 END" REQUEST_FROM,
+    " WHEN r.peer_network_id = $3 THEN 2 ELSE 0 END, " REQUEST_STAMP REQUEST_FROM,
     3};
+
+static const db_stmt request_stamp = {
+    "pf_request_stamp",
+    "SELECT " REQUEST_STAMP " FROM peering_requests r"
+    " WHERE r.id = $1 AND ($2::bigint IS NULL OR $2 IN (r.requester_network_id, r.peer_network_id))",
+    2};
 
 static const db_stmt list_requests = {
     "pf_request_list",
@@ -379,7 +388,7 @@ pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
 }
 
 pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, json_t **out,
-                             int *side, pf_err *err)
+                             int *side, long long *stamp, pf_err *err)
 {
     char b[24], nb[24], mb[24];
     const char *p[3] = {db_fmt_ll(b, id), db_scope_param(c, nb), db_fmt_ll(mb, my_network_id)};
@@ -392,7 +401,25 @@ pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, 
                        "no request %lld (or it is not visible to your network)", id);
     }
     *side = (int)db_ll(r, 0, 1);
+    *stamp = db_ll(r, 0, 2);
     return json_result(r, out, err);
+}
+
+pf_kind db_request_stamp(db_conn *c, long long id, long long *stamp, pf_err *err)
+{
+    char b[24], nb[24];
+    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
+    PGresult *r = db_exec(c, &request_stamp, p, err);
+    if (r == NULL)
+        return err->kind;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", id);
+    }
+    *stamp = db_ll(r, 0, 0);
+    PQclear(r);
+    return PF_OK;
 }
 
 pf_kind db_request_list_json(db_conn *c, const char *state, long long before, int limit,

@@ -112,9 +112,17 @@ pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip
 pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err);
 
 /* The same, and in the same statement the side network my_network_id
- * has on it: *side 1 requester, 2 peer, 0 neither (or my_network_id 0). */
+ * has on it: *side 1 requester, 2 peer, 0 neither (or my_network_id 0),
+ * and the request's stamp (migrations/0020_request_touches.sql: it grows
+ * with every committed change to anything the JSON shows), read in the
+ * same snapshot as the JSON. */
 pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, json_t **out,
-                             int *side, pf_err *err);
+                             int *side, long long *stamp, pf_err *err);
+
+/* The request's stamp alone, under the caller's scope: one index probe of
+ * the request and one of its touches. PF_ENOTFOUND when the request does
+ * not exist or is not visible. */
+pf_kind db_request_stamp(db_conn *c, long long id, long long *stamp, pf_err *err);
 
 /* Requests visible to the acting party, newest first, optionally in one
  * state (NULL for all), with ids below before (0: from the newest; pages

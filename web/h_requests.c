@@ -301,10 +301,52 @@ void web_request_page(web_ctx *ctx, long long id, int status, const pf_err *fail
     web_view(ctx, status, "request", view);
 }
 
+/* GET /api/v1/requests/ID: the answer kept for this reader, when the
+ * database confirms in the read's one round trip (token check and scope
+ * included) that nothing it shows has changed since (web/read_cache.h);
+ * otherwise the view, kept for the next read when it may be. */
+static void api_request_show(web_ctx *ctx, long long id)
+{
+    const wf_actor *who = &ctx->session.actor;
+    web_read_key key = {.request_id = id, .user_id = who->user_id,
+                        .network_id = who->network_id, .role = (int)who->role};
+    web_read_cache *cache = ctx->read_cache;
+    pf_err err = {0};
+    long long kept, stamp;
+    if (cache != NULL && web_read_cache_stamp(cache, &key, &kept)) {
+        if (wf_request_stamp(&ctx->env, who, id, &stamp, &err)) {
+            web_read_cache_forget(cache, &key);
+            web_error(ctx, &err);
+            return;
+        }
+        char *body;
+        size_t len;
+        if (stamp == kept && web_read_cache_copy(cache, &key, stamp, &body, &len)) {
+            web_text(ctx, 200, "application/json", body, len);
+            return;
+        }
+    }
+    json_t *view;
+    bool reusable;
+    if (wf_request_view_stamped(&ctx->env, who, id, &view, &stamp, &reusable, &err)) {
+        if (cache != NULL)
+            web_read_cache_forget(cache, &key);
+        web_error(ctx, &err);
+        return;
+    }
+    web_view(ctx, 200, "request", view);
+    if (cache != NULL && reusable && ctx->status == 200 && ctx->body != NULL)
+        web_read_cache_put(cache, &key, stamp, ctx->body, ctx->body_len);
+}
+
 void web_h_request_show(web_ctx *ctx)
 {
     long long id;
-    if (web_param_id(ctx, 0, &id))
+    if (!web_param_id(ctx, 0, &id))
+        return;
+    if (ctx->is_api)
+        api_request_show(ctx, id);
+    else
         web_request_page(ctx, id, 200, NULL);
 }
 

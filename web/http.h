@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "common/pf_err.h"
+#include "web/read_cache.h"
 #include "web/template.h"
 #include "workflow/auth.h"
 #include "workflow/context.h"
@@ -67,6 +68,7 @@ struct web_ctx {
     wf_env env;         /* database of this thread, configuration */
     const web_templates *templates;
     wf_keyring *keys;   /* approval-link keys, shared; NULL when not configured */
+    web_read_cache *read_cache; /* kept API answers (web/read_cache.h), shared; may be NULL */
 
     /* the answer (set through the helpers below) */
     int status;

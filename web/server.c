@@ -33,6 +33,7 @@ struct web_server {
     char papi_base[256];    /* the Peering API's prefix, no trailing '/' */
     web_templates *templates;
     wf_keyring *keys;       /* NULL when no key directory is configured */
+    web_read_cache *read_cache; /* owned; the API's kept request answers */
     web_proxies proxies;    /* PEERFLOW_TRUSTED_PROXIES */
     pthread_key_t db_key;   /* this thread's db_conn */
     pthread_mutex_t lock;   /* guards conns */
@@ -48,6 +49,9 @@ static char static_dir[1024];
 /* How long web_server_stop waits for open connections to finish; below
  * systemd's stop timeout (90 s) and MHD's idle timeout (15 s). */
 #define WEB_DRAIN_SECONDS 10
+/* Kept API answers: 4,096 readers x requests, at most 16 KiB each (about
+ * 1.5 KiB for a request with a short history: ~6 MiB when full) */
+#define WEB_READ_CACHE_SLOTS 4096
 
 const char *web_server_static_dir(void)
 {
@@ -353,7 +357,8 @@ static enum MHD_Result dispatch(web_server *s, struct MHD_Connection *conn, cons
                                 const char *method, struct conn_state *cs)
 {
     web_ctx ctx = {
-        .method = method, .path = url, .templates = s->templates, .keys = s->keys, .status = 500};
+        .method = method, .path = url, .templates = s->templates, .keys = s->keys,
+        .read_cache = s->read_cache, .status = 500};
     char addr[64], sess[128], login_csrf[128];
     client_addr(s, conn, addr, sizeof addr);
     ctx.client_addr = addr;
@@ -555,6 +560,8 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
     pthread_mutex_init(&s->lock, NULL);
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
     unsigned timeout = cfg->timeout_seconds > 0 ? (unsigned)cfg->timeout_seconds : 15;
+    /* NULL (out of memory) only means no answer is kept */
+    s->read_cache = web_read_cache_new(WEB_READ_CACHE_SLOTS);
     s->daemon = MHD_start_daemon(
         /* ITC: lets web_server_stop() quiesce (stop accepting) first */
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
@@ -562,7 +569,7 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
         handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
     if (s->daemon == NULL) {
         pf_fail(err, PF_EUNAVAIL, "cannot_listen", "listen",
@@ -570,6 +577,7 @@ web_server *web_server_start(const web_config *cfg, pf_err *err)
                 cfg->listen);
         web_templates_free(s->templates);
         wf_keyring_free(s->keys);
+        web_read_cache_free(s->read_cache);
         pthread_key_delete(s->db_key);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -616,5 +624,6 @@ void web_server_stop(web_server *s)
     pthread_mutex_destroy(&s->lock);
     web_templates_free(s->templates);
     wf_keyring_free(s->keys);
+    web_read_cache_free(s->read_cache);
     free(s);
 }

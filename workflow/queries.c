@@ -23,6 +23,7 @@ struct get_ctx {
     const char *name;
     json_t *json;
     pf_table *table;
+    long long stamp;
 };
 
 static pf_kind get_tx(db_conn *c, void *v, pf_err *err)
@@ -81,7 +82,7 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
     x->json = NULL;
     /* the reader's side comes with the request: one statement, one round trip */
     int side_no = 0;
-    if (db_request_view_json(c, x->id, x->who->network_id, &x->json, &side_no, err))
+    if (db_request_view_json(c, x->id, x->who->network_id, &x->json, &side_no, &x->stamp, err))
         return err->kind;
     wf_side side = side_no == 1 ? WF_SIDE_REQUESTER : side_no == 2 ? WF_SIDE_PEER : WF_SIDE_NONE;
     wf_state st;
@@ -175,6 +176,30 @@ static pf_kind view_tx(db_conn *c, void *v, pf_err *err)
 pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, json_t **out,
                         pf_err *err)
 {
+    long long stamp;
+    bool reusable;
+    return wf_request_view_stamped(env, who, id, out, &stamp, &reusable, err);
+}
+
+static pf_kind stamp_tx(db_conn *c, void *v, pf_err *err)
+{
+    struct get_ctx *x = v;
+    return db_request_stamp(c, x->id, &x->stamp, err);
+}
+
+pf_kind wf_request_stamp(const wf_env *env, const wf_actor *who, long long id, long long *stamp,
+                         pf_err *err)
+{
+    struct get_ctx x = {.who = who, .id = id};
+    db_scope s = wf_actor_scope(who);
+    pf_kind k = db_run_read(env->db, &s, stamp_tx, &x, err);
+    *stamp = k == PF_OK ? x.stamp : 0;
+    return k;
+}
+
+pf_kind wf_request_view_stamped(const wf_env *env, const wf_actor *who, long long id,
+                                json_t **out, long long *stamp, bool *reusable, pf_err *err)
+{
     struct get_ctx x = {.who = who, .id = id};
     db_scope s = wf_actor_scope(who);
     pf_kind k = db_run_read(env->db, &s, view_tx, &x, err);
@@ -198,6 +223,9 @@ pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, js
         x.json = NULL;
     }
     *out = x.json;
+    *stamp = x.stamp;
+    *reusable = k == PF_OK && json_object_get(x.json, "my_ports") == NULL &&
+                json_object_get(bgp, "md5_secret") == NULL;
     return k;
 }
 

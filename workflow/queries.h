@@ -22,6 +22,22 @@ pf_kind wf_request_get(const wf_env *env, const wf_actor *who, long long id, jso
 pf_kind wf_request_view(const wf_env *env, const wf_actor *who, long long id, json_t **out,
                         pf_err *err);
 
+/* wf_request_view, and what an answer built from it may be kept for:
+ * *stamp, the request's stamp read in the same snapshot as the view
+ * (migrations/0020_request_touches.sql), and *reusable, false when the
+ * view holds what the stamp does not cover (the free ports and VLANs of
+ * the reader's network, shown while it must pick a port) or a secret
+ * (the BGP session's, for admins: never kept). */
+pf_kind wf_request_view_stamped(const wf_env *env, const wf_actor *who, long long id,
+                                json_t **out, long long *stamp, bool *reusable, pf_err *err);
+
+/* The request's stamp now, under the actor's scope, in one round trip
+ * (the token check of a remembered token included): equal to a stamp
+ * read before, nothing the view shows has changed since. PF_ENOTFOUND
+ * when the request is not (or no longer) visible to the actor. */
+pf_kind wf_request_stamp(const wf_env *env, const wf_actor *who, long long id, long long *stamp,
+                         pf_err *err);
+
 /* {"requests": [...]}, newest first; state NULL for all. */
 pf_kind wf_request_list(const wf_env *env, const wf_actor *who, const char *state, int limit,
                         json_t **out, pf_err *err);
