@@ -203,7 +203,8 @@ app_url=$PEERFLOW_WORKER_DATABASE_URL # the operator scope is the worker's
 while read -r name; do
   filter=""
   [ "$name" = "request_history" ] && filter=" WHERE request_id = 4242"
-  ms=$("$BINDIR/psql" "$app_url" -qAtX -c "SELECT set_config('peerflow.operator', 'on', false)" \
+  # JIT off, as on peerflow's own connections (db/db_internal.h)
+  ms=$(PGOPTIONS="-c jit=off" "$BINDIR/psql" "$app_url" -qAtX -c "SELECT set_config('peerflow.operator', 'on', false)" \
         -c '\timing on' -c "SELECT * FROM reports.$name$filter" | awk '/^Time:/ {print $2}' | tail -1)
   row "report $name (all rows as an operator)${filter:+, one request}" "${ms}ms" "-" "-" "target <= 500ms"
 done < <(psql_owner "$PEERFLOW_MIGRATE_DATABASE_URL" -c "SELECT viewname FROM pg_views WHERE schemaname = 'reports' ORDER BY 1")

@@ -83,8 +83,9 @@ int db_conn_defaults(const char **keys, const char **vals)
      * not hold a request longer than the 503 it ends in: 5 s per host. */
     static const char *const k[DB_N_DEFAULTS] = {"connect_timeout", "keepalives",
                                                  "keepalives_idle", "keepalives_interval",
-                                                 "keepalives_count"};
-    static const char *const v[DB_N_DEFAULTS] = {DB_CONNECT_TIMEOUT, "1", "10", "3", "3"};
+                                                 "keepalives_count", "options"};
+    static const char *const v[DB_N_DEFAULTS] = {DB_CONNECT_TIMEOUT, "1", "10", "3", "3",
+                                                 "-c jit=off"};
     for (int i = 0; i < DB_N_DEFAULTS; i++) {
         keys[i] = k[i];
         vals[i] = v[i];

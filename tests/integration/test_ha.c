@@ -50,6 +50,17 @@ static const char *conn_option(db_conn *c, const char *keyword, char *buf, size_
     return buf;
 }
 
+static const char *show(db_conn *c, const char *setting)
+{
+    static char val[64];
+    char sql[96];
+    snprintf(sql, sizeof sql, "SHOW %s", setting);
+    PGresult *r = PQexec(c->pg, sql);
+    snprintf(val, sizeof val, "%s", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?");
+    PQclear(r);
+    return val;
+}
+
 static const char *current_user(db_conn *c)
 {
     static char user[64];
@@ -107,8 +118,8 @@ static void multi_host_urls_reach_the_primary(void **state)
     pgt_drop(&db);
 }
 
-/* keepalives and connect_timeout are on by default, on both paths, and
- * a value in the URL wins over peerflow's. */
+/* keepalives and connect_timeout are on by default, JIT off, on both
+ * paths, and a value in the URL wins over peerflow's. */
 static void connection_defaults_and_url_wins(void **state)
 {
     (void)state;
@@ -127,12 +138,19 @@ static void connection_defaults_and_url_wins(void **state)
         assert_string_equal(conn_option(c, "keepalives_interval", buf, sizeof buf), "3");
         assert_string_equal(conn_option(c, "keepalives_count", buf, sizeof buf), "3");
         assert_string_equal(conn_option(c, "connect_timeout", buf, sizeof buf), "5");
+        assert_string_equal(show(c, "jit"), "off");
         db_close(c);
         c = as_role ? db_connect_as(own, DB_ROLE_APP, &err) : db_connect(own, &err);
         assert_non_null(c);
         assert_string_equal(conn_option(c, "keepalives_idle", buf, sizeof buf), "42");
         assert_string_equal(conn_option(c, "connect_timeout", buf, sizeof buf), "7");
         assert_string_equal(conn_option(c, "keepalives_count", buf, sizeof buf), "3");
+        db_close(c);
+        char jit_on[1100];
+        snprintf(jit_on, sizeof jit_on, "%s options='-c jit=on'", plain);
+        c = as_role ? db_connect_as(jit_on, DB_ROLE_APP, &err) : db_connect(jit_on, &err);
+        assert_non_null(c);
+        assert_string_equal(show(c, "jit"), "on");
         db_close(c);
     }
     pgt_drop(&db);
