@@ -1863,7 +1863,9 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
     unsigned long gen = st->gen;
     long long switch_id = st->switch_id;
     uint32_t id = st->bundle_id;
-    free(st->xids);
+    /* the commit's errors name the mods too: their xids stay known */
+    uint32_t *xids = st->xids, first_xid = st->o.first_xid;
+    size_t n_sent = st->o.n_mods;
     free(st);
     if (refused) {
         /* as batch() does: from now on without bundles, all mods again */
@@ -1881,6 +1883,7 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
             }
         }
         pthread_mutex_unlock(&n->mu);
+        free(xids);
         return batch(n, switch_id, mods, n_mods, false, timeout_ms, res);
     }
     if (!res->ok || res->unreachable) {
@@ -1891,6 +1894,7 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
             wake(n);
         }
         pthread_mutex_unlock(&n->mu);
+        free(xids);
         return false;
     }
     /* every mod checked: commit, confirmed by barrier (as bundle_batch) */
@@ -1902,13 +1906,14 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
         msgf(res->message, sizeof res->message, "%s",
              c ? "the connection was replaced during the bundle" : tmp.message);
         pthread_mutex_unlock(&n->mu);
+        free(xids);
         return false;
     }
     memset(res, 0, sizeof *res);
     res->failed_index = -1;
-    struct op o2 = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = 0};
+    struct op o2 = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_sent,
+                    .first_xid = first_xid, .mod_xids = xids};
     queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
-    o2.first_xid = c->next_xid;
     o2.last_xid = queue_barrier(c);
     o2.next = c->ops;
     c->ops = &o2;
@@ -1918,6 +1923,7 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
     if (res->ok && s)
         s->bundles = 1;
     pthread_mutex_unlock(&n->mu);
+    free(xids);
     return res->ok;
 }
 
