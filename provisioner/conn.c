@@ -1742,6 +1742,7 @@ static struct conn *stream_conn(struct prov_stream *st)
         if (!st->o.done) {
             st->res.ok = false;
             st->res.unreachable = true;
+            st->res.not_master = tmp.not_master;
             msgf(st->res.message, sizeof st->res.message, "%s",
                  c ? "the connection was replaced during the bundle" : tmp.message);
         }
