@@ -13,17 +13,23 @@
  *     each counted and repaired, the foreign flow left alone;
  *   - a mod the switch refuses far into the stream (after pieces went
  *     out): the error names that flow and nothing of the bundle is
- *     applied; once fixed, the next reconcile succeeds.
+ *     applied; once fixed, the next reconcile succeeds;
+ *   - a switch without bundles (a test double on a unix socket): the
+ *     streamed bundle is refused, every mod is sent again without one.
  *
  * The process forks: the child runs the tests, the parent always removes
  * the fabric. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +245,129 @@ static void refused_mod_late_in_the_stream_applies_nothing(void **state)
     expect_switch_holds_file("after the fix");
 }
 
+/* ------------------------------------------- a switch without bundles
+ *
+ * Answers the handshake, barriers and (empty) flow and meter dumps,
+ * counts flow mods, and refuses every EXPERIMENTER message (the bundle
+ * messages) as a switch without the bundle extension does. */
+
+static int fake_fd = -1;
+static int fake_flow_mods, fake_experimenters;
+
+static void fake_send(int fd, const uint8_t *b, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0)
+            return;
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+static void fake_serve(int fd)
+{
+    static uint8_t in[1 << 17];
+    uint8_t out[512];
+    size_t have = 0, len;
+    ofp_encode_hello(out, sizeof out, 1, 1u << OFP13_VERSION, &len, NULL);
+    fake_send(fd, out, len);
+    for (;;) {
+        ssize_t r = read(fd, in + have, sizeof in - have);
+        if (r <= 0)
+            return;
+        have += (size_t)r;
+        size_t off = 0, mlen;
+        while (ofp_frame_length(in + off, have - off, &mlen, NULL) == OFP_OK) {
+            const uint8_t *m = in + off;
+            struct ofp_msg_header h;
+            ofp_decode_header(m, mlen, &h, NULL);
+            uint16_t mp = 0;
+            len = 0;
+            if (h.type == OFPT_FEATURES_REQUEST) {
+                struct ofp_features f = {.datapath_id = 0xfe, .n_tables = 254};
+                ofp_encode_features_reply(out, sizeof out, h.xid, &f, &len, NULL);
+            } else if (h.type == OFPT_ECHO_REQUEST) {
+                ofp_encode_echo_reply(out, sizeof out, h.xid, NULL, 0, &len, NULL);
+            } else if (h.type == OFPT_BARRIER_REQUEST) {
+                ofp_encode_barrier_reply(out, sizeof out, h.xid, &len, NULL);
+            } else if (h.type == OFPT_FLOW_MOD) {
+                __atomic_add_fetch(&fake_flow_mods, 1, __ATOMIC_SEQ_CST);
+            } else if (h.type == OFPT_EXPERIMENTER) {
+                __atomic_add_fetch(&fake_experimenters, 1, __ATOMIC_SEQ_CST);
+                ofp_encode_error(out, sizeof out, h.xid, OFPET_BAD_REQUEST,
+                                 3 /* bad_experimenter */, m, mlen < 64 ? mlen : 64, &len, NULL);
+            } else if (h.type == OFPT_MULTIPART_REQUEST) {
+                ofp_decode_multipart_header(m, mlen, OFPT_MULTIPART_REQUEST, &mp, NULL, NULL);
+                if (mp == OFPMP_FLOW)
+                    ofp_encode_flow_stats_reply(out, sizeof out, h.xid, 0, NULL, 0, &len, NULL);
+                else
+                    ofp_encode_meter_config_reply(out, sizeof out, h.xid, 0, NULL, 0, &len,
+                                                  NULL);
+            }
+            if (len)
+                fake_send(fd, out, len);
+            off += mlen;
+        }
+        memmove(in, in + off, have - off);
+        have -= off;
+    }
+}
+
+static void *fake_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept(fake_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        fake_serve(fd);
+        close(fd);
+    }
+}
+
+static void switch_without_bundles_gets_every_mod_plain(void **state)
+{
+    (void)state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", fabdir);
+    fake_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fake_fd >= 0);
+    assert_int_equal(bind(fake_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fake_fd, 4), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fake_main, NULL), 0);
+    pthread_detach(t); /* it ends with the process */
+    wf_actor op = wf_actor_cli();
+    pf_err err;
+    long long id;
+    char ep[128];
+    snprintf(ep, sizeof ep, "unix:%s", sa.sun_path);
+    wf_switch_input s = {"fake", "00000000000000fe", ep};
+    must(wf_switch_add(&db.env, &op, &s, &id, &err), &err, "fake switch");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO flows (circuit_id, switch_id, priority, match, actions, cookie)"
+             " SELECT %lld, %lld, 1000, jsonb_build_object('in_port', 1000 + g),"
+             " '[{\"type\": \"output\", \"port\": 2}]'::jsonb, x'5046000000000000'::bigint | %lld"
+             " FROM generate_series(0, 1999) g",
+             circuit, id, circuit);
+    pgt_sql(&db, sql);
+    prov_config cfg = {.database_url = db.app_url, .barrier_timeout_ms = 20000};
+    prov_reconcile_report rep;
+    pf_kind k = prov_reconcile_now(&cfg, "fake", &rep, &err);
+    if (k != PF_OK)
+        fail_msg("reconcile of the switch without bundles: %s", err.message);
+    assert_int_equal(rep.total.added, 2001);
+    /* the streamed bundle: its OPEN and its 2001 adds, all refused; then
+     * every mod again, plain */
+    assert_int_equal(__atomic_load_n(&fake_experimenters, __ATOMIC_SEQ_CST), 1 + 2001);
+    assert_int_equal(__atomic_load_n(&fake_flow_mods, __ATOMIC_SEQ_CST), 2001);
+}
+
 static int run_all(void)
 {
     if (sh("bash '%s/scripts/fabric.sh' up %s %s", root, fabdir, netns) != 0 ||
@@ -271,9 +400,12 @@ static int run_all(void)
         cmocka_unit_test(healthy_switch_gets_nothing),
         cmocka_unit_test(every_drift_at_once_repaired),
         cmocka_unit_test(refused_mod_late_in_the_stream_applies_nothing),
+        cmocka_unit_test(switch_without_bundles_gets_every_mod_plain),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(flows_file);
+    if (fake_fd >= 0)
+        shutdown(fake_fd, SHUT_RDWR), close(fake_fd);
     pgt_drop(&db);
     return rc;
 }
