@@ -395,6 +395,43 @@ PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_er
     return run(c, s, NULL, 0, params, err);
 }
 
+pf_kind db_exec_each(db_conn *c, const db_stmt *s, const char *const *params,
+                     int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return lost_connection(c, err);
+    if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            lost_connection(c, err);
+        return err->kind;
+    }
+    if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(c->pg))
+        return PQstatus(c->pg) != CONNECTION_OK
+                   ? lost_connection(c, err)
+                   : pf_fail(err, PF_EINTERNAL, "db_send", NULL, "cannot send the query: %s",
+                             PQerrorMessage(c->pg));
+    pf_kind k = PF_OK;
+    bool stopped = false;
+    PGresult *r;
+    /* every result is read, also after the callback stopped or an error:
+     * the connection is then ready for the next statement */
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (!stopped && k == PF_OK && row(arg, r) != 0)
+                stopped = true;
+        } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && k == PF_OK) {
+            k = PQstatus(c->pg) != CONNECTION_OK ? lost_connection(c, err)
+                                                 : db_error_from_result(r, err);
+        }
+        PQclear(r);
+    }
+    if (k == PF_OK && PQstatus(c->pg) != CONNECTION_OK)
+        k = lost_connection(c, err);
+    return k;
+}
+
 PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,
                       pf_err *err)
 {

@@ -70,6 +70,14 @@ void db_audit_discard(db_conn *c);
 PGresult *db_exec(db_conn *c, const db_stmt *stmt, const char *const *params,
                   pf_err *err);
 
+/* Executes stmt and hands each row to row() as it arrives (libpq
+ * single-row mode: the caller works while the server still sends, and
+ * the rows are never all in memory at once); r is valid only during the
+ * call. row() returning nonzero stops the calls (the rest is read and
+ * dropped). PF_OK, or err filled from the server's error. */
+pf_kind db_exec_each(db_conn *c, const db_stmt *stmt, const char *const *params,
+                     int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err);
+
 /* Runs SQL text that cannot be prepared ahead (report views, whose name
  * comes from the catalog), with parameters; same contract as db_exec. */
 PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,

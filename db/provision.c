@@ -491,6 +491,43 @@ pf_kind db_prov_desired_flows(db_conn *c, long long switch_id, db_prov_flow **ou
     return read_flows(db_exec(c, &desired_flows, p, err), out, n, err);
 }
 
+/* Unordered (no sort to wait for: the first rows come while the server
+ * still reads the rest) and without the columns the reconcile knows. */
+static const db_stmt desired_flows_stream = {
+    "pf_prov_desired_flows_stream",
+    "SELECT f.cookie, f.table_id, f.priority, f.match::text, f.actions::text"
+    " FROM flows f JOIN circuits c ON c.id = f.circuit_id"
+    " WHERE f.switch_id = $1 AND c.state IN ('planned', 'installing', 'installed')",
+    1};
+
+struct each_ctx {
+    long long switch_id;
+    int (*fn)(void *arg, const db_prov_flow *f);
+    void *arg;
+};
+
+static int each_row(void *arg, const PGresult *r)
+{
+    struct each_ctx *x = arg;
+    db_prov_flow f = {.switch_id = x->switch_id,
+                      .cookie = db_ll(r, 0, 0),
+                      .table_id = (int)db_ll(r, 0, 1),
+                      .priority = (int)db_ll(r, 0, 2),
+                      .match = (char *)db_val(r, 0, 3),
+                      .actions = (char *)db_val(r, 0, 4)};
+    return x->fn(x->arg, &f);
+}
+
+pf_kind db_prov_desired_flows_each(db_conn *c, long long switch_id,
+                                   int (*fn)(void *arg, const db_prov_flow *f), void *arg,
+                                   pf_err *err)
+{
+    char b[24];
+    const char *p[1] = {db_fmt_ll(b, switch_id)};
+    struct each_ctx x = {switch_id, fn, arg};
+    return db_exec_each(c, &desired_flows_stream, p, each_row, &x, err);
+}
+
 void db_prov_flows_free(db_prov_flow *v, size_t n)
 {
     if (v == NULL)

@@ -156,6 +156,14 @@ pf_kind db_prov_flows_of_circuit(db_conn *c, long long circuit_id, db_prov_flow 
  * fabric (planned, installing, installed). */
 pf_kind db_prov_desired_flows(db_conn *c, long long switch_id, db_prov_flow **out, size_t *n,
                               pf_err *err);
+/* The same rows, handed to fn one at a time as PostgreSQL sends them, in
+ * no particular order (the reconcile of a big switch starts sending flow
+ * mods before the last row is read). Inside a transaction. f is valid
+ * only during the call and has no id or circuit_id; fn returning nonzero
+ * stops the calls. */
+pf_kind db_prov_desired_flows_each(db_conn *c, long long switch_id,
+                                   int (*fn)(void *arg, const db_prov_flow *f), void *arg,
+                                   pf_err *err);
 /* Frees an array from the two functions above. */
 void db_prov_flows_free(db_prov_flow *v, size_t n);
 

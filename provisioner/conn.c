@@ -47,6 +47,10 @@ struct op {
     bool has_open;      /* a bundle: open_xid is its OPEN_REQUEST */
     uint32_t open_xid;
     bool open_refused;  /* the switch answered the OPEN_REQUEST with an error */
+    /* a streamed bundle (prov_net_stream_*): its mods were queued in
+     * pieces, so other messages' xids may lie between theirs: the xid of
+     * each mod, increasing (NULL: mod i has first_xid + i) */
+    const uint32_t *mod_xids;
     bool done;
     prov_result *res;
     struct ofp_flow_entry *entries;
@@ -384,6 +388,26 @@ static struct op *op_by_xid(struct conn *c, uint32_t xid)
     return NULL;
 }
 
+/* The index of the flow mod of o that xid names, or -1. */
+static long mod_index(const struct op *o, uint32_t xid)
+{
+    if (o->kind != OP_BATCH || xid < o->first_xid)
+        return -1;
+    if (o->mod_xids == NULL)
+        return xid - o->first_xid < o->n_mods ? (long)(xid - o->first_xid) : -1;
+    size_t lo = 0, hi = o->n_mods;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->mod_xids[mid] == xid)
+            return (long)mid;
+        if (o->mod_xids[mid] < xid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
 static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size_t len,
                              uint32_t xid)
 {
@@ -428,14 +452,15 @@ static void handle_error_msg(prov_net *n, struct conn *c, const uint8_t *m, size
         o->open_refused = true;
     /* In a bundle the error of the refused flow mod and the bundle's own
      * (commit failed) both arrive; the flow mod's is the one to report. */
-    bool names_mod = o->kind == OP_BATCH && xid >= o->first_xid && xid < o->first_xid + o->n_mods;
+    long mod = mod_index(o, xid);
+    bool names_mod = mod >= 0;
     if (names_mod && res->n_errors > 0 && res->failed_index < 0)
         res->n_errors = 0;
     if (res->n_errors++ == 0) {
         res->err_type = e.type;
         res->err_code = e.code;
-        if (o->kind == OP_BATCH && xid < o->first_xid + o->n_mods) {
-            res->failed_index = (long)(xid - o->first_xid);
+        if (names_mod) {
+            res->failed_index = mod;
             msgf(res->message, sizeof res->message, "%s", text);
         } else {
             res->failed_index = -1;
@@ -1688,6 +1713,237 @@ bool prov_net_batch_plain(prov_net *n, long long switch_id, const struct ofp_flo
                           size_t n_mods, int timeout_ms, prov_result *res)
 {
     return batch(n, switch_id, mods, n_mods, false, timeout_ms, res);
+}
+
+/* ------------------------------------------------- a streamed bundle */
+
+struct prov_stream {
+    prov_net *n;
+    long long switch_id;
+    unsigned long gen; /* the connection it was opened on */
+    uint32_t bundle_id;
+    struct op o;
+    prov_result res;   /* the op's, until the end */
+    uint32_t *xids;    /* of each mod queued */
+    size_t cap_xids;
+    size_t sent;       /* mods queued so far */
+    bool failed;       /* res says why; nothing more is queued */
+};
+
+/* Under the lock: the stream's connection, or NULL (st->res says why). */
+static struct conn *stream_conn(struct prov_stream *st)
+{
+    if (st->failed)
+        return NULL;
+    prov_result tmp = {0};
+    struct conn *c = usable_conn(st->n, st->switch_id, &tmp);
+    if (c == NULL || c->gen != st->gen || st->o.done) {
+        st->failed = true;
+        if (!st->o.done) {
+            st->res.ok = false;
+            st->res.unreachable = true;
+            st->res.not_master = tmp.not_master;
+            msgf(st->res.message, sizeof st->res.message, "%s",
+                 c ? "the connection was replaced during the bundle" : tmp.message);
+        }
+        return NULL;
+    }
+    return c;
+}
+
+prov_stream *prov_net_stream_open(prov_net *n, long long switch_id)
+{
+    pthread_mutex_lock(&n->mu);
+    prov_result tmp = {0};
+    struct conn *c = usable_conn(n, switch_id, &tmp);
+    /* a switch known to refuse bundles, or not writable now: the caller
+     * sends its mods with prov_net_batch, which says why */
+    if (c == NULL || c->sw->bundles < 0) {
+        pthread_mutex_unlock(&n->mu);
+        return NULL;
+    }
+    struct prov_stream *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        pthread_mutex_unlock(&n->mu);
+        return NULL;
+    }
+    st->n = n;
+    st->switch_id = switch_id;
+    st->gen = c->gen;
+    st->bundle_id = ++c->next_bundle;
+    st->res.failed_index = -1;
+    st->o.kind = OP_BATCH;
+    st->o.conn = c;
+    st->o.res = &st->res;
+    st->o.has_open = true;
+    st->o.open_xid = c->next_xid++;
+    queue_bundle_ctrl(c, st->o.open_xid, st->bundle_id, OFPBCT_OPEN_REQUEST);
+    st->o.first_xid = c->next_xid;
+    /* no barrier yet: no reply completes the op until the last mod is
+     * queued; errors on the mods are collected as they come */
+    st->o.last_xid = UINT32_MAX;
+    st->o.next = c->ops;
+    c->ops = &st->o;
+    wake(n);
+    pthread_mutex_unlock(&n->mu);
+    return st;
+}
+
+/* Under the lock: queues mods[st->sent .. n_mods). */
+static bool stream_queue(struct prov_stream *st, struct conn *c, const struct ofp_flow *mods,
+                         size_t n_mods)
+{
+    if (n_mods > st->cap_xids) {
+        size_t cap = st->cap_xids ? st->cap_xids : 1024;
+        while (cap < n_mods)
+            cap *= 2;
+        uint32_t *x = realloc(st->xids, cap * sizeof *x);
+        if (x == NULL) {
+            st->failed = true;
+            msgf(st->res.message, sizeof st->res.message, "out of memory");
+            return false;
+        }
+        st->xids = x;
+        st->cap_xids = cap;
+        st->o.mod_xids = x;
+    }
+    for (size_t i = st->sent; i < n_mods; i++) {
+        uint32_t xid = c->next_xid++;
+        if (!queue_flow_mod(c, &mods[i], xid, true, st->bundle_id, i, &st->res)) {
+            st->failed = true;
+            return false;
+        }
+        st->xids[i] = xid;
+        st->o.n_mods = i + 1;
+    }
+    st->sent = n_mods;
+    return true;
+}
+
+bool prov_net_stream_push(prov_stream *st, const struct ofp_flow *mods, size_t n_mods)
+{
+    pthread_mutex_lock(&st->n->mu);
+    struct conn *c = stream_conn(st);
+    bool ok = c && stream_queue(st, c, mods, n_mods);
+    if (ok)
+        wake(st->n);
+    pthread_mutex_unlock(&st->n->mu);
+    return ok;
+}
+
+/* Under the lock: the op no longer waits on the connection. */
+static void stream_drop(struct prov_stream *st)
+{
+    if (!st->o.done && st->o.conn)
+        op_unlink(st->o.conn, &st->o);
+    st->o.done = true;
+    st->o.conn = NULL;
+}
+
+bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t n_mods,
+                            int timeout_ms, prov_result *res)
+{
+    prov_net *n = st->n;
+    pthread_mutex_lock(&n->mu);
+    struct conn *c = stream_conn(st);
+    if (c && stream_queue(st, c, mods, n_mods)) {
+        uint32_t last = queue_barrier(c);
+        st->o.last_xid = last;
+        wake(n);
+        wait_op(n, &st->o, timeout_ms, "BARRIER");
+    } else {
+        if (c) /* what was queued stays uncommitted: drop the bundle */
+            queue_bundle_ctrl(c, c->next_xid++, st->bundle_id, OFPBCT_DISCARD_REQUEST), wake(n);
+        stream_drop(st);
+        if (st->res.message[0] == '\0')
+            msgf(st->res.message, sizeof st->res.message, "the bundle could not be sent");
+        st->res.ok = false;
+    }
+    *res = st->res;
+    bool refused = st->o.open_refused;
+    unsigned long gen = st->gen;
+    long long switch_id = st->switch_id;
+    uint32_t id = st->bundle_id;
+    /* the commit's errors name the mods too: their xids stay known */
+    uint32_t *xids = st->xids, first_xid = st->o.first_xid;
+    size_t n_sent = st->o.n_mods;
+    free(st);
+    if (refused) {
+        /* as batch() does: from now on without bundles, all mods again */
+        struct sw *s = sw_by_id(n, switch_id);
+        if (s) {
+            s->bundles = -1;
+            s->stats.bundle_fallbacks++;
+            if (n->cfg.log) {
+                char line[600];
+                msgf(line, sizeof line,
+                     "switch %s refused an OpenFlow bundle (%s): its batches are sent without "
+                     "bundles, confirmed by barrier, from now on",
+                     s->name, res->message);
+                n->cfg.log(n->cfg.log_arg, line);
+            }
+        }
+        pthread_mutex_unlock(&n->mu);
+        free(xids);
+        return batch(n, switch_id, mods, n_mods, false, timeout_ms, res);
+    }
+    if (!res->ok || res->unreachable) {
+        /* refused mods: nothing of the bundle is applied; drop it */
+        c = res->unreachable ? NULL : usable_conn_for(n, switch_id, false, &(prov_result){0});
+        if (c && c->gen == gen) {
+            queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_DISCARD_REQUEST);
+            wake(n);
+        }
+        pthread_mutex_unlock(&n->mu);
+        free(xids);
+        return false;
+    }
+    /* every mod checked: commit, confirmed by barrier (as bundle_batch) */
+    prov_result tmp = {0};
+    c = usable_conn(n, switch_id, &tmp);
+    if (c == NULL || c->gen != gen) {
+        res->ok = false;
+        res->unreachable = true;
+        msgf(res->message, sizeof res->message, "%s",
+             c ? "the connection was replaced during the bundle" : tmp.message);
+        pthread_mutex_unlock(&n->mu);
+        free(xids);
+        return false;
+    }
+    memset(res, 0, sizeof *res);
+    res->failed_index = -1;
+    struct op o2 = {.kind = OP_BATCH, .conn = c, .res = res, .n_mods = n_sent,
+                    .first_xid = first_xid, .mod_xids = xids};
+    queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
+    o2.last_xid = queue_barrier(c);
+    o2.next = c->ops;
+    c->ops = &o2;
+    wake(n);
+    wait_op(n, &o2, timeout_ms, "BARRIER");
+    struct sw *s = sw_by_id(n, switch_id);
+    if (res->ok && s)
+        s->bundles = 1;
+    pthread_mutex_unlock(&n->mu);
+    free(xids);
+    return res->ok;
+}
+
+void prov_net_stream_abort(prov_stream *st)
+{
+    if (st == NULL)
+        return;
+    prov_net *n = st->n;
+    pthread_mutex_lock(&n->mu);
+    prov_result tmp = {0};
+    struct conn *c = usable_conn_for(n, st->switch_id, false, &tmp);
+    if (c && c->gen == st->gen) {
+        queue_bundle_ctrl(c, c->next_xid++, st->bundle_id, OFPBCT_DISCARD_REQUEST);
+        wake(n);
+    }
+    stream_drop(st);
+    pthread_mutex_unlock(&n->mu);
+    free(st->xids);
+    free(st);
 }
 
 bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_meter *mods,

@@ -152,6 +152,25 @@ bool prov_net_batch(prov_net *n, long long switch_id, const struct ofp_flow *mod
  * stop the others). For deletions where that is what is wanted. */
 bool prov_net_batch_plain(prov_net *n, long long switch_id, const struct ofp_flow *mods,
                           size_t n_mods, int timeout_ms, prov_result *res);
+/* A bundle sent while its mods are still being computed (the reconcile
+ * of a big switch: the switch checks the first mods while the rest are
+ * read from the database). open: OPEN_REQUEST now; NULL when the switch
+ * is known to refuse bundles or is not writable now (then use
+ * prov_net_batch, which says why). push: queues mods[k .. n_mods) where k
+ * is what was pushed before (mods is the whole array so far, it may have
+ * moved); false once the stream failed (finish tells why). finish: the
+ * rest, BARRIER; a refused mod: DISCARD, nothing applied; else COMMIT,
+ * BARRIER - as prov_net_batch, also its fallback (a switch that refuses
+ * the bundle gets all n_mods again without one), and frees the stream.
+ * abort: DISCARD and free (the mods are not wanted after all). The
+ * mods' xids need not be contiguous (the lock is released between
+ * pushes): failed_index still names the refused mod. */
+typedef struct prov_stream prov_stream;
+prov_stream *prov_net_stream_open(prov_net *n, long long switch_id);
+bool prov_net_stream_push(prov_stream *st, const struct ofp_flow *mods, size_t n_mods);
+bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t n_mods,
+                            int timeout_ms, prov_result *res);
+void prov_net_stream_abort(prov_stream *st);
 /* Meter mods, pipelined, then one BARRIER (meter mods cannot go in a
  * bundle: Open vSwitch answers OFPBFC_MSG_UNSUP). As prov_net_batch_plain. */
 bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_meter *mods,

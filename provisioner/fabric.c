@@ -323,6 +323,99 @@ static long find_entry(const struct ofp_flow *w, const struct ofp_flow_entry *ha
     return -1;
 }
 
+/* Mods are pushed to the switch in pieces of this many; a reconcile with
+ * fewer to send goes as one batch at the end (prov_net_batch). */
+#define REC_PIECE 512
+
+/* The state of a reconcile while the desired flows stream in. */
+struct rec_ctx {
+    prov_net *n;
+    long long switch_id;
+    const struct ofp_flow_entry *have;
+    size_t n_have;
+    size_t *order;  /* have, sorted by entry */
+    bool *matched;  /* have[j] is desired */
+    prov_drift *out;
+    json_t *examples;
+    size_t n_desired, bad;
+    struct ofp_flow *mods;
+    size_t nm, cap_mods;
+    prov_stream *stream; /* NULL until the first piece (or when the switch
+                            does not take bundles: one batch at the end) */
+    bool no_stream;
+    size_t pushed;
+    bool oom;
+};
+
+/* Room for one more mod (mods[x->nm]), or NULL (x->oom). */
+static struct ofp_flow *rec_mod(struct rec_ctx *x)
+{
+    if (x->nm == x->cap_mods) {
+        size_t cap = x->cap_mods ? x->cap_mods * 2 : 256;
+        struct ofp_flow *m = realloc(x->mods, cap * sizeof *m);
+        if (m == NULL) {
+            x->oom = true;
+            return NULL;
+        }
+        x->mods = m;
+        x->cap_mods = cap;
+    }
+    return &x->mods[x->nm];
+}
+
+/* One desired flow: unchanged, or a mod to send (added or modified). */
+static void rec_flow(struct rec_ctx *x, const struct ofp_flow *w)
+{
+    x->n_desired++;
+    if (w->n_unknown)
+        return; /* a row that does not parse: never install a guess */
+    long entry = find_entry(w, x->have, x->order, x->n_have);
+    if (entry >= 0) {
+        x->matched[entry] = true;
+        if (prov_flow_same(w, &x->have[entry].flow)) {
+            x->out->unchanged++;
+            return;
+        }
+        x->out->modified++;
+        add_example(x->examples, "modified", w);
+    } else {
+        x->out->added++;
+        add_example(x->examples, "added", w);
+    }
+    struct ofp_flow *m = rec_mod(x);
+    if (m == NULL)
+        return;
+    add_of(w, m);
+    x->nm++;
+    if (x->nm - x->pushed < REC_PIECE || x->no_stream)
+        return;
+    if (x->stream == NULL && (x->stream = prov_net_stream_open(x->n, x->switch_id)) == NULL) {
+        x->no_stream = true; /* prov_net_batch at the end says why */
+        return;
+    }
+    /* a failed stream is told by prov_net_stream_finish */
+    if (prov_net_stream_push(x->stream, x->mods, x->nm))
+        x->pushed = x->nm;
+    else
+        x->no_stream = true;
+}
+
+static int rec_row(void *arg, const db_prov_flow *row)
+{
+    struct rec_ctx *x = arg;
+    struct ofp_flow w;
+    size_t bad = 0;
+    char why[128];
+    if (prov_flow_from_json(row->match, row->actions, row->table_id, row->priority,
+                            (uint64_t)row->cookie, &w, why) != 0) {
+        bad = 1;
+        w.n_unknown = 1; /* as prov_flows_from_rows marks it */
+    }
+    x->bad += bad;
+    rec_flow(x, &w);
+    return x->oom ? -1 : 0;
+}
+
 pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
                               const char *switch_name, const char *actor, int timeout_ms,
                               prov_drift *out, pf_err *err)
@@ -351,22 +444,21 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
         mhave = NULL;
         n_mhave = 0;
     }
-    /* the desired flows and meters, read after the dumps (see fabric.h) */
-    db_prov_flow *rows = NULL;
-    size_t n_rows = 0;
+    /* the desired meters and flows, read after the dumps (see fabric.h),
+     * in one transaction: the meters first, their mods sent and
+     * confirmed before any flow that uses them; then the flows, streamed
+     * (below) */
     db_prov_meter *mwant = NULL;
     size_t n_mwant = 0;
     db_scope scope = db_scope_system();
     pf_kind k = db_begin(db, &scope, err);
     if (k == PF_OK) {
-        k = db_prov_desired_flows(db, switch_id, &rows, &n_rows, err);
-        if (k == PF_OK)
-            k = db_prov_desired_meters(db, switch_id, &mwant, &n_mwant, err);
-        db_rollback(db);
+        k = db_prov_desired_meters(db, switch_id, &mwant, &n_mwant, err);
+        if (k != PF_OK)
+            db_rollback(db);
     }
     if (k != PF_OK) {
         free(have), free(mhave), free(mwant);
-        db_prov_flows_free(rows, n_rows);
         return k;
     }
     /* Meters before flows: a flow whose meter is missing is refused, and
@@ -376,8 +468,8 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     size_t n_madd = 0, n_mdel = 0;
     json_t *mexamples = json_array();
     if (mmods == NULL) {
+        db_rollback(db);
         free(have), free(mhave), free(mwant);
-        db_prov_flows_free(rows, n_rows);
         json_decref(mexamples);
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
@@ -421,86 +513,87 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
     free(mhave);
     free(mwant);
     if (n_madd > 0 && !prov_net_meter_batch(n, switch_id, mmods, n_madd, timeout_ms, &res)) {
+        db_rollback(db);
         free(have), free(mmods);
-        db_prov_flows_free(rows, n_rows);
         json_decref(mexamples);
         return pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
                        res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
                        "reconciling the meters of %s: %s", switch_name, res.message);
     }
 
-    size_t bad = 0;
-    struct ofp_flow *want = prov_flows_from_rows(rows, n_rows + 0, &bad);
-    db_prov_flows_free(rows, n_rows);
-    struct ofp_flow *w2 = want ? realloc(want, (n_rows + 1) * sizeof *want) : NULL;
-    struct ofp_flow *mods = calloc(n_rows + 1 + n_have + 1, sizeof *mods);
-    bool *matched = calloc(n_have + 1, sizeof *matched);
-    if (w2 == NULL || mods == NULL || matched == NULL) {
-        free(w2 ? w2 : want), free(mods), free(matched), free(have);
-        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
-    }
-    want = w2;
-    prov_table_miss(&want[n_rows]);
-    size_t n_want = n_rows + 1;
-    out->desired = (int)(n_want - bad);
-    out->found = (int)n_have;
     /* The switch's flows sorted by entry: each desired flow is found by
      * binary search, so a healthy switch of N flows costs N log N. */
-    size_t *order = malloc((n_have + 1) * sizeof *order);
-    if (order == NULL) {
-        free(want), free(mods), free(matched), free(have);
+    struct rec_ctx rc = {.n = n, .switch_id = switch_id, .have = have, .n_have = n_have,
+                        .out = out, .examples = json_array()};
+    rc.order = malloc((n_have + 1) * sizeof *rc.order);
+    rc.matched = calloc(n_have + 1, sizeof *rc.matched);
+    if (rc.order == NULL || rc.matched == NULL || rc.examples == NULL) {
+        db_rollback(db);
+        free(rc.order), free(rc.matched), free(have), free(mmods);
+        json_decref(rc.examples), json_decref(mexamples);
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
     for (size_t j = 0; j < n_have; j++)
-        order[j] = j;
+        rc.order[j] = j;
     sort_have = have;
-    qsort(order, n_have, sizeof *order, cmp_have);
-    json_t *examples = json_array();
-    size_t nm = 0;
-    for (size_t i = 0; i < n_want; i++) {
-        if (want[i].n_unknown)
-            continue; /* a row that does not parse: never install a guess */
-        long entry = find_entry(&want[i], have, order, n_have);
-        if (entry >= 0) {
-            matched[entry] = true;
-            if (prov_flow_same(&want[i], &have[entry].flow)) {
-                out->unchanged++;
+    qsort(rc.order, n_have, sizeof *rc.order, cmp_have);
+    /* Each desired flow is compared as its row arrives, and what is to be
+     * sent goes out in pieces: the switch checks the first mods of the
+     * bundle while PostgreSQL still sends the rest (a big switch's
+     * install costs the longer of the two, not their sum). */
+    k = db_prov_desired_flows_each(db, switch_id, rec_row, &rc, err);
+    db_rollback(db);
+    if (k == PF_OK && rc.oom)
+        k = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    if (k == PF_OK) {
+        /* the table-miss flow, last as it always was */
+        struct ofp_flow miss;
+        prov_table_miss(&miss);
+        rec_flow(&rc, &miss);
+        for (size_t j = 0; j < n_have; j++) {
+            if (rc.matched[j])
+                continue;
+            if (!prov_cookie_owned(have[j].flow.cookie) || have[j].flow.n_unknown) {
+                out->foreign++;
                 continue;
             }
-            out->modified++;
-            add_example(examples, "modified", &want[i]);
-        } else {
-            out->added++;
-            add_example(examples, "added", &want[i]);
+            out->removed++;
+            add_example(rc.examples, "removed", &have[j].flow);
+            struct ofp_flow *d = rec_mod(&rc);
+            if (d == NULL)
+                break;
+            strict_delete(&have[j].flow, d);
+            rc.nm++;
         }
-        add_of(&want[i], &mods[nm++]);
+        if (rc.oom)
+            k = pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
-    for (size_t j = 0; j < n_have; j++) {
-        if (matched[j])
-            continue;
-        if (!prov_cookie_owned(have[j].flow.cookie) || have[j].flow.n_unknown) {
-            out->foreign++;
-            continue;
-        }
-        out->removed++;
-        add_example(examples, "removed", &have[j].flow);
-        strict_delete(&have[j].flow, &mods[nm++]);
-    }
+    out->desired = (int)(rc.n_desired - rc.bad);
+    out->found = (int)n_have;
     free(have);
-    free(matched);
-    free(order);
-    k = PF_OK;
-    if (nm > 0 && !prov_net_batch(n, switch_id, mods, nm, timeout_ms, &res)) {
+    free(rc.matched);
+    free(rc.order);
+    if (k != PF_OK) {
+        prov_net_stream_abort(rc.stream);
+        free(rc.mods), free(mmods);
+        json_decref(rc.examples), json_decref(mexamples);
+        return k;
+    }
+    bool sent = true;
+    if (rc.stream)
+        sent = prov_net_stream_finish(rc.stream, rc.mods, rc.nm, timeout_ms, &res);
+    else if (rc.nm > 0)
+        sent = prov_net_batch(n, switch_id, rc.mods, rc.nm, timeout_ms, &res);
+    if (!sent) {
         char text[256] = "";
-        if (res.failed_index >= 0 && (size_t)res.failed_index < nm)
-            ofp_format_flow(&mods[res.failed_index], text, sizeof text);
+        if (res.failed_index >= 0 && (size_t)res.failed_index < rc.nm)
+            ofp_format_flow(&rc.mods[res.failed_index], text, sizeof text);
         k = pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
                     res.unreachable ? "switch_unreachable" : "openflow_error", NULL,
                     "reconciling %s: %s%s%s", switch_name, res.message, text[0] ? " on flow " : "",
                     text);
     }
-    free(mods);
-    free(want);
+    free(rc.mods);
     if (k == PF_OK && n_mdel > 0 &&
         !prov_net_meter_batch(n, switch_id, mmods + n_madd, n_mdel, timeout_ms, &res))
         k = pf_fail(err, res.unreachable ? PF_EUNAVAIL : PF_ECONFLICT,
@@ -515,7 +608,7 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
                               .switch_name = switch_name,
                               .switch_id = switch_id,
                               .d = out,
-                              .examples = examples,
+                              .examples = rc.examples,
                               .meters = mexamples};
         pf_err aerr;
         pf_kind ak = db_run_tx(db, &scope, audit_tx, &x, &aerr);
@@ -524,7 +617,7 @@ pf_kind prov_reconcile_switch(prov_net *n, db_conn *db, long long switch_id,
             k = ak;
         }
     }
-    json_decref(examples);
+    json_decref(rc.examples);
     json_decref(mexamples);
     return k;
 }

@@ -47,10 +47,13 @@ typedef struct {
 } prov_drift;
 
 /* Reconciles one switch: dump flows and meters, then read the desired
- * flows and meters (in that order, so a flow written to the database and
- * sent meanwhile is never taken for a stray); then the meters to add or
- * re-rate (+ BARRIER), the flows in one batch (a bundle where the switch
- * has them), and last the orphan peerflow meters (+ BARRIER).
+ * meters and flows (in that order, so a flow written to the database and
+ * sent meanwhile is never taken for a stray); the meters to add or
+ * re-rate (+ BARRIER) before the flows are read; the flows in one batch
+ * (a bundle where the switch has them) - streamed: each desired row is
+ * compared as PostgreSQL sends it and, past 512 mods, the bundle goes out
+ * in pieces while the rest is read, committed only once every mod is
+ * checked - and last the orphan peerflow meters (+ BARRIER).
  * Appends "fabric.drift_repaired" to the audit log when anything was
  * added, modified or removed. PF_EUNAVAIL when the switch is not
  * reachable; PF_ECONFLICT "openflow_error" when it refused a flow. */

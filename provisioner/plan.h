@@ -89,6 +89,11 @@ int prov_flow_to_json(const struct ofp_flow *f, char **match, char **actions);
  * cookie given. Returns 0, or -1 with why[] filled. */
 int prov_flow_from_json(const char *match, const char *actions, int table_id, int priority,
                         uint64_t cookie, struct ofp_flow *f, char why[128]);
+/* The same with jansson alone, slower: the reference prov_flow_from_json
+ * falls back to for anything but the plain JSON PostgreSQL prints, and
+ * that the tests compare it with. */
+int prov_flow_from_json_ref(const char *match, const char *actions, int table_id, int priority,
+                            uint64_t cookie, struct ofp_flow *f, char why[128]);
 
 /* Same table, priority, cookie, match and actions (what a switch reports
  * back for a flow peerflow wrote). */
