@@ -398,6 +398,13 @@ PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_er
 pf_kind db_exec_each(db_conn *c, const db_stmt *s, const char *const *params,
                      int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err)
 {
+    /* the scope of a db_run_read goes in the statement's pipeline (run());
+     * a streamed statement has none: without a transaction's scope it
+     * would see the rows row-level security leaves to nobody - for a
+     * reconcile, no desired flows, so every flow removed */
+    if (c->reading && !c->in_tx)
+        return pf_fail(err, PF_EINTERNAL, "stream_outside_transaction", NULL,
+                       "internal error: a streamed statement runs only inside a transaction");
     if (PQstatus(c->pg) != CONNECTION_OK)
         return lost_connection(c, err);
     if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {

@@ -74,7 +74,10 @@ PGresult *db_exec(db_conn *c, const db_stmt *stmt, const char *const *params,
  * single-row mode: the caller works while the server still sends, and
  * the rows are never all in memory at once); r is valid only during the
  * call. row() returning nonzero stops the calls (the rest is read and
- * dropped). PF_OK, or err filled from the server's error. */
+ * dropped). PF_OK, or err filled from the server's error. Inside a
+ * transaction only (db_run_tx) when the connection reads with a scope:
+ * refused in a db_run_read, whose scope rides only with run()'s
+ * statements. */
 pf_kind db_exec_each(db_conn *c, const db_stmt *stmt, const char *const *params,
                      int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err);
 
