@@ -253,11 +253,17 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
 {
     char b[24], nb[24];
     const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
-    PGresult *r = db_exec(c, &lock_request, p, err);
-    if (r == NULL)
+    /* two statements in one round trip: the second still starts after
+     * the first has the lock, with its own snapshot */
+    const db_stmt *const st[2] = {&lock_request, &request_decisions};
+    const char *const *const ps[2] = {p, p};
+    PGresult *res[2];
+    if (db_exec_pipelined(c, 2, st, ps, res, err))
         return err->kind;
+    PGresult *r = res[0];
     if (PQntuples(r) != 1) {
         PQclear(r);
+        PQclear(res[1]);
         return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
                        "no request %lld (or it is not visible to your network)", id);
     }
@@ -276,9 +282,7 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
     out->suggested_peer_port_id = db_ll(r, 0, 11);
     out->suggested_peer_vlan = (int)db_ll(r, 0, 12);
     PQclear(r);
-    r = db_exec(c, &request_decisions, p, err);
-    if (r == NULL)
-        return err->kind;
+    r = res[1];
     out->requester_decided = db_bool(r, 0, 0);
     out->peer_decided = db_bool(r, 0, 1);
     out->requester_approved = db_bool(r, 0, 2);
@@ -323,11 +327,9 @@ pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err)
     const char *p[9] = {db_fmt_ll(b[0], a->request_id), db_fmt_ll(b[1], a->network_id),
                         a->side, a->decision, db_fmt_id(b[2], a->user_id), a->via,
                         a->contact, a->token_id ? tok : NULL, a->reason};
-    PGresult *r = db_exec(c, &ins_approval, p, err);
-    if (r == NULL)
-        return err->kind;
-    PQclear(r);
-    return PF_OK;
+    /* the state change that follows reads it (the guard trigger), so it
+     * goes out in that statement's pipeline, before it */
+    return db_defer(c, &ins_approval, p, err);
 }
 
 pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip, long long *id,

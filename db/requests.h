@@ -87,6 +87,9 @@ pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *n
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
                                      int *new_version, pf_err *err);
 
+/* In a transaction the insert is queued (db_defer): it goes out with the
+ * next statement (the state change it allows) or COMMIT, whose error an
+ * error of the insert becomes. */
 pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err);
 
 /* What a network has asked for lately, for the submission limits: its
