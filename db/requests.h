@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/fabric.h"
 
 typedef struct {
     long long id;
@@ -32,6 +33,9 @@ typedef struct {
     bool requester_approved;
     bool peer_approved;
     bool past_expiry;
+    /* db_request_lock only: the peer's port the request names (chosen,
+     * else suggested; id 0 for none), read in the lock's round trip */
+    db_port named_peer_port;
 } db_request;
 
 typedef struct {
@@ -82,6 +86,14 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err);
  * *new_version may be NULL. */
 pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *new_version,
                              pf_err *err);
+
+/* db_request_set_state that also returns what a notification tells about
+ * the request after the change (db_request_summary_get in the same
+ * statement: one round trip less). On PF_OK the caller owns *summary's
+ * texts. */
+pf_kind db_request_set_state_summary(db_conn *c, long long id, const char *state,
+                                     int *new_version, db_request_summary *summary,
+                                     pf_err *err);
 
 /* Records the peer's port (and VLAN, 0 = none); *new_version may be NULL. */
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
