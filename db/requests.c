@@ -78,6 +78,11 @@ static const db_stmt set_state_summary = {
     " LEFT JOIN ports pp ON pp.id = r.peer_port_id",
     2};
 
+/* pf_bgp_allocate (db/bgp.c's statement), here to go in the pipeline of
+ * the state change that allows it. */
+static const db_stmt approve_allocate = {
+    "pf_request_approve_allocate", "SELECT pf_bgp_allocate($1)", 1};
+
 /* The peer's port the request names, for the decision (the lock's third
  * statement: the row as the lock left it). */
 static const db_stmt named_peer_port = {
@@ -259,6 +264,41 @@ pf_kind db_request_set_state_summary(db_conn *c, long long id, const char *state
     if (new_version)
         *new_version = (int)db_ll(r, 0, 15);
     return summary_from_result(r, out, err);
+}
+
+pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
+                           db_request_summary *out, json_t **allocation, pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, id), "approved"};
+    const db_stmt *const st[2] = {&set_state_summary, &approve_allocate};
+    const char *const *const ps[2] = {p, p};
+    PGresult *res[2];
+    memset(out, 0, sizeof *out);
+    *allocation = NULL;
+    if (db_exec_pipelined(c, 2, st, ps, res, err))
+        return err->kind;
+    if (PQntuples(res[0]) != 1 || PQntuples(res[1]) != 1) {
+        PQclear(res[0]);
+        PQclear(res[1]);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", NULL, "no such request");
+    }
+    json_error_t je;
+    *allocation = json_loads(db_val(res[1], 0, 0), 0, &je);
+    PQclear(res[1]);
+    if (*allocation == NULL) {
+        PQclear(res[0]);
+        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL,
+                       "unreadable JSON from the database: %s", je.text);
+    }
+    if (new_version)
+        *new_version = (int)db_ll(res[0], 0, 15);
+    pf_kind k = summary_from_result(res[0], out, err);
+    if (k != PF_OK) {
+        json_decref(*allocation);
+        *allocation = NULL;
+    }
+    return k;
 }
 
 void db_request_summary_clear(db_request_summary *s)

@@ -95,6 +95,14 @@ pf_kind db_request_set_state_summary(db_conn *c, long long id, const char *state
                                      int *new_version, db_request_summary *summary,
                                      pf_err *err);
 
+/* Moves the request to approved (db_request_set_state_summary) and
+ * allocates its link addresses (pf_bgp_allocate, as db_bgp_allocate:
+ * *allocation its JSON, the caller json_decref()s it) in the same round
+ * trip; the allocation runs after the state change, as it did when sent
+ * on its own. */
+pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
+                           db_request_summary *summary, json_t **allocation, pf_err *err);
+
 /* Records the peer's port (and VLAN, 0 = none); *new_version may be NULL. */
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
                                      int *new_version, pf_err *err);

@@ -159,21 +159,21 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
  * decision's audit event, then calls after_approved: the events stay in
  * the order they happened. */
 static pf_kind become_approved(const wf_env *env, long long id, int *version,
-                               db_request_summary *s, pf_err *err)
+                               db_request_summary *s, json_t **allocation, pf_err *err)
 {
-    return db_request_set_state_summary(env->db, id, "approved", version, s, err);
+    return db_request_approve(env->db, id, version, s, allocation, err);
 }
 
-/* Allocates the link addresses (workflow/bgp.h), then the job and the
- * mail of an approval; or, when a pool had no free block, the request
- * fails at once (it keeps its ports; an operator adds a pool and retries
- * it). */
+/* Records the link addresses become_approved allocated (workflow/bgp.h;
+ * takes allocation), then the job and the mail of an approval; or, when a
+ * pool had no free block, the request fails at once (it keeps its ports;
+ * an operator adds a pool and retries it). */
 static pf_kind after_approved(const wf_env *env, const wf_actor *who, long long id, int *version,
-                              const db_request_summary *s, pf_err *err)
+                              const db_request_summary *s, json_t *allocation, pf_err *err)
 {
     bool exhausted;
     int family = 0;
-    if (wf_bgp_approved(env, who, id, &exhausted, &family, err))
+    if (wf_bgp_approved_with(env, who, id, allocation, &exhausted, &family, err))
         return err->kind;
     if (!exhausted) {
         /* the summary of the state change: the addresses are not in a mail */
@@ -378,12 +378,14 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
     if (req_ok && peer.auto_approve) {
         int v;
         db_request_summary s;
-        if (become_approved(env, id, &v, &s, err))
+        json_t *allocation;
+        if (become_approved(env, id, &v, &s, &allocation, err))
             return err->kind;
         k = audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
                           state_json("approved", v), err);
         if (k == PF_OK)
-            k = after_approved(env, who, id, &v, &s, err);
+            k = after_approved(env, who, id, &v, &s, json_incref(allocation), err);
+        json_decref(allocation);
         db_request_summary_clear(&s);
         return k;
     }
@@ -528,6 +530,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     const char *mail = NULL;
     bool approved = false;
     db_request_summary summary = {0};
+    json_t *allocation = NULL;
     if (to == from) {
         /* a decision that leaves the state (one side approved) is still a
          * change: touching the row bumps the version, so a client holding
@@ -538,7 +541,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         }
     } else {
         if (to == WF_S_APPROVED) {
-            if (become_approved(env, r.id, &version, &summary, err)) {
+            if (become_approved(env, r.id, &version, &summary, &allocation, err)) {
                 json_decref(after);
                 return err->kind;
             }
@@ -568,7 +571,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
     pf_kind k = audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version),
                               after, err);
     if (k == PF_OK && approved)
-        k = after_approved(env, who, r.id, &version, &summary, err);
+        k = after_approved(env, who, r.id, &version, &summary, json_incref(allocation), err);
+    json_decref(allocation);
     db_request_summary_clear(&summary);
     if (k == PF_OK && mail)
         k = wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err);
