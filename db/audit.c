@@ -9,9 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+/* Takes the head's lock and $1 numbers at once: the seq before them and
+ * the hash the first of them follows. */
 static const db_stmt bump_head = {
-    "pf_audit_bump_head",
-    "UPDATE audit_head SET seq = seq + 1 RETURNING seq, hash", 0};
+    "pf_audit_bump_head_n",
+    "UPDATE audit_head SET seq = seq + $1::bigint RETURNING seq - $1::bigint, hash", 1};
 
 static const db_stmt insert_event = {
     "pf_audit_insert",
@@ -78,7 +80,8 @@ static bool hex_to_hash(const char *hex, unsigned char out[DB_AUDIT_HASH_BYTES])
            got == DB_AUDIT_HASH_BYTES;
 }
 
-static pf_kind write_event(db_conn *c, const db_audit_event *ev, pf_err *err);
+static pf_kind queue_insert(db_conn *c, long long seq, const db_audit_event *ev,
+                            unsigned char prev[DB_AUDIT_HASH_BYTES], pf_err *err);
 
 /* A queued event: its fields copied (NULL stays NULL). */
 struct db_audit_queued {
@@ -133,8 +136,30 @@ void db_audit_discard(db_conn *c)
     c->n_audit = 0;
 }
 
+/* Two round trips for any number of events: the head's lock and numbers
+ * (carrying the transaction's queued writes), then the rows, which go out
+ * queued in the pipeline of COMMIT. The hashes are chained here, in
+ * order, from the head's hash; the head is locked from the first round
+ * trip to the commit, so the chain stays linear. */
 pf_kind db_audit_flush(db_conn *c, pf_err *err)
 {
+    char nb[24];
+    const char *np[1] = {db_fmt_ll(nb, (long long)c->n_audit)};
+    PGresult *r = db_exec(c, &bump_head, np, err);
+    if (r == NULL) {
+        db_audit_discard(c);
+        return err->kind;
+    }
+    long long seq = db_ll(r, 0, 0);
+    /* bytea comes back as "\x<hex>" in the text protocol */
+    unsigned char prev[DB_AUDIT_HASH_BYTES];
+    bool ok = hex_to_hash(PQgetvalue(r, 0, 1) + 2, prev);
+    PQclear(r);
+    if (!ok) {
+        db_audit_discard(c);
+        return pf_fail(err, PF_EINTERNAL, "audit_head_corrupt", NULL,
+                       "the audit head hash is unreadable: run peerflow audit verify");
+    }
     pf_kind k = PF_OK;
     for (size_t i = 0; i < c->n_audit && k == PF_OK; i++) {
         const struct db_audit_queued *q = &c->audit[i];
@@ -143,30 +168,22 @@ pf_kind db_audit_flush(db_conn *c, pf_err *err)
                              .action = q->action, .object_type = q->object_type,
                              .object_id = q->object_id, .request_id = q->request_id,
                              .before = q->before, .after = q->after};
-        k = write_event(c, &ev, err);
+        k = queue_insert(c, seq + 1 + (long long)i, &ev, prev, err);
     }
     db_audit_discard(c);
     return k;
 }
 
-/* Chains and inserts one event (takes the head's lock). */
-static pf_kind write_event(db_conn *c, const db_audit_event *ev, pf_err *err)
+/* Chains event number seq after prev (which becomes its hash) and queues
+ * its insert. */
+static pf_kind queue_insert(db_conn *c, long long seq, const db_audit_event *ev,
+                            unsigned char prev[DB_AUDIT_HASH_BYTES], pf_err *err)
 {
-    PGresult *r = db_exec(c, &bump_head, NULL, err);
-    if (r == NULL)
-        return err->kind;
-    char seq[24], at[40], uid[24], nid[24], rid[24];
-    snprintf(seq, sizeof seq, "%s", PQgetvalue(r, 0, 0));
-    /* bytea comes back as "\x<hex>" in the text protocol */
-    unsigned char prev[DB_AUDIT_HASH_BYTES];
-    bool ok = hex_to_hash(PQgetvalue(r, 0, 1) + 2, prev);
-    PQclear(r);
-    if (!ok)
-        return pf_fail(err, PF_EINTERNAL, "audit_head_corrupt", NULL,
-                       "the audit head hash is unreadable: run peerflow audit verify");
+    char seqs[24], at[40], uid[24], nid[24], rid[24];
+    db_fmt_ll(seqs, seq);
     now_utc(at);
     const char *f[DB_AUDIT_NFIELDS] = {
-        seq,
+        seqs,
         at,
         ev->actor_kind,
         db_fmt_id(uid, ev->actor_user_id),
@@ -182,17 +199,14 @@ static pf_kind write_event(db_conn *c, const db_audit_event *ev, pf_err *err)
     unsigned char h[DB_AUDIT_HASH_BYTES];
     db_audit_hash(prev, f, h);
     char prev_hex[65], h_hex[65];
-    sodium_bin2hex(prev_hex, sizeof prev_hex, prev, sizeof prev);
+    sodium_bin2hex(prev_hex, sizeof prev_hex, prev, DB_AUDIT_HASH_BYTES);
     sodium_bin2hex(h_hex, sizeof h_hex, h, sizeof h);
+    memcpy(prev, h, DB_AUDIT_HASH_BYTES);
     const char *p[14];
     memcpy(p, f, sizeof f);
     p[12] = prev_hex;
     p[13] = h_hex;
-    r = db_exec(c, &insert_event, p, err);
-    if (r == NULL)
-        return err->kind;
-    PQclear(r);
-    return PF_OK;
+    return db_defer(c, &insert_event, p, err);
 }
 
 static void verdict_bad(db_audit_verdict *v, long long seq, const char *fmt, ...)

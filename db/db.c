@@ -99,7 +99,9 @@ void db_close(db_conn *c)
         return;
     PQfinish(c->pg);
     db_audit_discard(c);
+    db_defer_discard(c);
     free(c->audit);
+    free(c->deferred);
     free(c->prepared);
     free(c);
 }
@@ -358,6 +360,10 @@ static PGresult *exec_scoped(db_conn *c, const db_stmt *s, const char *sql, int 
     return r;
 }
 
+static PGresult *exec_with_deferred(db_conn *c, const db_stmt *s, const char *sql, int nparams,
+                                    const char *const *params, pf_err *err);
+static pf_kind commit_lost(db_conn *c, pf_err *err);
+
 /* Runs the prepared statement s, or sql text, and returns its result; in
  * db_run_read the scope goes along in the same round trip. */
 static PGresult *run(db_conn *c, const db_stmt *s, const char *sql, int nparams,
@@ -368,6 +374,8 @@ static PGresult *run(db_conn *c, const db_stmt *s, const char *sql, int nparams,
             return NULL;
         return exec_scoped(c, s, sql, nparams, params, err);
     }
+    if (c->in_tx && c->n_deferred > 0)
+        return exec_with_deferred(c, s, sql, nparams, params, err);
     PGresult *r = s ? PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0)
                     : PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
@@ -395,6 +403,8 @@ PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_er
     return run(c, s, NULL, 0, params, err);
 }
 
+static pf_kind flush_deferred(db_conn *c, pf_err *err);
+
 pf_kind db_exec_each(db_conn *c, const db_stmt *s, const char *const *params,
                      int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err)
 {
@@ -407,6 +417,10 @@ pf_kind db_exec_each(db_conn *c, const db_stmt *s, const char *const *params,
                        "internal error: a streamed statement runs only inside a transaction");
     if (PQstatus(c->pg) != CONNECTION_OK)
         return lost_connection(c, err);
+    /* the queued writes first: the stream sees them, and they keep their
+     * order (their error is this statement's) */
+    if (c->in_tx && c->n_deferred > 0 && flush_deferred(c, err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
     if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK) {
         if (PQstatus(c->pg) != CONNECTION_OK)
             lost_connection(c, err);
@@ -460,6 +474,208 @@ PGresult *db_exec_one(db_conn *c, const db_stmt *s, const char *const *params,
 }
 
 
+/* ------------------------------------------------ queued writes (db_defer) */
+
+struct db_deferred {
+    const db_stmt *s;
+    char **params; /* s->nparams copies, NULL entries stay NULL */
+};
+
+static void free_deferred(struct db_deferred *d)
+{
+    for (int i = 0; d->params && i < d->s->nparams; i++)
+        free(d->params[i]);
+    free(d->params);
+}
+
+void db_defer_discard(db_conn *c)
+{
+    for (size_t i = 0; i < c->n_deferred; i++)
+        free_deferred(&c->deferred[i]);
+    c->n_deferred = 0;
+}
+
+pf_kind db_defer(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
+{
+    if (!c->in_tx) { /* nothing to ride along with: at once */
+        PGresult *r = db_exec(c, s, params, err);
+        if (r == NULL)
+            return err ? err->kind : PF_EINTERNAL;
+        PQclear(r);
+        return PF_OK;
+    }
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return lost_connection(c, err);
+    /* prepared now (once per connection): a pipeline cannot wait for it */
+    if (!is_prepared(c, s) && prepare(c, s, err) != PF_OK)
+        return err ? err->kind : PF_EUNAVAIL;
+    if (c->n_deferred == c->cap_deferred) {
+        size_t cap = c->cap_deferred ? c->cap_deferred * 2 : 8;
+        struct db_deferred *v = realloc(c->deferred, cap * sizeof *v);
+        if (v == NULL)
+            return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+        c->deferred = v;
+        c->cap_deferred = cap;
+    }
+    struct db_deferred d = {.s = s, .params = calloc((size_t)(s->nparams ? s->nparams : 1),
+                                                     sizeof(char *))};
+    bool ok = d.params != NULL;
+    for (int i = 0; ok && i < s->nparams; i++)
+        ok = params[i] == NULL || (d.params[i] = strdup(params[i])) != NULL;
+    if (!ok) {
+        free_deferred(&d);
+        return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
+    }
+    c->deferred[c->n_deferred++] = d;
+    return PF_OK;
+}
+
+/* One statement of a pipeline: prepared s, or sql text with nparams. */
+struct pipe_stmt {
+    const db_stmt *s;
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+
+/* Reads the results of a pipeline of nqueries queries up to its sync and
+ * leaves pipeline mode; the result of query first + i goes to out[i]
+ * (the queued writes before them keep nothing). Like drain_pipeline: the
+ * first error is the one reported, the later queries were skipped. */
+static bool drain_into(db_conn *c, int nqueries, int first, PGresult **out, pf_err *err)
+{
+    int seen = 0, nulls = 0;
+    bool broken = false, failed = false;
+    for (int guard = 0; guard < 8 * nqueries + 8; guard++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (r == NULL) {
+            if (++nulls > nqueries || PQstatus(c->pg) != CONNECTION_OK) {
+                broken = failed = true; /* more ends than queries: the link broke */
+                break;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!failed)
+                db_error_from_result(r, err);
+            failed = true;
+            PQclear(r);
+        } else if (seen >= first && seen < nqueries) {
+            out[seen - first] = r;
+        } else {
+            PQclear(r);
+        }
+        seen++;
+    }
+    PQexitPipelineMode(c->pg);
+    if (broken || (failed && PQstatus(c->pg) != CONNECTION_OK))
+        lost_connection(c, err);
+    if (failed)
+        for (int i = 0; i < nqueries - first; i++) {
+            PQclear(out[i]);
+            out[i] = NULL;
+        }
+    return !failed;
+}
+
+/* Sends the queued writes, then the n statements, then one sync: one
+ * round trip. The queue is spent whatever happens (a failure aborts the
+ * transaction, which the caller rolls back). */
+static pf_kind pipeline(db_conn *c, int n, const struct pipe_stmt *st, PGresult **out,
+                        pf_err *err)
+{
+    int nd = (int)c->n_deferred;
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    bool ok = PQenterPipelineMode(c->pg);
+    for (int i = 0; ok && i < nd; i++) {
+        const struct db_deferred *d = &c->deferred[i];
+        ok = PQsendQueryPrepared(c->pg, d->s->name, d->s->nparams,
+                                 (const char *const *)d->params, NULL, NULL, 0);
+    }
+    for (int i = 0; ok && i < n; i++)
+        ok = st[i].s ? PQsendQueryPrepared(c->pg, st[i].s->name, st[i].s->nparams,
+                                           st[i].params, NULL, NULL, 0)
+                     : PQsendQueryParams(c->pg, st[i].sql, st[i].nparams, NULL, st[i].params,
+                                         NULL, NULL, 0);
+    ok = ok && PQpipelineSync(c->pg);
+    db_defer_discard(c);
+    if (!ok) {
+        PQexitPipelineMode(c->pg);
+        return lost_connection(c, err);
+    }
+    if (!drain_into(c, nd + n, nd, out, err))
+        return err ? err->kind : PF_EUNAVAIL;
+    return PF_OK;
+}
+
+/* The queued writes alone, in one round trip (before a statement that
+ * does not go through the pipeline: db_exec_each). */
+static pf_kind flush_deferred(db_conn *c, pf_err *err)
+{
+    return pipeline(c, 0, NULL, NULL, err);
+}
+
+static PGresult *exec_with_deferred(db_conn *c, const db_stmt *s, const char *sql, int nparams,
+                                    const char *const *params, pf_err *err)
+{
+    struct pipe_stmt one = {.s = s, .sql = sql, .nparams = nparams, .params = params};
+    PGresult *r;
+    return pipeline(c, 1, &one, &r, err) == PF_OK ? r : NULL;
+}
+
+#define DB_PIPELINE_MAX 8
+
+pf_kind db_exec_pipelined(db_conn *c, int n, const db_stmt *const *stmts,
+                          const char *const *const *params, PGresult **out, pf_err *err)
+{
+    struct pipe_stmt st[DB_PIPELINE_MAX];
+    if (n < 1 || n > DB_PIPELINE_MAX || (c->reading && !c->in_tx))
+        return pf_fail(err, PF_EINTERNAL, "bad_pipeline", NULL,
+                       "internal error: a pipeline of %d statements outside a transaction or "
+                       "too long",
+                       n);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return lost_connection(c, err);
+    for (int i = 0; i < n; i++) {
+        if (!is_prepared(c, stmts[i]) && prepare(c, stmts[i], err) != PF_OK)
+            return err ? err->kind : PF_EUNAVAIL;
+        st[i] = (struct pipe_stmt){.s = stmts[i], .params = params[i]};
+    }
+    return pipeline(c, n, st, out, err);
+}
+
+/* COMMIT in the pipeline of the queued writes. A failure of one of them
+ * skipped the COMMIT and left the transaction aborted: it is rolled back
+ * and its error reported, as if the write had failed when it was made. */
+static pf_kind commit_with_deferred(db_conn *c, pf_err *err)
+{
+    unsigned long reconnects = c->reconnects;
+    struct pipe_stmt commit = {.sql = "COMMIT"};
+    PGresult *r;
+    pf_kind k = pipeline(c, 1, &commit, &r, err);
+    if (k != PF_OK) {
+        if (c->reconnects != reconnects || PQstatus(c->pg) != CONNECTION_OK)
+            k = commit_lost(c, err);
+        else
+            db_rollback(c);
+        c->in_tx = false;
+        return k;
+    }
+    if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+        k = pf_fail(err, PF_EINTERNAL, "transaction_aborted", NULL,
+                    "the transaction failed earlier and was rolled back");
+    PQclear(r);
+    c->in_tx = false;
+    return k;
+}
+
+
 /* BEGIN and the scope go out together in one round trip (libpq pipeline
  * mode): every request pays for its transactions' round trips, so they
  * are kept to three - begin, the work, commit. */
@@ -502,7 +718,8 @@ pf_kind db_begin(db_conn *c, const db_scope *scope, pf_err *err)
  * request (the current primary, for a multi-host URL). */
 static pf_kind commit_lost(db_conn *c, pf_err *err)
 {
-    reconnect(c);
+    if (PQstatus(c->pg) != CONNECTION_OK) /* else the pipeline made it again already */
+        reconnect(c);
     pf_fail(err, PF_EUNAVAIL, "database_unavailable", NULL,
             "the connection to the database broke while the change was being committed: it "
             "may have been saved or not; read it back before you repeat it, in a few seconds");
@@ -522,6 +739,8 @@ pf_kind db_commit(db_conn *c, pf_err *err)
         return k;
     }
     c->commit_sent = true; /* from here a lost connection leaves the outcome unknown */
+    if (c->n_deferred > 0)
+        return commit_with_deferred(c, err);
     PGresult *r = PQexec(c->pg, "COMMIT");
     pf_kind k = PF_OK;
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK;
@@ -543,6 +762,7 @@ void db_rollback(db_conn *c)
     if (c == NULL)
         return;
     db_audit_discard(c);
+    db_defer_discard(c);
     if (!c->in_tx)
         return;
     PGresult *r = PQexec(c->pg, "ROLLBACK");

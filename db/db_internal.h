@@ -16,6 +16,7 @@ typedef struct {
 } db_stmt;
 
 struct db_audit_queued; /* db/audit.c */
+struct db_deferred;     /* db/db.c: db_defer */
 
 #define DB_MAX_LISTEN 4
 
@@ -51,6 +52,8 @@ struct db_conn {
     size_t n_listen;
     struct db_audit_queued *audit; /* events of the open transaction, written at commit */
     size_t n_audit, cap_audit;
+    struct db_deferred *deferred; /* writes of the open transaction not sent yet (db_defer) */
+    size_t n_deferred, cap_deferred;
 };
 
 /* Wraps a connected PGconn (takes it, also on failure: then it is
@@ -80,6 +83,27 @@ PGresult *db_exec(db_conn *c, const db_stmt *stmt, const char *const *params,
  * statements. */
 pf_kind db_exec_each(db_conn *c, const db_stmt *stmt, const char *const *params,
                      int (*row)(void *arg, const PGresult *r), void *arg, pf_err *err);
+
+/* Queues a write whose result nothing reads (a job, a mail, an approval,
+ * an audit row) in the open transaction: it goes out in the pipeline of
+ * the transaction's next statement that needs an answer, or of COMMIT,
+ * in the order it was queued, so it costs no round trip of its own. Its
+ * error, if any, is the error of that statement (the first error of the
+ * pipeline: the same pf_err the write would have given at once), and the
+ * transaction still fails as a whole. Outside a transaction it runs at
+ * once. params are copied. */
+pf_kind db_defer(db_conn *c, const db_stmt *stmt, const char *const *params, pf_err *err);
+/* Drops the queued writes (rollback, close). */
+void db_defer_discard(db_conn *c);
+
+/* Sends the queued writes and then n statements in one pipeline (one
+ * round trip) and stores each statement's result in out[i] (caller
+ * PQclear()s them). The statements run in order, each with its own
+ * snapshot (READ COMMITTED), as if sent one by one: a statement after a
+ * row lock sees what the transaction it waited for committed. On the
+ * first error every out[i] is NULL and err is filled. */
+pf_kind db_exec_pipelined(db_conn *c, int n, const db_stmt *const *stmts,
+                          const char *const *const *params, PGresult **out, pf_err *err);
 
 /* Runs SQL text that cannot be prepared ahead (report views, whose name
  * comes from the catalog), with parameters; same contract as db_exec. */

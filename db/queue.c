@@ -46,22 +46,15 @@ pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err)
     const char *p[8] = {m->kind, db_fmt_id(b[0], m->request_id), db_fmt_id(b[1], m->network_id),
                         m->recipients, m->subject, m->body, m->token_id ? tok : NULL,
                         m->message_id};
-    PGresult *r = db_exec(c, &ins_outbox, p, err);
-    if (r == NULL)
-        return err->kind;
-    PQclear(r);
-    return PF_OK;
+    /* nothing reads the row back: it rides with the next statement or COMMIT */
+    return db_defer(c, &ins_outbox, p, err);
 }
 
 pf_kind db_job_enqueue(db_conn *c, const char *kind, long long request_id, pf_err *err)
 {
     char b[24];
     const char *p[2] = {kind, db_fmt_ll(b, request_id)};
-    PGresult *r = db_exec(c, &ins_job, p, err);
-    if (r == NULL)
-        return err->kind;
-    PQclear(r);
-    return PF_OK;
+    return db_defer(c, &ins_job, p, err);
 }
 
 pf_kind db_job_requeue(db_conn *c, const char *kind, long long request_id, pf_err *err)

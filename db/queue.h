@@ -17,6 +17,9 @@ typedef struct {
     const char *message_id;  /* "<...@...>", stable across delivery attempts */
 } db_outbox_msg;
 
+/* In a transaction the insert is queued (db_defer, db/db_internal.h): it
+ * goes out with the transaction's next statement or its COMMIT, and an
+ * error in it is that statement's error. */
 pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err);
 
 /* The NOTIFY channel a new job is announced on. */
@@ -24,7 +27,7 @@ pf_kind db_outbox_insert(db_conn *c, const db_outbox_msg *m, pf_err *err);
 
 /* Enqueues a job ("provision" or "teardown") for request_id; a no-op when
  * one of that kind is already open for it. Listeners on DB_JOBS_CHANNEL
- * are notified when the transaction commits. */
+ * are notified when the transaction commits. Queued like db_outbox_insert. */
 pf_kind db_job_enqueue(db_conn *c, const char *kind, long long request_id, pf_err *err);
 
 /* An operator's retry: the open job of that kind for request_id (queued or

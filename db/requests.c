@@ -64,6 +64,35 @@ static const db_stmt set_state = {
     "pf_request_set_state",
     "UPDATE peering_requests SET state = $2 WHERE id = $1 RETURNING version", 2};
 
+/* The summary's columns (pf_request_summary) of r after the change. */
+static const db_stmt set_state_summary = {
+    "pf_request_set_state_summary",
+    "WITH r AS (UPDATE peering_requests SET state = $2 WHERE id = $1 RETURNING *)"
+    " SELECT r.id, r.state, rn.id, pn.id, rn.asn, pn.asn, rn.name, pn.name, rp.name, pp.name,"
+    " r.requester_vlan, r.peer_vlan, array_to_json(rn.contacts), array_to_json(pn.contacts),"
+    " r.message, r.version"
+    " FROM r"
+    " JOIN networks rn ON rn.id = r.requester_network_id"
+    " JOIN ports rp ON rp.id = r.requester_port_id"
+    " JOIN networks pn ON pn.id = r.peer_network_id"
+    " LEFT JOIN ports pp ON pp.id = r.peer_port_id",
+    2};
+
+/* pf_bgp_allocate (db/bgp.c's statement), here to go in the pipeline of
+ * the state change that allows it. */
+static const db_stmt approve_allocate = {
+    "pf_request_approve_allocate", "SELECT pf_bgp_allocate($1)", 1};
+
+/* The peer's port the request names, for the decision (the lock's third
+ * statement: the row as the lock left it). */
+static const db_stmt named_peer_port = {
+    "pf_request_named_peer_port",
+    "SELECT p.id, p.network_id, p.switch_id, p.ofport, p.name, p.mode, p.speed_mbps"
+    " FROM peering_requests r"
+    " JOIN ports p ON p.id = coalesce(r.peer_port_id, r.suggested_peer_port_id)"
+    " WHERE r.id = $1",
+    1};
+
 static const db_stmt set_peer_endpoint = {
     "pf_request_set_peer",
     "UPDATE peering_requests SET peer_port_id = $2, peer_vlan = $3 WHERE id = $1"
@@ -192,15 +221,9 @@ static void copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
-                               pf_err *err)
+/* Fills out from the summary's 15 columns of row 0 (takes r). */
+static pf_kind summary_from_result(PGresult *r, db_request_summary *out, pf_err *err)
 {
-    char b[24], nb[24];
-    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
-    memset(out, 0, sizeof *out);
-    PGresult *r = db_exec_one(c, &summary, p, "unknown_request", "no such request", err);
-    if (r == NULL)
-        return err->kind;
     out->id = db_ll(r, 0, 0);
     copy(out->state, sizeof out->state, db_val(r, 0, 1));
     out->requester_network_id = db_ll(r, 0, 2);
@@ -223,6 +246,68 @@ pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out
         return pf_fail(err, PF_EINTERNAL, "out_of_memory", NULL, "out of memory");
     }
     return PF_OK;
+}
+
+pf_kind db_request_summary_get(db_conn *c, long long id, db_request_summary *out,
+                               pf_err *err)
+{
+    char b[24], nb[24];
+    const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
+    memset(out, 0, sizeof *out);
+    PGresult *r = db_exec_one(c, &summary, p, "unknown_request", "no such request", err);
+    if (r == NULL)
+        return err->kind;
+    return summary_from_result(r, out, err);
+}
+
+pf_kind db_request_set_state_summary(db_conn *c, long long id, const char *state,
+                                     int *new_version, db_request_summary *out, pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, id), state};
+    memset(out, 0, sizeof *out);
+    PGresult *r = db_exec_one(c, &set_state_summary, p, "unknown_request", "no such request",
+                              err);
+    if (r == NULL)
+        return err->kind;
+    if (new_version)
+        *new_version = (int)db_ll(r, 0, 15);
+    return summary_from_result(r, out, err);
+}
+
+pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
+                           db_request_summary *out, json_t **allocation, pf_err *err)
+{
+    char b[24];
+    const char *p[2] = {db_fmt_ll(b, id), "approved"};
+    const db_stmt *const st[2] = {&set_state_summary, &approve_allocate};
+    const char *const *const ps[2] = {p, p};
+    PGresult *res[2];
+    memset(out, 0, sizeof *out);
+    *allocation = NULL;
+    if (db_exec_pipelined(c, 2, st, ps, res, err))
+        return err->kind;
+    if (PQntuples(res[0]) != 1 || PQntuples(res[1]) != 1) {
+        PQclear(res[0]);
+        PQclear(res[1]);
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", NULL, "no such request");
+    }
+    json_error_t je;
+    *allocation = json_loads(db_val(res[1], 0, 0), 0, &je);
+    PQclear(res[1]);
+    if (*allocation == NULL) {
+        PQclear(res[0]);
+        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL,
+                       "unreadable JSON from the database: %s", je.text);
+    }
+    if (new_version)
+        *new_version = (int)db_ll(res[0], 0, 15);
+    pf_kind k = summary_from_result(res[0], out, err);
+    if (k != PF_OK) {
+        json_decref(*allocation);
+        *allocation = NULL;
+    }
+    return k;
 }
 
 void db_request_summary_clear(db_request_summary *s)
@@ -262,11 +347,18 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
 {
     char b[24], nb[24];
     const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
-    PGresult *r = db_exec(c, &lock_request, p, err);
-    if (r == NULL)
+    /* two statements in one round trip: the second still starts after
+     * the first has the lock, with its own snapshot */
+    const db_stmt *const st[3] = {&lock_request, &request_decisions, &named_peer_port};
+    const char *const *const ps[3] = {p, p, p};
+    PGresult *res[3];
+    if (db_exec_pipelined(c, 3, st, ps, res, err))
         return err->kind;
+    PGresult *r = res[0];
     if (PQntuples(r) != 1) {
         PQclear(r);
+        PQclear(res[1]);
+        PQclear(res[2]);
         return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
                        "no request %lld (or it is not visible to your network)", id);
     }
@@ -285,13 +377,23 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
     out->suggested_peer_port_id = db_ll(r, 0, 11);
     out->suggested_peer_vlan = (int)db_ll(r, 0, 12);
     PQclear(r);
-    r = db_exec(c, &request_decisions, p, err);
-    if (r == NULL)
-        return err->kind;
+    r = res[1];
     out->requester_decided = db_bool(r, 0, 0);
     out->peer_decided = db_bool(r, 0, 1);
     out->requester_approved = db_bool(r, 0, 2);
     out->peer_approved = db_bool(r, 0, 3);
+    PQclear(r);
+    r = res[2];
+    db_port *pp = &out->named_peer_port;
+    if (PQntuples(r) == 1) {
+        pp->id = db_ll(r, 0, 0);
+        pp->network_id = db_ll(r, 0, 1);
+        pp->switch_id = db_ll(r, 0, 2);
+        pp->ofport = db_ll(r, 0, 3);
+        copy(pp->name, sizeof pp->name, db_val(r, 0, 4));
+        copy(pp->mode, sizeof pp->mode, db_val(r, 0, 5));
+        pp->speed_mbps = (int)db_ll(r, 0, 6);
+    }
     PQclear(r);
     return PF_OK;
 }
@@ -332,11 +434,9 @@ pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err)
     const char *p[9] = {db_fmt_ll(b[0], a->request_id), db_fmt_ll(b[1], a->network_id),
                         a->side, a->decision, db_fmt_id(b[2], a->user_id), a->via,
                         a->contact, a->token_id ? tok : NULL, a->reason};
-    PGresult *r = db_exec(c, &ins_approval, p, err);
-    if (r == NULL)
-        return err->kind;
-    PQclear(r);
-    return PF_OK;
+    /* the state change that follows reads it (the guard trigger), so it
+     * goes out in that statement's pipeline, before it */
+    return db_defer(c, &ins_approval, p, err);
 }
 
 pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip, long long *id,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/fabric.h"
 
 typedef struct {
     long long id;
@@ -32,6 +33,9 @@ typedef struct {
     bool requester_approved;
     bool peer_approved;
     bool past_expiry;
+    /* db_request_lock only: the peer's port the request names (chosen,
+     * else suggested; id 0 for none), read in the lock's round trip */
+    db_port named_peer_port;
 } db_request;
 
 typedef struct {
@@ -83,10 +87,29 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err);
 pf_kind db_request_set_state(db_conn *c, long long id, const char *state, int *new_version,
                              pf_err *err);
 
+/* db_request_set_state that also returns what a notification tells about
+ * the request after the change (db_request_summary_get in the same
+ * statement: one round trip less). On PF_OK the caller owns *summary's
+ * texts. */
+pf_kind db_request_set_state_summary(db_conn *c, long long id, const char *state,
+                                     int *new_version, db_request_summary *summary,
+                                     pf_err *err);
+
+/* Moves the request to approved (db_request_set_state_summary) and
+ * allocates its link addresses (pf_bgp_allocate, as db_bgp_allocate:
+ * *allocation its JSON, the caller json_decref()s it) in the same round
+ * trip; the allocation runs after the state change, as it did when sent
+ * on its own. */
+pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
+                           db_request_summary *summary, json_t **allocation, pf_err *err);
+
 /* Records the peer's port (and VLAN, 0 = none); *new_version may be NULL. */
 pf_kind db_request_set_peer_endpoint(db_conn *c, long long id, long long port_id, int vlan,
                                      int *new_version, pf_err *err);
 
+/* In a transaction the insert is queued (db_defer): it goes out with the
+ * next statement (the state change it allows) or COMMIT, whose error an
+ * error of the insert becomes. */
 pf_kind db_approval_insert(db_conn *c, const db_approval *a, pf_err *err);
 
 /* What a network has asked for lately, for the submission limits: its

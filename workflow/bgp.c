@@ -412,10 +412,16 @@ static pf_kind audit_bgp(const wf_env *env, const wf_actor *who, long long id, c
 pf_kind wf_bgp_approved(const wf_env *env, const wf_actor *who, long long id, bool *exhausted,
                         int *family, pf_err *err)
 {
-    *exhausted = false;
     json_t *got;
     if (db_bgp_allocate(env->db, id, &got, err))
         return err->kind;
+    return wf_bgp_approved_with(env, who, id, got, exhausted, family, err);
+}
+
+pf_kind wf_bgp_approved_with(const wf_env *env, const wf_actor *who, long long id, json_t *got,
+                             bool *exhausted, int *family, pf_err *err)
+{
+    *exhausted = false;
     json_t *ex = json_object_get(got, "exhausted");
     if (ex) {
         *exhausted = true;

@@ -214,6 +214,20 @@ static pf_kind enqueue(const wf_env *env, const db_request_summary *s, const str
     return rc;
 }
 
+static pf_kind notify_sides(const wf_env *env, const db_request_summary *s,
+                           const struct kind_text *k, long long change_id, int sides,
+                           const char *detail, pf_err *err)
+{
+    pf_kind rc = PF_OK;
+    if (sides & WF_NOTIFY_REQUESTER)
+        rc = enqueue(env, s, k, s->requester_network_id, s->requester_asn, s->requester_contacts,
+                     detail, change_id, err);
+    if (rc == PF_OK && (sides & WF_NOTIFY_PEER))
+        rc = enqueue(env, s, k, s->peer_network_id, s->peer_asn, s->peer_contacts, detail,
+                     change_id, err);
+    return rc;
+}
+
 static pf_kind notify(const wf_env *env, long long request_id, long long change_id,
                       const char *kind, int sides, const char *detail, pf_err *err)
 {
@@ -224,15 +238,19 @@ static pf_kind notify(const wf_env *env, long long request_id, long long change_
     db_request_summary s;
     if (db_request_summary_get(env->db, request_id, &s, err) != PF_OK)
         return err->kind;
-    pf_kind rc = PF_OK;
-    if (sides & WF_NOTIFY_REQUESTER)
-        rc = enqueue(env, &s, k, s.requester_network_id, s.requester_asn, s.requester_contacts,
-                     detail, change_id, err);
-    if (rc == PF_OK && (sides & WF_NOTIFY_PEER))
-        rc = enqueue(env, &s, k, s.peer_network_id, s.peer_asn, s.peer_contacts, detail,
-                     change_id, err);
+    pf_kind rc = notify_sides(env, &s, k, change_id, sides, detail, err);
     db_request_summary_clear(&s);
     return rc;
+}
+
+pf_kind wf_notify_summary(const wf_env *env, const db_request_summary *s, const char *kind,
+                          int sides, const char *detail, pf_err *err)
+{
+    const struct kind_text *k = find_kind(kind);
+    if (k == NULL)
+        return pf_fail(err, PF_EINTERNAL, "unknown_notification", NULL,
+                       "internal error: no notification named %s", kind);
+    return notify_sides(env, s, k, 0, sides, detail, err);
 }
 
 pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,

@@ -9,6 +9,7 @@
 #ifndef WF_NOTIFY_H
 #define WF_NOTIFY_H
 
+#include "db/requests.h"
 #include "workflow/context.h"
 
 /* Replaced by the mailer (first occurrence only; it comes before any text
@@ -27,6 +28,12 @@ enum {
  * detail: an extra sentence (a reason, an error) or NULL. */
 pf_kind wf_notify(const wf_env *env, long long request_id, const char *kind, int sides,
                   const char *detail, pf_err *err);
+
+/* wf_notify with the request's summary already read in this transaction
+ * after its last change (db_request_set_state_summary): no read of its
+ * own. */
+pf_kind wf_notify_summary(const wf_env *env, const db_request_summary *s, const char *kind,
+                          int sides, const char *detail, pf_err *err);
 
 /* wf_notify for a change of a live circuit (workflow/changes.h): kinds
  * change_needed (with approval links that decide change_id),

@@ -98,8 +98,9 @@ static pf_kind check_vlan_for_port(const db_port *p, int vlan, const char *field
 /* The peer's port: the one named, else the one already on the request,
  * else the network's only port. */
 static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *name,
-                                 long long current, int vlan, const char *port_field,
-                                 const char *vlan_field, db_port *out, pf_err *err)
+                                 long long current, const db_port *known, int vlan,
+                                 const char *port_field, const char *vlan_field, db_port *out,
+                                 pf_err *err)
 {
     if (name != NULL && *name) {
         /* only "not found" is the user's mistake: a lost connection stays
@@ -110,6 +111,8 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
                            "the peer network has no port named '%s'", name);
         if (k != PF_OK)
             return k;
+    } else if (current && known && known->id == current) {
+        *out = *known; /* read with the request's lock */
     } else if (current) {
         if (db_port_by_id(c, current, out, err))
             return err->kind;
@@ -155,25 +158,27 @@ static pf_kind resolve_peer_port(db_conn *c, long long network_id, const char *n
 /* Moves the request to its approved state. The caller appends its
  * decision's audit event, then calls after_approved: the events stay in
  * the order they happened. */
-static pf_kind become_approved(const wf_env *env, long long id, int *version, pf_err *err)
+static pf_kind become_approved(const wf_env *env, long long id, int *version,
+                               db_request_summary *s, json_t **allocation, pf_err *err)
 {
-    return db_request_set_state(env->db, id, "approved", version, err);
+    return db_request_approve(env->db, id, version, s, allocation, err);
 }
 
-/* Allocates the link addresses (workflow/bgp.h), then the job and the
- * mail of an approval; or, when a pool had no free block, the request
- * fails at once (it keeps its ports; an operator adds a pool and retries
- * it). */
+/* Records the link addresses become_approved allocated (workflow/bgp.h;
+ * takes allocation), then the job and the mail of an approval; or, when a
+ * pool had no free block, the request fails at once (it keeps its ports;
+ * an operator adds a pool and retries it). */
 static pf_kind after_approved(const wf_env *env, const wf_actor *who, long long id, int *version,
-                              pf_err *err)
+                              const db_request_summary *s, json_t *allocation, pf_err *err)
 {
     bool exhausted;
     int family = 0;
-    if (wf_bgp_approved(env, who, id, &exhausted, &family, err))
+    if (wf_bgp_approved_with(env, who, id, allocation, &exhausted, &family, err))
         return err->kind;
     if (!exhausted) {
+        /* the summary of the state change: the addresses are not in a mail */
         if (db_job_enqueue(env->db, "provision", id, err) ||
-            wf_notify(env, id, "request_approved", WF_NOTIFY_BOTH, NULL, err))
+            wf_notify_summary(env, s, "request_approved", WF_NOTIFY_BOTH, NULL, err))
             return err->kind;
         return PF_OK;
     }
@@ -305,7 +310,7 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
      * anyone else's port is only suggested: the peer reserves it by
      * approving with it, the requester never can. */
     if ((in->peer_port && *in->peer_port) || peer.auto_approve) {
-        if (resolve_peer_port(c, peer.id, in->peer_port, 0, in->peer_vlan, "peer_port",
+        if (resolve_peer_port(c, peer.id, in->peer_port, 0, NULL, in->peer_vlan, "peer_port",
                               "peer_vlan", &theirs, err))
             return err->kind;
     }
@@ -372,11 +377,17 @@ static pf_kind submit_tx(db_conn *c, void *vctx, pf_err *err)
 
     if (req_ok && peer.auto_approve) {
         int v;
-        if (become_approved(env, id, &v, err) ||
-            audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
-                          state_json("approved", v), err) ||
-            after_approved(env, who, id, &v, err))
+        db_request_summary s;
+        json_t *allocation;
+        if (become_approved(env, id, &v, &s, &allocation, err))
             return err->kind;
+        k = audit_request(env, who, id, "request.state_changed", state_json("pending", 1),
+                          state_json("approved", v), err);
+        if (k == PF_OK)
+            k = after_approved(env, who, id, &v, &s, json_incref(allocation), err);
+        json_decref(allocation);
+        db_request_summary_clear(&s);
+        return k;
     }
     return PF_OK;
 }
@@ -483,8 +494,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
             long long current = r.peer_port_id ? r.peer_port_id : r.suggested_peer_port_id;
             if ((port == NULL || *port == '\0') && vlan == 0)
                 vlan = r.peer_port_id ? r.peer_vlan : r.suggested_peer_vlan;
-            if (resolve_peer_port(c, r.peer_network_id, port, current, vlan, "port", "vlan",
-                                  &p, err)) {
+            if (resolve_peer_port(c, r.peer_network_id, port, current, &r.named_peer_port,
+                                  vlan, "port", "vlan", &p, err)) {
                 json_decref(after);
                 return err->kind;
             }
@@ -518,6 +529,8 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
 
     const char *mail = NULL;
     bool approved = false;
+    db_request_summary summary = {0};
+    json_t *allocation = NULL;
     if (to == from) {
         /* a decision that leaves the state (one side approved) is still a
          * change: touching the row bumps the version, so a client holding
@@ -528,7 +541,7 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         }
     } else {
         if (to == WF_S_APPROVED) {
-            if (become_approved(env, r.id, &version, err)) {
+            if (become_approved(env, r.id, &version, &summary, &allocation, err)) {
                 json_decref(after);
                 return err->kind;
             }
@@ -555,14 +568,15 @@ static pf_kind decide_tx(db_conn *c, void *vctx, pf_err *err)
         json_object_set_new(after, "reason", json_string(reason));
     static const char *const actions[] = {"request.approved", "request.rejected",
                                           "request.cancelled", "request.decommission_requested"};
-    if (audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version), after,
-                      err))
-        return err->kind;
-    if (approved && after_approved(env, who, r.id, &version, err))
-        return err->kind;
-    if (mail && wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err))
-        return err->kind;
-    return PF_OK;
+    pf_kind k = audit_request(env, who, r.id, actions[x->kind], state_json(r.state, r.version),
+                              after, err);
+    if (k == PF_OK && approved)
+        k = after_approved(env, who, r.id, &version, &summary, json_incref(allocation), err);
+    json_decref(allocation);
+    db_request_summary_clear(&summary);
+    if (k == PF_OK && mail)
+        k = wf_notify(env, r.id, mail, WF_NOTIFY_BOTH, reason, err);
+    return k;
 }
 
 static pf_kind decide(const wf_env *env, const wf_actor *who, long long id,
