@@ -34,16 +34,23 @@ CREATE POLICY request_touches_party ON request_touches FOR SELECT
   USING (pf_is_operator() OR requester_network_id = pf_network() OR peer_network_id = pf_network());
 GRANT SELECT ON request_touches TO peerflow_app;
 
--- one row for this transaction, once (later touches by the same
--- transaction find it and add nothing)
+-- one row for this transaction, once. A decision writes several rows of
+-- the sources (the request, an approval, audit events, addresses): the
+-- first call inserts, and notes the request in a transaction-local
+-- setting, so the later ones cost one comparison (the setting goes back
+-- with a rolled-back savepoint, as the row does)
 CREATE FUNCTION pf_touch_request(p_id bigint) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF p_id IS NULL OR current_setting('peerflow.touched', true) = p_id::text THEN
+    RETURN;
+  END IF;
   INSERT INTO request_touches (request_id, requester_network_id, peer_network_id)
   SELECT r.id, r.requester_network_id, r.peer_network_id FROM peering_requests r
    WHERE r.id = p_id
-     AND NOT EXISTS (SELECT 1 FROM request_touches t
-                      WHERE t.request_id = p_id AND t.xact = pg_current_xact_id())
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING;
+  PERFORM set_config('peerflow.touched', p_id::text, true);
+END
 $$;
 REVOKE ALL ON FUNCTION pf_touch_request(bigint) FROM PUBLIC;
 
@@ -51,23 +58,31 @@ REVOKE ALL ON FUNCTION pf_touch_request(bigint) FROM PUBLIC;
 CREATE FUNCTION pf_touch_request_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+  IF current_setting('peerflow.touched', true) = NEW.id::text THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO request_touches (request_id, requester_network_id, peer_network_id)
   VALUES (NEW.id, NEW.requester_network_id, NEW.peer_network_id)
   ON CONFLICT DO NOTHING;
+  PERFORM set_config('peerflow.touched', NEW.id::text, true);
   RETURN NULL;
 END
 $$;
 CREATE TRIGGER peering_requests_touch AFTER INSERT OR UPDATE ON peering_requests
   FOR EACH ROW EXECUTE FUNCTION pf_touch_request_row();
 
--- a row of a table with a request_id: the request before and after
+-- a row of a table with a request_id: the request before and after (the
+-- comparison with the noted request first: no call when it is the same)
 CREATE FUNCTION pf_touch_request_child() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  noted text := current_setting('peerflow.touched', true);
 BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND noted IS DISTINCT FROM OLD.request_id::text THEN
     PERFORM pf_touch_request(OLD.request_id);
   END IF;
-  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.request_id IS DISTINCT FROM OLD.request_id) THEN
+  IF (TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.request_id IS DISTINCT FROM OLD.request_id))
+     AND noted IS DISTINCT FROM NEW.request_id::text THEN
     PERFORM pf_touch_request(NEW.request_id);
   END IF;
   RETURN NULL;
