@@ -221,6 +221,22 @@ static void illegal_update_in_sql_is_rejected(void **state)
                               "SELECT 1, 1, 2, 'active'");
     assert_string_equal(pgt_sql_state(app, sql, msg, sizeof msg), "23514");
     assert_string_equal(state_of(&db, id), "pending");
+    /* an endpoint is checked when it changes: another network's port, a
+     * VLAN on an access port */
+    snprintf(sql, sizeof sql, "UPDATE peering_requests SET peer_port_id = (SELECT id FROM ports"
+                              " WHERE name = 'a-trunk'), peer_vlan = 7 WHERE id = %lld", id);
+    assert_string_equal(pgt_sql_state(db.owner, sql, msg, sizeof msg), "23514");
+    assert_non_null(strstr(msg, "does not belong"));
+    snprintf(sql, sizeof sql, "UPDATE peering_requests SET peer_port_id = (SELECT id FROM ports"
+                              " WHERE name = 'b1'), peer_vlan = 7 WHERE id = %lld", id);
+    assert_string_equal(pgt_sql_state(db.owner, sql, msg, sizeof msg), "23514");
+    assert_non_null(strstr(msg, "takes no VLAN"));
+    /* and only then (0022): an update that leaves the endpoints alone is
+     * not refused for what an operator changed on the port since */
+    pgt_sql(&db, "UPDATE ports SET mode = 'trunk' WHERE name = 'a1'");
+    snprintf(sql, sizeof sql, "UPDATE peering_requests SET message = 'm' WHERE id = %lld", id);
+    assert_string_equal(pgt_sql_state(db.owner, sql, msg, sizeof msg), "");
+    pgt_sql(&db, "UPDATE ports SET mode = 'access' WHERE name = 'a1'");
     /* a closed request never reopens, even from a legal-looking state */
     pf_err err;
     assert_int_equal(decide(&db, "admin@a.example", id, "cancel", NULL, &err), PF_OK);
