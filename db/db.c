@@ -389,6 +389,27 @@ static PGresult *run(db_conn *c, const db_stmt *s, const char *sql, int nparams,
     return NULL;
 }
 
+PGresult *db_exec_token_checked(db_conn *c, const db_scope *scope, const db_stmt *s,
+                                const char *const *rest, pf_err *err)
+{
+    if (!scope->check_token || c->in_tx || c->reading || s->nparams < 4 || s->nparams > 12) {
+        pf_fail(err, PF_EINTERNAL, "bad_checked_statement", NULL,
+                "internal error: a token-checked statement needs a remembered token, no "
+                "open transaction and 4 to 12 parameters");
+        return NULL;
+    }
+    struct scope_params sp;
+    scope_params(scope, &sp);
+    const char *p[12];
+    for (int i = 0; i < 4; i++)
+        p[i] = sp.check[i];
+    for (int i = 4; i < s->nparams; i++)
+        p[i] = rest[i - 4];
+    PGresult *r = db_exec(c, s, p, err);
+    note_check(c, &sp, r == NULL, err);
+    return r;
+}
+
 PGresult *db_exec(db_conn *c, const db_stmt *s, const char *const *params, pf_err *err)
 {
     if (PQstatus(c->pg) != CONNECTION_OK) {

@@ -105,6 +105,16 @@ void db_defer_discard(db_conn *c);
 pf_kind db_exec_pipelined(db_conn *c, int n, const db_stmt *const *stmts,
                           const char *const *const *params, PGresult **out, pf_err *err);
 
+/* Runs s outside any transaction for a remembered API token whose check
+ * the statement makes itself: its first four parameters are the token's
+ * hash (hex), user, network and role (from scope, which must have
+ * check_token), rest the others. No scope is set: the statement is a
+ * SECURITY DEFINER function that applies the token's own rule. A refused
+ * token is noted as the pipeline's check is (db_token_state_take). Same
+ * result contract as db_exec. */
+PGresult *db_exec_token_checked(db_conn *c, const db_scope *scope, const db_stmt *s,
+                                const char *const *rest, pf_err *err);
+
 /* Runs SQL text that cannot be prepared ahead (report views, whose name
  * comes from the catalog), with parameters; same contract as db_exec. */
 PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,

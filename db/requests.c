@@ -505,6 +505,27 @@ pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, 
     return json_result(r, out, err);
 }
 
+static const db_stmt request_stamp_for = {
+    "pf_request_stamp_for",
+    "SELECT pf_request_stamp_for(decode($1, 'hex'), $2, $3, $4, $5)", 5};
+
+pf_kind db_request_stamp_for_token(db_conn *c, const db_scope *scope, long long id,
+                                   long long *stamp, pf_err *err)
+{
+    char b[24];
+    const char *rest[1] = {db_fmt_ll(b, id)};
+    PGresult *r = db_exec_token_checked(c, scope, &request_stamp_for, rest, err);
+    if (r == NULL)
+        return err->kind;
+    long long n = PQntuples(r) == 1 ? db_ll(r, 0, 0) : 0;
+    PQclear(r);
+    if (n <= 0)
+        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                       "no request %lld (or it is not visible to your network)", id);
+    *stamp = n;
+    return PF_OK;
+}
+
 pf_kind db_request_stamp(db_conn *c, long long id, long long *stamp, pf_err *err)
 {
     char b[24], nb[24];

@@ -147,6 +147,13 @@ pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, 
  * not exist or is not visible. */
 pf_kind db_request_stamp(db_conn *c, long long id, long long *stamp, pf_err *err);
 
+/* The same for a network's remembered API token, in one statement that
+ * checks the token too (migrations/0023): outside any transaction, with
+ * no scope set (scope gives the token; its check_token must be set). A
+ * refused token fails as the pipeline's check does. */
+pf_kind db_request_stamp_for_token(db_conn *c, const db_scope *scope, long long id,
+                                   long long *stamp, pf_err *err);
+
 /* Requests visible to the acting party, newest first, optionally in one
  * state (NULL for all), with ids below before (0: from the newest; pages
  * by id, so a request filed meanwhile does not shift them).

@@ -192,6 +192,13 @@ pf_kind wf_request_stamp(const wf_env *env, const wf_actor *who, long long id, l
 {
     struct get_ctx x = {.who = who, .id = id};
     db_scope s = wf_actor_scope(who);
+    /* a network's remembered token: the check and the stamp are one
+     * statement; a lost connection goes the usual way (it reconnects) */
+    if (s.check_token && !s.operator && who->network_id != 0) {
+        pf_kind k = db_request_stamp_for_token(env->db, &s, id, stamp, err);
+        if (k != PF_EUNAVAIL)
+            return k;
+    }
     pf_kind k = db_run_read(env->db, &s, stamp_tx, &x, err);
     *stamp = k == PF_OK ? x.stamp : 0;
     return k;

@@ -4,7 +4,8 @@
 # `peerflow serve`:
 #   1. a request read again unchanged is not built again: the database
 #      only confirms its stamp (the request's whole statement, which reads
-#      approvals, runs once for 20 reads);
+#      approvals, runs once for 20 reads), with a remembered token in one
+#      statement that checks the token too;
 #   2. every table the request's statement reads has a touch trigger: a
 #      read that builds the answer is watched (pg_stat_user_tables), and
 #      each table it scanned must be a touched source of the answer (or
@@ -49,6 +50,9 @@ tok_g=$("$pf" token create --email admin@gamma.example --name t)
 id=$("$pf" request submit --as admin@alpha.example --port a-1 --peer-asn 64701 | grep -o '[0-9]\+' | head -1)
 [ -n "$id" ] || { echo "set-up failed: no request"; exit 1; }
 sql "ALTER DATABASE peerflow_readcache SET track_counts = on" >/dev/null
+# counts calls of the SECURITY DEFINER functions (pg_stat_user_functions)
+sql "ALTER DATABASE peerflow_readcache SET track_functions = 'pl'" >/dev/null
+calls() { sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = '$1'"; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
@@ -91,6 +95,11 @@ approvals_scans() { awk '$1 == "approvals" {print $2}' "$1"; }
 expect_eq "the request's statement ran once for 21 reads" 1 "$(( $(approvals_scans "$tmp/s1") - $(approvals_scans "$tmp/s0") ))"
 touch_scans=$(( $(awk '$1 == "request_touches" {print $2}' "$tmp/s1") - $(awk '$1 == "request_touches" {print $2}' "$tmp/s0") ))
 expect_eq "every read read the stamp" yes "$([ "$touch_scans" -ge 21 ] && echo yes)"
+# with the token remembered, the check and the stamp are one statement
+# (migrations/0023): at least 16 of the 20 reads (serve's 4 threads each
+# look the token up once at most)
+stamp_calls=$(calls pf_request_stamp_for)
+expect_eq "kept answers were confirmed in one statement" yes "$([ "$stamp_calls" -ge 16 ] && echo yes)"
 
 # ------------------------- 2. every table the statement reads is a touched one
 # a fresh serve (nothing kept): one read builds the answer
