@@ -16,7 +16,7 @@ static const db_stmt pool_usage = {
     " 'allocated', u.allocated, 'free', u.free)), '[]'::json) FROM pf_bgp_pool_usage() u",
     0};
 
-static const db_stmt allocate = {"pf_bgp_allocate", "SELECT pf_bgp_allocate($1)", 1};
+const db_stmt db_bgp_allocate_stmt = {"pf_bgp_allocate", "SELECT pf_bgp_allocate($1)", 1};
 static const db_stmt release = {"pf_bgp_release", "SELECT pf_bgp_release($1)", 1};
 static const db_stmt has_addresses = {
     "pf_bgp_has_addresses",
@@ -123,13 +123,7 @@ static pf_kind exec_json(db_conn *c, const db_stmt *st, const char *const *p, js
     PGresult *r = nf_code ? db_exec_one(c, st, p, nf_code, nf_msg, err) : db_exec(c, st, p, err);
     if (r == NULL)
         return err->kind;
-    json_error_t je;
-    *out = json_loads(db_val(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL, "unreadable JSON from the database: %s",
-                       je.text);
-    return PF_OK;
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_pool_usage(db_conn *c, json_t **out, pf_err *err)
@@ -141,7 +135,7 @@ pf_kind db_bgp_allocate(db_conn *c, long long id, json_t **out, pf_err *err)
 {
     char b[24];
     const char *p[1] = {db_fmt_ll(b, id)};
-    return exec_json(c, &allocate, p, out, NULL, NULL, err);
+    return exec_json(c, &db_bgp_allocate_stmt, p, out, NULL, NULL, err);
 }
 
 pf_kind db_bgp_release(db_conn *c, long long id, json_t **out, pf_err *err)

@@ -289,22 +289,20 @@ static pf_kind prepare_scope(db_conn *c, const db_scope *scope, pf_err *err)
 }
 
 /* Reads the results of a pipeline of nqueries queries up to its sync and
- * leaves pipeline mode. Returns the result of query number keep (0-based;
- * -1 for none; caller PQclear()s), else NULL; on the first error fills
- * err, sets *failed and returns NULL. An error in one query makes the
- * later ones PGRES_PIPELINE_ABORTED; the first error is the one reported. */
-static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed, pf_err *err)
+ * leaves pipeline mode; the result of query first + i goes to out[i]
+ * (the queued writes before them keep nothing; first == nqueries keeps
+ * none, out may then be NULL). On the first error fills err and returns
+ * false, every out[i] NULL: an error in one query makes the later ones
+ * PGRES_PIPELINE_ABORTED, and the first error is the one reported. */
+static bool drain_into(db_conn *c, int nqueries, int first, PGresult **out, pf_err *err)
 {
-    PGresult *out = NULL;
     int seen = 0, nulls = 0;
-    bool broken = false;
-    *failed = false;
+    bool broken = false, failed = false;
     for (int guard = 0; guard < 8 * nqueries + 8; guard++) {
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
             if (++nulls > nqueries || PQstatus(c->pg) != CONNECTION_OK) {
-                broken = true; /* more ends than queries: the link broke */
-                *failed = true;
+                broken = failed = true; /* more ends than queries: the link broke */
                 break;
             }
             continue;
@@ -315,24 +313,34 @@ static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed
             break;
         }
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!*failed)
+            if (!failed)
                 db_error_from_result(r, err);
-            *failed = true;
+            failed = true;
             PQclear(r);
-        } else if (seen == keep) {
-            out = r;
+        } else if (seen >= first && seen < nqueries) {
+            out[seen - first] = r;
         } else {
             PQclear(r);
         }
         seen++;
     }
     PQexitPipelineMode(c->pg);
-    if (broken || (*failed && PQstatus(c->pg) != CONNECTION_OK))
+    if (broken || (failed && PQstatus(c->pg) != CONNECTION_OK))
         lost_connection(c, err); /* the server's last word is not the error */
-    if (*failed) {
-        PQclear(out);
-        return NULL;
-    }
+    if (failed)
+        for (int i = 0; i < nqueries - first; i++) {
+            PQclear(out[i]);
+            out[i] = NULL;
+        }
+    return !failed;
+}
+
+/* drain_into for a pipeline whose one kept result is query number keep
+ * (its last, or -1 for none); *failed on an error. */
+static PGresult *drain_pipeline(db_conn *c, int nqueries, int keep, bool *failed, pf_err *err)
+{
+    PGresult *out = NULL;
+    *failed = !drain_into(c, nqueries, keep < 0 ? nqueries : keep, keep < 0 ? NULL : &out, err);
     return out;
 }
 
@@ -474,6 +482,23 @@ pf_kind db_exec_each(db_conn *c, const db_stmt *s, const char *const *params,
     return k;
 }
 
+pf_kind db_json_val(const PGresult *r, int col, json_t **out, pf_err *err)
+{
+    json_error_t je;
+    *out = json_loads(db_val(r, 0, col), 0, &je);
+    if (*out == NULL)
+        return pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL,
+                       "internal error: the database returned invalid JSON (%s)", je.text);
+    return PF_OK;
+}
+
+pf_kind db_json_take(PGresult *r, json_t **out, pf_err *err)
+{
+    pf_kind k = db_json_val(r, 0, out, err);
+    PQclear(r);
+    return k;
+}
+
 PGresult *db_exec_sql(db_conn *c, const char *sql, int nparams, const char *const *params,
                       pf_err *err)
 {
@@ -558,51 +583,6 @@ struct pipe_stmt {
     int nparams;
     const char *const *params;
 };
-
-/* Reads the results of a pipeline of nqueries queries up to its sync and
- * leaves pipeline mode; the result of query first + i goes to out[i]
- * (the queued writes before them keep nothing). Like drain_pipeline: the
- * first error is the one reported, the later queries were skipped. */
-static bool drain_into(db_conn *c, int nqueries, int first, PGresult **out, pf_err *err)
-{
-    int seen = 0, nulls = 0;
-    bool broken = false, failed = false;
-    for (int guard = 0; guard < 8 * nqueries + 8; guard++) {
-        PGresult *r = PQgetResult(c->pg);
-        if (r == NULL) {
-            if (++nulls > nqueries || PQstatus(c->pg) != CONNECTION_OK) {
-                broken = failed = true; /* more ends than queries: the link broke */
-                break;
-            }
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!failed)
-                db_error_from_result(r, err);
-            failed = true;
-            PQclear(r);
-        } else if (seen >= first && seen < nqueries) {
-            out[seen - first] = r;
-        } else {
-            PQclear(r);
-        }
-        seen++;
-    }
-    PQexitPipelineMode(c->pg);
-    if (broken || (failed && PQstatus(c->pg) != CONNECTION_OK))
-        lost_connection(c, err);
-    if (failed)
-        for (int i = 0; i < nqueries - first; i++) {
-            PQclear(out[i]);
-            out[i] = NULL;
-        }
-    return !failed;
-}
 
 /* Sends the queued writes, then the n statements, then one sync: one
  * round trip. The queue is spent whatever happens (a failure aborts the

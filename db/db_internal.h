@@ -3,6 +3,7 @@
 #ifndef DB_INTERNAL_H
 #define DB_INTERNAL_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "db/db.h"
@@ -114,6 +115,16 @@ pf_kind db_exec_pipelined(db_conn *c, int n, const db_stmt *const *stmts,
  * result contract as db_exec. */
 PGresult *db_exec_token_checked(db_conn *c, const db_scope *scope, const db_stmt *s,
                                 const char *const *rest, pf_err *err);
+
+/* SELECT pf_bgp_allocate($1) (db/bgp.c), shared with the approval's
+ * pipeline (db/requests.c). */
+extern const db_stmt db_bgp_allocate_stmt;
+
+/* The JSON in row 0, column col of r, parsed into *out (a new reference);
+ * PF_EINTERNAL bad_json_from_db if the database gave something unreadable.
+ * db_json_take does the same for column 0 and PQclear()s r. */
+pf_kind db_json_val(const PGresult *r, int col, json_t **out, pf_err *err);
+pf_kind db_json_take(PGresult *r, json_t **out, pf_err *err);
 
 /* Runs SQL text that cannot be prepared ahead (report views, whose name
  * comes from the catalog), with parameters; same contract as db_exec. */

@@ -40,15 +40,6 @@ static const db_stmt duplicate = {
     " ORDER BY r.id LIMIT 1",
     4};
 
-static pf_kind load_json(PGresult *r, int col, json_t **out, pf_err *err)
-{
-    json_error_t je;
-    *out = json_loads(db_val(r, 0, col), 0, &je);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL, "unreadable JSON from the database: %s",
-                       je.text);
-    return PF_OK;
-}
 
 pf_kind db_papi_sessions(db_conn *c, long long me, long long other, long long offset, int limit,
                          json_t **out, pf_err *err)
@@ -60,7 +51,7 @@ pf_kind db_papi_sessions(db_conn *c, long long me, long long other, long long of
     PGresult *r = db_exec(c, &sessions, p, err);
     if (r == NULL)
         return err->kind;
-    pf_kind k = load_json(r, 0, out, err);
+    pf_kind k = db_json_val(r, 0, out, err);
     PQclear(r);
     return k;
 }
@@ -76,7 +67,7 @@ pf_kind db_papi_session(db_conn *c, long long me, const char *uuid, long long re
                               "there is no such session of your network", err);
     if (r == NULL)
         return err->kind;
-    pf_kind k = load_json(r, 0, out, err);
+    pf_kind k = db_json_val(r, 0, out, err);
     if (request_id_out)
         *request_id_out = db_ll(r, 0, 1);
     PQclear(r);
@@ -91,7 +82,7 @@ pf_kind db_papi_free_ports(db_conn *c, long long me, json_t **out, pf_err *err)
     PGresult *r = db_exec(c, &free_ports, p, err);
     if (r == NULL)
         return err->kind;
-    pf_kind k = load_json(r, 0, out, err);
+    pf_kind k = db_json_val(r, 0, out, err);
     PQclear(r);
     return k;
 }

@@ -37,18 +37,12 @@ static const db_stmt since_set = {
 
 static pf_kind one_json(PGresult *r, json_t **out, pf_err *err)
 {
-    json_error_t je;
     *out = NULL;
     if (PQntuples(r) == 0) {
         PQclear(r);
         return PF_OK;
     }
-    *out = json_loads(db_val(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL, "unreadable JSON from the database: %s",
-                       je.text);
-    return PF_OK;
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_pdb_network(db_conn *c, long long asn, bool lock, json_t **out, pf_err *err)

@@ -78,11 +78,6 @@ static const db_stmt set_state_summary = {
     " LEFT JOIN ports pp ON pp.id = r.peer_port_id",
     2};
 
-/* pf_bgp_allocate (db/bgp.c's statement), here to go in the pipeline of
- * the state change that allows it. */
-static const db_stmt approve_allocate = {
-    "pf_request_approve_allocate", "SELECT pf_bgp_allocate($1)", 1};
-
 /* The peer's port the request names, for the decision (the lock's third
  * statement: the row as the lock left it). */
 static const db_stmt named_peer_port = {
@@ -216,6 +211,14 @@ static const db_stmt list_requests = {
     "  ORDER BY c.id DESC LIMIT $2) x",
     4};
 
+/* The one answer for a request that does not exist or that the caller's
+ * network is not a party to: the two are never told apart. */
+static pf_kind not_visible(long long id, pf_err *err)
+{
+    return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
+                   "no request %lld (or it is not visible to your network)", id);
+}
+
 static void copy(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src ? src : "");
@@ -280,7 +283,8 @@ pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
 {
     char b[24];
     const char *p[2] = {db_fmt_ll(b, id), "approved"};
-    const db_stmt *const st[2] = {&set_state_summary, &approve_allocate};
+    /* the allocation goes in the pipeline of the state change that allows it */
+    const db_stmt *const st[2] = {&set_state_summary, &db_bgp_allocate_stmt};
     const char *const *const ps[2] = {p, p};
     PGresult *res[2];
     memset(out, 0, sizeof *out);
@@ -292,13 +296,9 @@ pf_kind db_request_approve(db_conn *c, long long id, int *new_version,
         PQclear(res[1]);
         return pf_fail(err, PF_ENOTFOUND, "unknown_request", NULL, "no such request");
     }
-    json_error_t je;
-    *allocation = json_loads(db_val(res[1], 0, 0), 0, &je);
-    PQclear(res[1]);
-    if (*allocation == NULL) {
+    if (db_json_take(res[1], allocation, err)) {
         PQclear(res[0]);
-        return pf_fail(err, PF_EINTERNAL, "bad_json", NULL,
-                       "unreadable JSON from the database: %s", je.text);
+        return err->kind;
     }
     if (new_version)
         *new_version = (int)db_ll(res[0], 0, 15);
@@ -347,8 +347,8 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
 {
     char b[24], nb[24];
     const char *p[2] = {db_fmt_ll(b, id), db_scope_param(c, nb)};
-    /* two statements in one round trip: the second still starts after
-     * the first has the lock, with its own snapshot */
+    /* three statements in one round trip: the later ones still start
+     * after the first has the lock, each with its own snapshot */
     const db_stmt *const st[3] = {&lock_request, &request_decisions, &named_peer_port};
     const char *const *const ps[3] = {p, p, p};
     PGresult *res[3];
@@ -359,8 +359,7 @@ pf_kind db_request_lock(db_conn *c, long long id, db_request *out, pf_err *err)
         PQclear(r);
         PQclear(res[1]);
         PQclear(res[2]);
-        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
-                       "no request %lld (or it is not visible to your network)", id);
+        return not_visible(id, err);
     }
     memset(out, 0, sizeof *out);
     out->id = db_ll(r, 0, 0);
@@ -461,16 +460,6 @@ pf_kind db_request_next_expired(db_conn *c, const long long *skip, size_t n_skip
     return PF_OK;
 }
 
-static pf_kind json_result(PGresult *r, json_t **out, pf_err *err)
-{
-    json_error_t je;
-    *out = json_loads(db_val(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL,
-                       "internal error: the database returned invalid JSON (%s)", je.text);
-    return PF_OK;
-}
 
 pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
 {
@@ -481,10 +470,9 @@ pf_kind db_request_get_json(db_conn *c, long long id, json_t **out, pf_err *err)
         return err->kind;
     if (PQntuples(r) != 1) {
         PQclear(r);
-        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
-                       "no request %lld (or it is not visible to your network)", id);
+        return not_visible(id, err);
     }
-    return json_result(r, out, err);
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, json_t **out,
@@ -497,12 +485,11 @@ pf_kind db_request_view_json(db_conn *c, long long id, long long my_network_id, 
         return err->kind;
     if (PQntuples(r) != 1) {
         PQclear(r);
-        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
-                       "no request %lld (or it is not visible to your network)", id);
+        return not_visible(id, err);
     }
     *side = (int)db_ll(r, 0, 1);
     *stamp = db_ll(r, 0, 2);
-    return json_result(r, out, err);
+    return db_json_take(r, out, err);
 }
 
 static const db_stmt request_stamp_for = {
@@ -520,8 +507,7 @@ pf_kind db_request_stamp_for_token(db_conn *c, const db_scope *scope, long long 
     long long n = PQntuples(r) == 1 ? db_ll(r, 0, 0) : 0;
     PQclear(r);
     if (n <= 0)
-        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
-                       "no request %lld (or it is not visible to your network)", id);
+        return not_visible(id, err);
     *stamp = n;
     return PF_OK;
 }
@@ -535,8 +521,7 @@ pf_kind db_request_stamp(db_conn *c, long long id, long long *stamp, pf_err *err
         return err->kind;
     if (PQntuples(r) != 1) {
         PQclear(r);
-        return pf_fail(err, PF_ENOTFOUND, "unknown_request", "id",
-                       "no request %lld (or it is not visible to your network)", id);
+        return not_visible(id, err);
     }
     *stamp = db_ll(r, 0, 0);
     PQclear(r);
@@ -552,7 +537,7 @@ pf_kind db_request_list_json(db_conn *c, const char *state, long long before, in
     PGresult *r = db_exec(c, &list_requests, p, err);
     if (r == NULL)
         return err->kind;
-    return json_result(r, out, err);
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_request_quota(db_conn *c, long long network_id, db_submit_quota *out, pf_err *err)

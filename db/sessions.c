@@ -159,9 +159,7 @@ pf_kind db_api_tokens_of(db_conn *c, long long user_id, json_t **out, pf_err *er
     PGresult *r = db_exec(c, &tokens_of, p, err);
     if (r == NULL)
         return err->kind;
-    *out = json_loads(db_val(r, 0, 0), 0, NULL);
-    PQclear(r);
-    return *out ? PF_OK : pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL, "bad JSON");
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_api_token_revoke(db_conn *c, long long user_id, long long id, pf_err *err)

@@ -276,13 +276,7 @@ pf_kind db_traffic_request_json(db_conn *c, long long request_id, json_t **out, 
     PGresult *r = db_exec_one(c, &request_json, p, "unknown_request", "no such request", err);
     if (r == NULL)
         return err->kind;
-    json_error_t je;
-    *out = json_loads(db_val(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL,
-                       "internal error: the database returned invalid JSON (%s)", je.text);
-    return PF_OK;
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_traffic_series(db_conn *c, long long request_id, db_traffic_tier tier,

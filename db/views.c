@@ -16,11 +16,12 @@
  * halves are each an ordered scan of an index on (network, state, id)
  * that stops at 100 (migrations/0019_dashboard.sql), merged, so a network
  * with thousands of requests costs what one with a hundred does. */
-#define MINE_IDS(where, order)                                                              \
+#define HALVES(as_requester, as_peer, order)                                                \
     "(SELECT id FROM ((SELECT r.id FROM peering_requests r WHERE r.requester_network_id = $1" \
-    " AND " where " ORDER BY r.id " order " LIMIT 100) UNION ALL (SELECT r.id FROM"           \
-    " peering_requests r WHERE r.peer_network_id = $1 AND " where " ORDER BY r.id " order     \
+    " AND " as_requester " ORDER BY r.id " order " LIMIT 100) UNION ALL (SELECT r.id FROM"    \
+    " peering_requests r WHERE r.peer_network_id = $1 AND " as_peer " ORDER BY r.id " order   \
     " LIMIT 100)) u ORDER BY id " order " LIMIT 100)"
+#define MINE_IDS(where, order) HALVES(where, where, order)
 #define ALL_IDS(where, order) \
     "(SELECT r.id FROM peering_requests r WHERE " where " ORDER BY r.id " order " LIMIT 100)"
 #define OPEN_STATES "r.state IN ('pending', 'approved', 'provisioning', 'failed', 'decommissioning')"
@@ -35,13 +36,8 @@
 static const db_stmt dashboard_network = {
     "pf_view_dashboard_network",
     "SELECT json_build_object("
-    " 'waiting', " LIST("(SELECT id FROM ((SELECT r.id FROM peering_requests r"
-                        " WHERE r.requester_network_id = $1 AND r.state = 'pending' AND "
-                        UNDECIDED("requester") " ORDER BY r.id LIMIT 100) UNION ALL"
-                        " (SELECT r.id FROM peering_requests r WHERE r.peer_network_id = $1"
-                        " AND r.state = 'pending' AND " UNDECIDED("peer")
-                        " ORDER BY r.id LIMIT 100)) u ORDER BY id LIMIT 100)",
-                        "") ","
+    " 'waiting', " LIST(HALVES("r.state = 'pending' AND " UNDECIDED("requester"),
+                               "r.state = 'pending' AND " UNDECIDED("peer"), ""), "") ","
     " 'open', " LIST(MINE_IDS(OPEN_STATES, "DESC"), "DESC") ","
     " 'active', " LIST(MINE_IDS("r.state = 'active'", "DESC"), "DESC") ")",
     1};
@@ -131,13 +127,7 @@ static pf_kind one_json(db_conn *c, const db_stmt *s, const char *const *p, json
     PGresult *r = db_exec(c, s, p, err);
     if (r == NULL)
         return err->kind;
-    json_error_t je;
-    *out = json_loads(db_val(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (*out == NULL)
-        return pf_fail(err, PF_EINTERNAL, "bad_json_from_db", NULL,
-                       "internal error: the database returned invalid JSON (%s)", je.text);
-    return PF_OK;
+    return db_json_take(r, out, err);
 }
 
 pf_kind db_dashboard_json(db_conn *c, long long network_id, json_t **out, pf_err *err)
