@@ -14,6 +14,8 @@
 #      the circuit, the addresses, a network's, port's and switch's name,
 #      an audit event; and while the other party approves, no read that
 #      starts after the approval has answered shows the request as it was;
+#      and when the database drops serve's connections, reads reconnect
+#      and still confirm a kept answer before serving it;
 #   4. answers are never shared: another network still gets 404, an
 #      viewer gets a viewer's actions, a revoked token 401, a user
 #      moved away 404.
@@ -144,6 +146,22 @@ changed "its addresses" "INSERT INTO address_pools (cidr) VALUES ('100.64.0.0/30
 changed "the request row" "UPDATE peering_requests SET message = 'hello' WHERE id = $id" .message hello
 sql "DELETE FROM circuit_addresses; DELETE FROM address_pools; DELETE FROM circuits" >/dev/null
 expect_eq "deletions show too" null "$(get >/dev/null; body .circuit)"
+
+# the database drops serve's connections halfway (a restart, a failover):
+# the next reads reconnect and answer, and a kept answer is still served
+# only after its stamp is read again
+drop_serves_connections() {
+  sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE datname = current_database() AND usename = 'peerflow_app'" >/dev/null
+}
+expect_eq "read, kept" 200 "$(get)"
+drop_serves_connections
+expect_eq "after the connections dropped, every read answers" 200 "$(reads 8)"
+expect_eq "with the request as it is" hello "$(body .message)"
+sql "UPDATE peering_requests SET message = 'after the drop' WHERE id = $id" >/dev/null
+drop_serves_connections
+expect_eq "changed and dropped again, the reads answer" 200 "$(reads 8)"
+expect_eq "and show the change, not the kept answer" "after the drop" "$(body .message)"
 
 # --------------------------------------------- 4. answers are never shared
 expect_eq "Alpha's admin reads (kept)" 200 "$(get)"
