@@ -1535,6 +1535,17 @@ static bool wait_op(prov_net *n, struct op *o, int timeout_ms, const char *what)
     return o->res->ok;
 }
 
+/* Puts o (whose messages are queued on o->conn) among its connection's
+ * operations, wakes the I/O thread and waits for o's answer (n->mu held);
+ * the outcome is in o->res. */
+static void send_and_wait(prov_net *n, struct op *o, int timeout_ms, const char *what)
+{
+    o->next = o->conn->ops;
+    o->conn->ops = o;
+    wake(n);
+    wait_op(n, o, timeout_ms, what);
+}
+
 /* Under the lock: queues one message (or the bundle add that wraps it). */
 static bool queue_flow_mod(struct conn *c, const struct ofp_flow *f, uint32_t xid, bool in_bundle,
                            uint32_t bundle_id, size_t i, prov_result *res)
@@ -1602,10 +1613,7 @@ static bool bundle_batch(prov_net *n, long long switch_id, struct conn *c,
         if (!queue_flow_mod(c, &mods[i], c->next_xid++, true, id, i, res))
             return false;
     o.last_xid = queue_barrier(c);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "BARRIER");
+    send_and_wait(n, &o, timeout_ms, "BARRIER");
     if (o.open_refused) {
         *refused = true;
         return false;
@@ -1634,10 +1642,7 @@ static bool bundle_batch(prov_net *n, long long switch_id, struct conn *c,
     res->failed_index = -1;
     queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
     o2.last_xid = queue_barrier(c);
-    o2.next = c->ops;
-    c->ops = &o2;
-    wake(n);
-    wait_op(n, &o2, timeout_ms, "BARRIER");
+    send_and_wait(n, &o2, timeout_ms, "BARRIER");
     struct sw *s = sw_by_id(n, switch_id);
     if (res->ok && s)
         s->bundles = 1;
@@ -1695,10 +1700,7 @@ static bool batch(prov_net *n, long long switch_id, const struct ofp_flow *mods,
         }
     }
     o.last_xid = queue_barrier(c);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "BARRIER");
+    send_and_wait(n, &o, timeout_ms, "BARRIER");
     pthread_mutex_unlock(&n->mu);
     return res->ok;
 }
@@ -1916,10 +1918,7 @@ bool prov_net_stream_finish(prov_stream *st, const struct ofp_flow *mods, size_t
                     .first_xid = first_xid, .mod_xids = xids};
     queue_bundle_ctrl(c, c->next_xid++, id, OFPBCT_COMMIT_REQUEST);
     o2.last_xid = queue_barrier(c);
-    o2.next = c->ops;
-    c->ops = &o2;
-    wake(n);
-    wait_op(n, &o2, timeout_ms, "BARRIER");
+    send_and_wait(n, &o2, timeout_ms, "BARRIER");
     struct sw *s = sw_by_id(n, switch_id);
     if (res->ok && s)
         s->bundles = 1;
@@ -1977,10 +1976,7 @@ bool prov_net_meter_batch(prov_net *n, long long switch_id, const struct ofp_met
         }
     }
     o.last_xid = queue_barrier(c);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "BARRIER");
+    send_and_wait(n, &o, timeout_ms, "BARRIER");
     pthread_mutex_unlock(&n->mu);
     return res->ok;
 }
@@ -2004,10 +2000,7 @@ bool prov_net_meter_dump(prov_net *n, long long switch_id, int timeout_ms,
     o.last_xid = c->next_xid++;
     ofp_encode_meter_config_request(buf, sizeof buf, o.last_xid, OFPM_ALL, &len, NULL);
     out_append(c, buf, len);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "meter config");
+    send_and_wait(n, &o, timeout_ms, "meter config");
     pthread_mutex_unlock(&n->mu);
     if (res->ok) {
         *out = o.meters;
@@ -2037,10 +2030,7 @@ bool prov_net_meter_stats(prov_net *n, long long switch_id, int timeout_ms,
     o.last_xid = c->next_xid++;
     ofp_encode_meter_stats_request(buf, sizeof buf, o.last_xid, OFPM_ALL, &len, NULL);
     out_append(c, buf, len);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "meter stats");
+    send_and_wait(n, &o, timeout_ms, "meter stats");
     pthread_mutex_unlock(&n->mu);
     if (res->ok) {
         *out = o.mstats;
@@ -2076,10 +2066,7 @@ bool prov_net_dump(prov_net *n, long long switch_id, const struct ofp_flow_stats
         return false;
     }
     out_append(c, buf, len);
-    o.next = c->ops;
-    c->ops = &o;
-    wake(n);
-    wait_op(n, &o, timeout_ms, "flow stats");
+    send_and_wait(n, &o, timeout_ms, "flow stats");
     pthread_mutex_unlock(&n->mu);
     if (res->ok) {
         *out = o.entries;
