@@ -71,12 +71,13 @@ pf_kind wf_network_prefix_replace(const wf_env *env, const wf_actor *who, const 
  * asked for one, its secret (env->key_dir), and audits bgp.allocated.
  * *exhausted is set (nothing written) when a family's pools are full;
  * the caller fails the request then. */
-/* wf_bgp_approved with the allocation already made (db_request_approve:
- * got, taken). */
-pf_kind wf_bgp_approved_with(const wf_env *env, const wf_actor *who, long long id, json_t *got,
-                             bool *exhausted, int *family, pf_err *err);
 pf_kind wf_bgp_approved(const wf_env *env, const wf_actor *who, long long id, bool *exhausted,
                         int *family, pf_err *err);
+/* wf_bgp_approved with the allocation already made (pf_bgp_allocate's
+ * JSON, got, taken: db_request_approve makes it in the state change's
+ * pipeline). */
+pf_kind wf_bgp_approved_with(const wf_env *env, const wf_actor *who, long long id, json_t *got,
+                             bool *exhausted, int *family, pf_err *err);
 /* The request was decommissioned: releases addresses and secret, audits
  * bgp.released. */
 pf_kind wf_bgp_released(const wf_env *env, const wf_actor *who, long long id, pf_err *err);
