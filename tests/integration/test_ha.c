@@ -200,6 +200,43 @@ static void lost_commit_is_not_retried(void **state)
     pgt_drop(&db);
 }
 
+/* The same with a queued write (db_defer): the write waits for COMMIT's
+ * pipeline, the connection is gone when that goes out. Same answer, and
+ * nothing half-written. */
+static const db_stmt probe_insert = {
+    "pft_probe_insert", "INSERT INTO networks (asn, name) VALUES ($1, 'HA probe')", 1};
+
+static pf_kind queue_then_lose(db_conn *c, void *ctx, pf_err *err)
+{
+    struct commit_probe *p = ctx;
+    p->calls++;
+    const char *params[1] = {"64997"};
+    pf_kind k = db_defer(c, &probe_insert, params, err);
+    if (k != PF_OK)
+        return k;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 5000)", PQbackendPID(c->pg));
+    pgt_sql(p->db, sql);
+    return PF_OK;
+}
+
+static void lost_commit_of_queued_writes_is_not_retried(void **state)
+{
+    (void)state;
+    pgt_db db;
+    pgt_create(&db, "ha_commit_queued", false);
+    struct commit_probe p = {.db = &db};
+    db_scope sys = db_scope_system();
+    pf_err err = {0};
+    assert_int_equal(db_run_tx(db.app, &sys, queue_then_lose, &p, &err), PF_EUNAVAIL);
+    assert_int_equal(p.calls, 1);
+    assert_string_equal(err.code, "database_unavailable");
+    assert_non_null(strstr(err.message, "may have been saved"));
+    assert_string_equal(pgt_sql(&db, "SELECT count(*) FROM networks WHERE asn = 64997"), "0");
+    assert_int_equal(db_ping(db.app, &err), PF_OK);
+    pgt_drop(&db);
+}
+
 int main(void)
 {
     sock_dir = getenv("PEERFLOW_TEST_PG_HOST");
@@ -212,6 +249,7 @@ int main(void)
         cmocka_unit_test(multi_host_urls_reach_the_primary),
         cmocka_unit_test(connection_defaults_and_url_wins),
         cmocka_unit_test(lost_commit_is_not_retried),
+        cmocka_unit_test(lost_commit_of_queued_writes_is_not_retried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
